@@ -1,0 +1,199 @@
+//! Deciding whether one answer passes: pure functions over what came back, no I/O.
+
+use serde_json::Value;
+
+use crate::config::EventFormat;
+use crate::status::StatusSet;
+
+/// One attempt's result: the status seen (if any) and, when it failed, why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub status: Option<u16>,
+    pub failure: Option<String>,
+}
+
+impl Judgement {
+    pub fn pass(status: Option<u16>) -> Judgement {
+        Judgement { status, failure: None }
+    }
+
+    pub fn fail(status: Option<u16>, reason: impl Into<String>) -> Judgement {
+        Judgement {
+            status,
+            failure: Some(reason.into()),
+        }
+    }
+
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+/// Judges a Lambda invocation. `format` is `None` for raw payloads, where only a function error fails.
+pub fn judge_invocation(
+    function_error: Option<&str>,
+    payload: &[u8],
+    format: Option<EventFormat>,
+    expected: &StatusSet,
+) -> Judgement {
+    if let Some(kind) = function_error {
+        return Judgement::fail(None, format!("function error ({kind}): {}", describe_error(payload)));
+    }
+    let Some(format) = format else {
+        return Judgement::pass(None);
+    };
+    match response_status(payload, format) {
+        Ok(status) if expected.contains(status) => Judgement::pass(Some(status)),
+        Ok(status) => Judgement::fail(
+            Some(status),
+            format!("status {status}, expected {expected}; body: {}", response_body(payload)),
+        ),
+        Err(reason) => Judgement::fail(None, reason),
+    }
+}
+
+/// Judges the status of a plain HTTP check.
+pub fn judge_http_status(status: u16, expected: &StatusSet, body: &str) -> Judgement {
+    if expected.contains(status) {
+        Judgement::pass(Some(status))
+    } else {
+        Judgement::fail(Some(status), format!("status {status}, expected {expected}; body: {}", truncate(body)))
+    }
+}
+
+/// The status the event source would answer with. API Gateway HTTP APIs treat a response without
+/// `statusCode` as a 200 whose body is the whole response; REST APIs and ALB answer 502 instead.
+fn response_status(payload: &[u8], format: EventFormat) -> Result<u16, String> {
+    let response: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    let status = response.get("statusCode");
+    match (status, format) {
+        (None, EventFormat::ApiGatewayV2) => Ok(200),
+        (None, _) => Err(format!(
+            "the response has no statusCode, so {} would answer 502; response: {}",
+            if format == EventFormat::Alb { "the ALB" } else { "API Gateway" },
+            truncate(&String::from_utf8_lossy(payload))
+        )),
+        (Some(Value::Number(n)), _) => n
+            .as_u64()
+            .and_then(|n| u16::try_from(n).ok())
+            .ok_or_else(|| format!("statusCode {n} is not an HTTP status")),
+        (Some(Value::String(text)), _) => text
+            .trim()
+            .parse::<u16>()
+            .map_err(|_| format!("statusCode `{}` is not an HTTP status", truncate(text))),
+        (Some(other), _) => Err(format!("statusCode {} is not an HTTP status", truncate(&other.to_string()))),
+    }
+}
+
+fn response_body(payload: &[u8]) -> String {
+    let response: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    match response.get("body") {
+        Some(Value::String(body)) => truncate(body),
+        Some(other) => truncate(&other.to_string()),
+        None => String::new(),
+    }
+}
+
+/// `errorType: errorMessage` from Lambda's error document, or the raw text.
+fn describe_error(payload: &[u8]) -> String {
+    let error: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    match (error.get("errorType").and_then(Value::as_str), error.get("errorMessage").and_then(Value::as_str)) {
+        (Some(kind), Some(message)) => truncate(&format!("{kind}: {message}")),
+        (None, Some(message)) => truncate(message),
+        _ => truncate(&String::from_utf8_lossy(payload)),
+    }
+}
+
+/// Bodies and messages go into log lines: keep them short and on one line.
+pub fn truncate(text: &str) -> String {
+    const LIMIT: usize = 200;
+    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    match one_line.char_indices().nth(LIMIT) {
+        Some((cut, _)) => format!("{}…", &one_line[..cut]),
+        None => one_line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok() -> StatusSet {
+        StatusSet::default()
+    }
+
+    #[test]
+    fn status_within_the_expected_set_passes() {
+        let judgement = judge_invocation(None, br#"{"statusCode": 204}"#, Some(EventFormat::ApiGatewayV1), &ok());
+        assert_eq!(judgement, Judgement::pass(Some(204)));
+    }
+
+    #[test]
+    fn server_error_fails_with_status_and_body() {
+        let judgement = judge_invocation(
+            None,
+            br#"{"statusCode": 500, "body": "database unreachable"}"#,
+            Some(EventFormat::Alb),
+            &ok(),
+        );
+        assert_eq!(judgement.status, Some(500));
+        let reason = judgement.failure.unwrap();
+        assert!(reason.contains("status 500, expected 200-399") && reason.contains("database unreachable"), "{reason}");
+    }
+
+    #[test]
+    fn string_status_codes_count() {
+        let judgement = judge_invocation(None, br#"{"statusCode": "503"}"#, Some(EventFormat::ApiGatewayV1), &ok());
+        assert_eq!(judgement.status, Some(503));
+        assert!(!judgement.passed());
+    }
+
+    #[test]
+    fn function_error_fails_even_with_a_good_status() {
+        let judgement = judge_invocation(
+            Some("Unhandled"),
+            br#"{"errorType": "Panic", "errorMessage": "boom", "statusCode": 200}"#,
+            Some(EventFormat::ApiGatewayV1),
+            &ok(),
+        );
+        assert_eq!(judgement.failure.as_deref(), Some("function error (Unhandled): Panic: boom"));
+    }
+
+    #[test]
+    fn missing_status_code_is_200_only_for_http_apis() {
+        let body = br#"{"hello": "world"}"#;
+        assert!(judge_invocation(None, body, Some(EventFormat::ApiGatewayV2), &ok()).passed());
+        assert!(judge_invocation(None, b"\"plain\"", Some(EventFormat::ApiGatewayV2), &ok()).passed());
+        let rest = judge_invocation(None, body, Some(EventFormat::ApiGatewayV1), &ok());
+        assert!(rest.failure.unwrap().contains("no statusCode"));
+        assert!(!judge_invocation(None, body, Some(EventFormat::Alb), &ok()).passed());
+    }
+
+    #[test]
+    fn raw_payload_checks_pass_on_any_answer_without_function_error() {
+        assert!(judge_invocation(None, b"null", None, &ok()).passed());
+        assert!(!judge_invocation(Some("Unhandled"), b"{}", None, &ok()).passed());
+    }
+
+    #[test]
+    fn nonsense_status_codes_fail() {
+        for payload in [&br#"{"statusCode": -1}"#[..], br#"{"statusCode": 70000}"#, br#"{"statusCode": [200]}"#, br#"{"statusCode": "ok"}"#] {
+            assert!(!judge_invocation(None, payload, Some(EventFormat::ApiGatewayV1), &ok()).passed());
+        }
+    }
+
+    #[test]
+    fn http_status_outside_the_set_fails() {
+        assert!(judge_http_status(302, &ok(), "").passed());
+        let judgement = judge_http_status(404, &ok(), "not found");
+        assert_eq!(judgement.failure.as_deref(), Some("status 404, expected 200-399; body: not found"));
+    }
+
+    #[test]
+    fn truncation_keeps_logs_short_and_on_one_line() {
+        let long = "é".repeat(500);
+        let cut = truncate(&long);
+        assert_eq!(cut.chars().count(), 201);
+        assert_eq!(truncate("a\nb"), "a b");
+    }
+}

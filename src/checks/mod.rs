@@ -1,0 +1,216 @@
+//! Checks: what to poke ([`plan_checks`], pure), how to poke it once ([`probe`]), and how
+//! patiently ([`runner`]: attempts, interval, a deadline, bounded concurrency).
+
+pub mod http_event;
+pub mod judge;
+pub mod probe;
+pub mod runner;
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::Url;
+use serde_json::Value;
+
+use crate::appspec::Deployed;
+use crate::config::{Config, EventFormat, LambdaPayload, Mode};
+use http_event::{SyntheticRequest, build_event};
+
+/// One thing to check, with everything needed to send it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Check {
+    /// Invoke `function` at `version` with `payload`; `format` says how to read the answer.
+    Lambda {
+        function: String,
+        version: String,
+        path: Option<String>,
+        format: Option<EventFormat>,
+        payload: Value,
+    },
+    /// Send the configured request to `url`.
+    Http { url: Url },
+}
+
+impl Check {
+    /// What the logs call this check: `my-api:2 /healthcheck`, or the URL.
+    pub fn target(&self) -> String {
+        match self {
+            Check::Lambda {
+                function,
+                version,
+                path: Some(path),
+                ..
+            } => format!("{function}:{version} {}", strip_query(path)),
+            Check::Lambda { function, version, .. } => format!("{function}:{version}"),
+            Check::Http { url } => {
+                // Queries and user info can carry secrets; the logs get host and path only.
+                let mut shown = url.clone();
+                shown.set_query(None);
+                let _ = shown.set_password(None);
+                let _ = shown.set_username("");
+                shown.to_string()
+            }
+        }
+    }
+}
+
+fn strip_query(path: &str) -> &str {
+    path.split_once('?').map_or(path, |(path, _)| path)
+}
+
+/// Why there is nothing sensible to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanError(String);
+
+impl fmt::Display for PlanError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// Turns the configuration and what was deployed into the list of checks.
+pub fn plan_checks(config: &Config, deployed: Option<&Deployed>) -> Result<Vec<Check>, PlanError> {
+    match (&config.mode, deployed) {
+        (Mode::Http { base_url, .. }, _) => config
+            .request
+            .paths
+            .iter()
+            .map(|path| http_check(base_url, path))
+            .collect(),
+        (Mode::Lambda(payload), Some(Deployed::Lambda(functions))) => Ok(functions
+            .iter()
+            .flat_map(|function| lambda_checks(config, payload, &function.name, &function.target_version))
+            .collect()),
+        (Mode::Lambda(_), None) => Err(PlanError(
+            "the deployment's AppSpec is not in CodeDeploy (an S3 or GitHub revision), so there is no Lambda \
+             version to invoke: set ALB_URL to check through the load balancer instead"
+                .into(),
+        )),
+        (Mode::Lambda(_), Some(Deployed::Ecs(_))) => Err(PlanError(
+            "this is an ECS deployment and ALB_URL is not set: set ALB_URL to the load balancer's test listener \
+             (host:port) so that preflight can send it HTTP checks"
+                .into(),
+        )),
+    }
+}
+
+fn http_check(base_url: &Url, path: &str) -> Result<Check, PlanError> {
+    let joined = format!("{}{path}", base_url.as_str().trim_end_matches('/'));
+    Url::parse(&joined)
+        .map(|url| Check::Http { url })
+        .map_err(|error| PlanError(format!("ALB_URL and CHECK_PATHS make `{joined}`, not a URL: {error}")))
+}
+
+fn lambda_checks(config: &Config, payload: &LambdaPayload, function: &str, version: &str) -> Vec<Check> {
+    match payload {
+        LambdaPayload::Raw(raw) => vec![Check::Lambda {
+            function: function.to_string(),
+            version: version.to_string(),
+            path: None,
+            format: None,
+            payload: raw.clone(),
+        }],
+        LambdaPayload::Http(format) => config
+            .request
+            .paths
+            .iter()
+            .map(|path| Check::Lambda {
+                function: function.to_string(),
+                version: version.to_string(),
+                path: Some(path.clone()),
+                format: Some(*format),
+                payload: build_event(
+                    *format,
+                    &SyntheticRequest {
+                        method: &config.request.method,
+                        path,
+                        headers: &config.request.headers,
+                        body: config.request.body.as_deref(),
+                    },
+                ),
+            })
+            .collect(),
+    }
+}
+
+/// How one check ended, after all its attempts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckResult {
+    pub target: String,
+    pub attempts: u32,
+    pub status: Option<u16>,
+    /// Latency of the last attempt.
+    pub latency: Duration,
+    /// `None` when the check passed.
+    pub failure: Option<String>,
+}
+
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::appspec::{EcsService, LambdaFunction};
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Config {
+        let env: HashMap<&str, &str> = pairs.iter().copied().collect();
+        Config::from_lookup(|name| env.get(name).map(|v| v.to_string())).unwrap()
+    }
+
+    fn function(name: &str, version: &str) -> LambdaFunction {
+        LambdaFunction {
+            logical_name: name.into(),
+            name: name.into(),
+            alias: Some("live".into()),
+            current_version: None,
+            target_version: version.into(),
+        }
+    }
+
+    fn ecs() -> Deployed {
+        Deployed::Ecs(vec![EcsService {
+            logical_name: "TargetService".into(),
+            task_definition: None,
+            container: None,
+            port: None,
+        }])
+    }
+
+    #[test]
+    fn every_function_times_every_path() {
+        let deployed = Deployed::Lambda(vec![function("a", "2"), function("b", "9")]);
+        let checks = plan_checks(&config(&[("CHECK_PATHS", "/health,/ready?token=x")]), Some(&deployed)).unwrap();
+        let targets: Vec<String> = checks.iter().map(Check::target).collect();
+        assert_eq!(targets, vec!["a:2 /health", "a:2 /ready", "b:9 /health", "b:9 /ready"]);
+    }
+
+    #[test]
+    fn raw_payload_is_one_check_per_function() {
+        let deployed = Deployed::Lambda(vec![function("worker", "5")]);
+        let checks = plan_checks(&config(&[("CHECK_PAYLOAD", r#"{"ping":1}"#)]), Some(&deployed)).unwrap();
+        assert_eq!(checks.len(), 1);
+        assert!(matches!(&checks[0], Check::Lambda { format: None, payload, .. } if payload["ping"] == 1));
+    }
+
+    #[test]
+    fn alb_url_checks_each_path_whatever_was_deployed() {
+        let config = config(&[("ALB_URL", "test-alb:8080"), ("CHECK_PATHS", "/health,/ready?token=secret")]);
+        let checks = plan_checks(&config, Some(&ecs())).unwrap();
+        let targets: Vec<String> = checks.iter().map(Check::target).collect();
+        assert_eq!(targets, vec!["http://test-alb:8080/health", "http://test-alb:8080/ready"]);
+        assert!(matches!(&checks[1], Check::Http { url } if url.query() == Some("token=secret")));
+    }
+
+    #[test]
+    fn ecs_without_alb_url_says_what_to_set() {
+        let error = plan_checks(&config(&[]), Some(&ecs())).unwrap_err();
+        assert!(error.to_string().contains("set ALB_URL"), "{error}");
+    }
+}

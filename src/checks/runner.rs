@@ -1,0 +1,197 @@
+//! Runs every check concurrently (up to a bound), each with its attempts, all before a deadline.
+//!
+//! A check never outlives the deadline: each attempt is cut at whichever comes first, its own
+//! timeout or the deadline, and no new attempt starts that could not finish in time. That is what
+//! leaves room for the report however slowly the targets answer.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use super::judge::Judgement;
+use super::{Check, CheckResult};
+use crate::config::Patience;
+
+/// Runs `attempt` for each check under `patience`, finishing by `deadline`. Results keep the
+/// order of `checks`.
+pub async fn run_checks<A, F>(checks: Vec<Check>, patience: Patience, deadline: Instant, attempt: A) -> Vec<CheckResult>
+where
+    A: Fn(Check) -> F + Send + Sync + 'static,
+    F: Future<Output = Judgement> + Send + 'static,
+{
+    let attempt = Arc::new(attempt);
+    let permits = Arc::new(Semaphore::new(patience.concurrency));
+    let mut tasks = JoinSet::new();
+    let count = checks.len();
+    for (index, check) in checks.into_iter().enumerate() {
+        let attempt = Arc::clone(&attempt);
+        let permits = Arc::clone(&permits);
+        tasks.spawn(async move {
+            let result = run_one(check, patience, deadline, &permits, &*attempt).await;
+            (index, result)
+        });
+    }
+    let mut results: Vec<Option<CheckResult>> = vec![None; count];
+    while let Some(joined) = tasks.join_next().await {
+        // A task can only fail by panicking; its slot stays empty and is reported below.
+        if let Ok((index, result)) = joined {
+            results[index] = Some(result);
+        }
+    }
+    results
+        .into_iter()
+        .map(|result| {
+            result.unwrap_or_else(|| CheckResult {
+                target: "(unknown)".into(),
+                attempts: 0,
+                status: None,
+                latency: Duration::ZERO,
+                failure: Some("internal error: the check's task stopped unexpectedly".into()),
+            })
+        })
+        .collect()
+}
+
+async fn run_one<A, F>(check: Check, patience: Patience, deadline: Instant, permits: &Semaphore, attempt: &A) -> CheckResult
+where
+    A: Fn(Check) -> F,
+    F: Future<Output = Judgement>,
+{
+    let target = check.target();
+    let mut attempts = 0;
+    let mut last = Judgement::fail(None, "deadline reached before the first attempt");
+    let mut latency = Duration::ZERO;
+    while attempts < patience.attempts {
+        let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+            break;
+        };
+        // Concurrency is bounded per attempt, so a check waiting out its interval holds no permit.
+        let Ok(_permit) = tokio::time::timeout(remaining, permits.acquire()).await else {
+            last = Judgement::fail(last.status, "deadline reached while waiting for a free check slot");
+            break;
+        };
+        let limit = patience.timeout.min(deadline.saturating_duration_since(Instant::now()));
+        let started = Instant::now();
+        attempts += 1;
+        last = match tokio::time::timeout(limit, attempt(check.clone())).await {
+            Ok(judgement) => judgement,
+            Err(_) if limit < patience.timeout => Judgement::fail(None, format!("no answer before the deadline ({} ms)", limit.as_millis())),
+            Err(_) => Judgement::fail(None, format!("no answer within {} ms", limit.as_millis())),
+        };
+        latency = started.elapsed();
+        drop(_permit);
+        if last.passed() || attempts == patience.attempts {
+            break;
+        }
+        if Instant::now() + patience.interval >= deadline {
+            last.failure = last.failure.map(|why| format!("{why} (no time left for another attempt)"));
+            break;
+        }
+        tokio::time::sleep(patience.interval).await;
+    }
+    CheckResult {
+        target,
+        attempts,
+        status: last.status,
+        latency,
+        failure: last.failure,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn patience(attempts: u32) -> Patience {
+        Patience {
+            attempts,
+            interval: Duration::from_millis(10),
+            timeout: Duration::from_millis(200),
+            concurrency: 4,
+            deadline_margin: Duration::ZERO,
+        }
+    }
+
+    fn check(n: u32) -> Check {
+        Check::Http {
+            url: reqwest::Url::parse(&format!("http://target/{n}")).unwrap(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flaky_target_passes_on_a_later_attempt() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let seen = Arc::clone(&calls);
+        let results = run_checks(vec![check(1)], patience(3), Instant::now() + Duration::from_secs(10), move |_| {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if n < 2 { Judgement::fail(Some(503), "status 503") } else { Judgement::pass(Some(200)) }
+            }
+        })
+        .await;
+        assert_eq!(results[0].attempts, 3);
+        assert!(results[0].passed());
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn attempts_stop_at_the_configured_count() {
+        let results = run_checks(vec![check(1)], patience(2), Instant::now() + Duration::from_secs(10), |_| async {
+            Judgement::fail(Some(500), "status 500")
+        })
+        .await;
+        assert_eq!(results[0].attempts, 2);
+        assert_eq!(results[0].failure.as_deref(), Some("status 500"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_target_is_cut_at_the_deadline() {
+        let start = Instant::now();
+        let deadline = start + Duration::from_millis(150);
+        let results = run_checks(vec![check(1)], patience(5), deadline, |_| std::future::pending()).await;
+        assert!(Instant::now() <= deadline + Duration::from_millis(1));
+        assert!(!results[0].passed());
+        assert!(results[0].failure.as_deref().unwrap().contains("before the deadline"), "{:?}", results[0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn results_keep_the_order_of_the_checks() {
+        let checks: Vec<Check> = (0..20).map(check).collect();
+        let results = run_checks(checks, patience(1), Instant::now() + Duration::from_secs(5), |check| async move {
+            // Later checks answer sooner, so completion order is reversed.
+            let n: u64 = check.target().rsplit('/').next().unwrap().parse().unwrap();
+            tokio::time::sleep(Duration::from_millis(100 - n)).await;
+            Judgement::pass(Some(200))
+        })
+        .await;
+        let targets: Vec<String> = results.iter().map(|r| r.target.clone()).collect();
+        let expected: Vec<String> = (0..20).map(|n| format!("http://target/{n}")).collect();
+        assert_eq!(targets, expected);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn concurrency_is_bounded() {
+        let running = Arc::new(AtomicU32::new(0));
+        let peak = Arc::new(AtomicU32::new(0));
+        let (r, p) = (Arc::clone(&running), Arc::clone(&peak));
+        let checks: Vec<Check> = (0..12).map(check).collect();
+        let results = run_checks(checks, patience(1), Instant::now() + Duration::from_secs(5), move |_| {
+            let (r, p) = (Arc::clone(&r), Arc::clone(&p));
+            async move {
+                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                p.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                r.fetch_sub(1, Ordering::SeqCst);
+                Judgement::pass(Some(200))
+            }
+        })
+        .await;
+        assert!(results.iter().all(CheckResult::passed));
+        assert_eq!(peak.load(Ordering::SeqCst), 4);
+    }
+}

@@ -1,0 +1,433 @@
+//! Configuration: the environment variables that say what preflight checks and how patiently.
+//!
+//! Everything is read once at start-up by [`Config::from_lookup`], a pure function over a lookup
+//! closure so that tests never touch the process environment. A bad value becomes a
+//! [`ConfigError`] naming the variable; the hook keeps running and reports `Failed` with that
+//! reason for every execution, so a typo can never turn into a silent pass.
+
+use std::fmt;
+use std::time::Duration;
+
+use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
+use reqwest::Url;
+
+use crate::status::StatusSet;
+
+/// Every variable preflight reads, with its default, in the order the README documents them.
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("ALB_URL", "(unset: invoke the Lambda version from the AppSpec)"),
+    ("CHECK_PATHS", "/healthcheck"),
+    ("CHECK_METHOD", "GET"),
+    ("CHECK_HEADERS", "(none)"),
+    ("CHECK_BODY", "(none)"),
+    ("EVENT_FORMAT", "apigw-v1"),
+    ("CHECK_PAYLOAD", "(unset)"),
+    ("EXPECTED_STATUS", "200-399"),
+    ("CHECK_ATTEMPTS", "3"),
+    ("CHECK_INTERVAL_MS", "1000"),
+    ("CHECK_TIMEOUT_MS", "2000 for HTTP checks, 10000 for Lambda invocations"),
+    ("CHECK_CONCURRENCY", "64"),
+    ("DEADLINE_MARGIN_MS", "3000"),
+    ("CHECK_TLS_VERIFY", "true"),
+];
+
+/// What to poke: the load balancer's test listener, or the new Lambda version directly.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Mode {
+    /// HTTP requests to `ALB_URL` + each path.
+    Http { base_url: Url, verify_tls: bool },
+    /// Invoke each function of the AppSpec at its `TargetVersion`.
+    Lambda(LambdaPayload),
+}
+
+/// The payload a Lambda check sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LambdaPayload {
+    /// A synthetic HTTP request, one per path, in the shape of this event source.
+    Http(EventFormat),
+    /// A fixed JSON document, for functions that are not web handlers.
+    Raw(serde_json::Value),
+}
+
+/// The event source a synthetic HTTP request imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFormat {
+    ApiGatewayV1,
+    ApiGatewayV2,
+    Alb,
+}
+
+impl EventFormat {
+    pub fn name(self) -> &'static str {
+        match self {
+            EventFormat::ApiGatewayV1 => "apigw-v1",
+            EventFormat::ApiGatewayV2 => "apigw-v2",
+            EventFormat::Alb => "alb",
+        }
+    }
+}
+
+/// The request every check sends (paths, method, headers, body).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestSpec {
+    /// Each path may carry its own query string (`/healthcheck?deep=1`).
+    pub paths: Vec<String>,
+    pub method: Method,
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+    pub body: Option<String>,
+}
+
+/// How patient each check is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Patience {
+    pub attempts: u32,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub concurrency: usize,
+    /// Kept free before the Lambda deadline so that the report always goes out.
+    pub deadline_margin: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub mode: Mode,
+    pub request: RequestSpec,
+    pub expected: StatusSet,
+    pub patience: Patience,
+}
+
+/// A variable whose value preflight cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "invalid configuration: {} {}; fix the function's environment variable and redeploy the hook",
+            self.variable, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        problem: problem.into(),
+    }
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from `lookup(name)`; empty values count as unset.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+        let mode = parse_mode(&get)?;
+        let request = parse_request(&get, &mode)?;
+        let expected = match get("EXPECTED_STATUS") {
+            Some(text) => StatusSet::parse(&text).map_err(|why| {
+                invalid("EXPECTED_STATUS", format!("is `{text}`: {why}"))
+            })?,
+            None => StatusSet::default(),
+        };
+        let default_timeout = match mode {
+            Mode::Http { .. } => 2_000,
+            Mode::Lambda(_) => 10_000,
+        };
+        let patience = Patience {
+            attempts: number(&get, "CHECK_ATTEMPTS", 3, 1, 20)? as u32,
+            interval: millis(&get, "CHECK_INTERVAL_MS", 1_000, 0, 60_000)?,
+            timeout: millis(&get, "CHECK_TIMEOUT_MS", default_timeout, 1, 900_000)?,
+            concurrency: number(&get, "CHECK_CONCURRENCY", 64, 1, 4_096)? as usize,
+            deadline_margin: millis(&get, "DEADLINE_MARGIN_MS", 3_000, 0, 600_000)?,
+        };
+        Ok(Config {
+            mode,
+            request,
+            expected,
+            patience,
+        })
+    }
+}
+
+type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+fn parse_mode(get: &Get) -> Result<Mode, ConfigError> {
+    if let Some(alb) = get("ALB_URL") {
+        let verify_tls = match get("CHECK_TLS_VERIFY").as_deref().map(str::trim) {
+            None | Some("true") => true,
+            Some("false") => false,
+            Some(other) => return Err(invalid("CHECK_TLS_VERIFY", format!("is `{other}`: use true or false"))),
+        };
+        return Ok(Mode::Http {
+            base_url: parse_base_url(alb.trim())?,
+            verify_tls,
+        });
+    }
+    let format = get("EVENT_FORMAT");
+    match (get("CHECK_PAYLOAD"), format) {
+        (Some(_), Some(_)) => Err(invalid(
+            "CHECK_PAYLOAD",
+            "is set together with EVENT_FORMAT: a raw payload replaces the HTTP event, so set only one",
+        )),
+        (Some(raw), None) => serde_json::from_str(&raw)
+            .map(|value| Mode::Lambda(LambdaPayload::Raw(value)))
+            .map_err(|error| invalid("CHECK_PAYLOAD", format!("is not valid JSON: {error}"))),
+        (None, format) => Ok(Mode::Lambda(LambdaPayload::Http(parse_event_format(format.as_deref())?))),
+    }
+}
+
+fn parse_event_format(text: Option<&str>) -> Result<EventFormat, ConfigError> {
+    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
+        None | Some("apigw-v1") => Ok(EventFormat::ApiGatewayV1),
+        Some("apigw-v2") => Ok(EventFormat::ApiGatewayV2),
+        Some("alb") => Ok(EventFormat::Alb),
+        Some(other) => Err(invalid(
+            "EVENT_FORMAT",
+            format!("is `{other}`: use apigw-v1, apigw-v2 or alb"),
+        )),
+    }
+}
+
+/// `host[:port]` means plain HTTP (an ALB test listener usually is); a full URL is taken as is.
+fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
+    let with_scheme = if text.contains("://") {
+        text.to_string()
+    } else {
+        format!("http://{text}")
+    };
+    let url = Url::parse(&with_scheme)
+        .map_err(|error| invalid("ALB_URL", format!("is `{text}`, not a URL: {error}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(invalid(
+            "ALB_URL",
+            format!("is `{text}`: use host[:port] or an http:// or https:// URL"),
+        ));
+    }
+    if url.query().is_some() {
+        return Err(invalid("ALB_URL", "has a query string: put queries in CHECK_PATHS"));
+    }
+    Ok(url)
+}
+
+fn parse_request(get: &Get, mode: &Mode) -> Result<RequestSpec, ConfigError> {
+    let paths = match get("CHECK_PATHS") {
+        Some(text) => parse_paths(&text)?,
+        None => vec!["/healthcheck".to_string()],
+    };
+    let method = parse_method(get("CHECK_METHOD").as_deref(), mode)?;
+    let headers = match get("CHECK_HEADERS") {
+        Some(text) => parse_headers(&text)?,
+        None => Vec::new(),
+    };
+    let body = get("CHECK_BODY");
+    if body.is_some() && matches!(mode, Mode::Http { .. }) {
+        return Err(invalid(
+            "CHECK_BODY",
+            "is set, but HTTP checks (ALB_URL) send HEAD or GET without a body: unset it",
+        ));
+    }
+    Ok(RequestSpec {
+        paths,
+        method,
+        headers,
+        body,
+    })
+}
+
+fn parse_paths(text: &str) -> Result<Vec<String>, ConfigError> {
+    let paths: Vec<String> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|path| !path.is_empty())
+        .map(str::to_string)
+        .collect();
+    if let Some(bad) = paths.iter().find(|path| !path.starts_with('/') || path.contains(char::is_whitespace)) {
+        return Err(invalid(
+            "CHECK_PATHS",
+            format!("has `{bad}`: each path starts with / and has no spaces (comma-separated)"),
+        ));
+    }
+    if paths.is_empty() {
+        return Err(invalid("CHECK_PATHS", "names no path: give at least one, like /healthcheck"));
+    }
+    Ok(paths)
+}
+
+fn parse_method(text: Option<&str>, mode: &Mode) -> Result<Method, ConfigError> {
+    let name = text.map(|t| t.trim().to_ascii_uppercase()).unwrap_or_else(|| "GET".into());
+    let allowed: &[&str] = match mode {
+        Mode::Http { .. } => &["GET", "HEAD"],
+        Mode::Lambda(_) => &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    };
+    if !allowed.contains(&name.as_str()) {
+        return Err(invalid(
+            "CHECK_METHOD",
+            format!("is `{name}`: use one of {}", allowed.join(", ")),
+        ));
+    }
+    Method::from_bytes(name.as_bytes()).map_err(|_| invalid("CHECK_METHOD", format!("is `{name}`")))
+}
+
+/// A JSON object of header names to string values. Values are never echoed: they may be secrets.
+fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigError> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).map_err(|_| {
+        invalid(
+            "CHECK_HEADERS",
+            r#"is not a JSON object of strings, like {"Host": "app.example.com"}"#,
+        )
+    })?;
+    object
+        .into_iter()
+        .map(|(name, value)| {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| invalid("CHECK_HEADERS", format!("has `{name}`, not a valid header name")))?;
+            let text = value
+                .as_str()
+                .ok_or_else(|| invalid("CHECK_HEADERS", format!("gives `{name}` a value that is not a string")))?;
+            let value = HeaderValue::from_str(text)
+                .map_err(|_| invalid("CHECK_HEADERS", format!("gives `{name}` a value with invalid characters")))?;
+            Ok((header, value))
+        })
+        .collect()
+}
+
+fn number(get: &Get, variable: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+    let Some(text) = get(variable) else {
+        return Ok(default);
+    };
+    match text.trim().parse::<u64>() {
+        Ok(value) if (min..=max).contains(&value) => Ok(value),
+        _ => Err(invalid(
+            variable,
+            format!("is `{text}`: expected a whole number from {min} to {max}"),
+        )),
+    }
+}
+
+fn millis(get: &Get, variable: &'static str, default: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
+    number(get, variable, default, min, max).map(Duration::from_millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|name| env.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_invoke_lambda_with_an_api_gateway_v1_healthcheck() {
+        let config = config(&[]).unwrap();
+        assert_eq!(config.mode, Mode::Lambda(LambdaPayload::Http(EventFormat::ApiGatewayV1)));
+        assert_eq!(config.request.paths, vec!["/healthcheck"]);
+        assert_eq!(config.request.method, Method::GET);
+        assert_eq!(config.patience.attempts, 3);
+        assert_eq!(config.patience.timeout, Duration::from_secs(10));
+        assert!(config.expected.contains(200) && config.expected.contains(399) && !config.expected.contains(400));
+    }
+
+    #[test]
+    fn bare_alb_host_means_plain_http_and_a_short_timeout() {
+        let config = config(&[("ALB_URL", "internal-alb-123.eu-west-1.elb.amazonaws.com:8080")]).unwrap();
+        match config.mode {
+            Mode::Http { base_url, verify_tls } => {
+                assert_eq!(base_url.as_str(), "http://internal-alb-123.eu-west-1.elb.amazonaws.com:8080/");
+                assert!(verify_tls);
+            }
+            other => panic!("expected HTTP mode, got {other:?}"),
+        }
+        assert_eq!(config.patience.timeout, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn full_alb_url_is_kept() {
+        let config = config(&[("ALB_URL", "https://test.example.com:8443/prefix"), ("CHECK_TLS_VERIFY", "false")]).unwrap();
+        assert_eq!(
+            config.mode,
+            Mode::Http {
+                base_url: Url::parse("https://test.example.com:8443/prefix").unwrap(),
+                verify_tls: false
+            }
+        );
+    }
+
+    #[test]
+    fn paths_are_comma_separated_and_trimmed() {
+        let config = config(&[("CHECK_PATHS", " /healthcheck, /ready?deep=1 ,,")]).unwrap();
+        assert_eq!(config.request.paths, vec!["/healthcheck", "/ready?deep=1"]);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases: &[(&str, &str)] = &[
+            ("ALB_URL", "ftp://x"),
+            ("CHECK_PATHS", "healthcheck"),
+            ("CHECK_METHOD", "BREW"),
+            ("CHECK_HEADERS", "Host: x"),
+            ("EVENT_FORMAT", "apigw-v3"),
+            ("CHECK_PAYLOAD", "{not json"),
+            ("EXPECTED_STATUS", "200-"),
+            ("CHECK_ATTEMPTS", "0"),
+            ("CHECK_INTERVAL_MS", "soon"),
+            ("CHECK_TIMEOUT_MS", "-1"),
+            ("CHECK_CONCURRENCY", "99999"),
+            ("DEADLINE_MARGIN_MS", "1e3"),
+        ];
+        for (variable, value) in cases {
+            let error = config(&[(variable, value)]).unwrap_err();
+            assert_eq!(&error.variable, variable, "for {variable}={value}");
+            assert!(error.to_string().contains(variable));
+        }
+    }
+
+    #[test]
+    fn http_checks_allow_only_head_or_get_and_no_body() {
+        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_METHOD", "POST")]).unwrap_err().variable, "CHECK_METHOD");
+        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_BODY", "x")]).unwrap_err().variable, "CHECK_BODY");
+        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_METHOD", "head")]).unwrap().request.method, Method::HEAD);
+        assert_eq!(config(&[("CHECK_METHOD", "post")]).unwrap().request.method, Method::POST);
+    }
+
+    #[test]
+    fn tls_verification_takes_only_true_or_false() {
+        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_TLS_VERIFY", "no")]).unwrap_err().variable, "CHECK_TLS_VERIFY");
+    }
+
+    #[test]
+    fn raw_payload_replaces_the_http_event_but_not_alongside_a_format() {
+        let config_raw = config(&[("CHECK_PAYLOAD", r#"{"ping": true}"#)]).unwrap();
+        assert_eq!(
+            config_raw.mode,
+            Mode::Lambda(LambdaPayload::Raw(serde_json::json!({"ping": true})))
+        );
+        let both = config(&[("CHECK_PAYLOAD", "{}"), ("EVENT_FORMAT", "alb")]).unwrap_err();
+        assert_eq!(both.variable, "CHECK_PAYLOAD");
+    }
+
+    #[test]
+    fn header_values_are_never_echoed_in_errors() {
+        let error = config(&[("CHECK_HEADERS", r#"{"Authorization": "Bearer s3cr3t\n"}"#)]).unwrap_err();
+        assert_eq!(error.variable, "CHECK_HEADERS");
+        assert!(!error.to_string().contains("s3cr3t"), "{error}");
+    }
+
+    #[test]
+    fn headers_parse_into_names_and_values() {
+        let config = config(&[("CHECK_HEADERS", r#"{"Host": "app.example.com", "X-Check": "1"}"#)]).unwrap();
+        let names: Vec<&str> = config.request.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, vec!["host", "x-check"]);
+    }
+}

@@ -1,0 +1,132 @@
+//! What was deployed: GetDeployment, and GetApplicationRevision when the AppSpec is not inline.
+
+use aws_sdk_codedeploy::Client;
+use aws_sdk_codedeploy::types::{RevisionLocation, RevisionLocationType};
+
+use crate::aws::describe_sdk_error;
+
+/// The facts about a deployment that the checks and the logs need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentFacts {
+    pub application: String,
+    pub group: String,
+    pub platform: String,
+    pub appspec: AppSpecText,
+}
+
+/// Where the AppSpec's text is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AppSpecText {
+    Content(String),
+    /// An S3 or GitHub revision: its AppSpec is not available through CodeDeploy's API.
+    Elsewhere(String),
+}
+
+/// How to get the AppSpec text out of a revision location, decided without I/O.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RevisionSource {
+    Inline(String),
+    /// Only a sha256 came back (deployments made by CloudFormation/SAM): ask GetApplicationRevision.
+    Lookup,
+    Elsewhere(String),
+}
+
+pub fn revision_source(revision: &RevisionLocation) -> RevisionSource {
+    let inline = revision
+        .app_spec_content()
+        .and_then(|c| c.content())
+        .or_else(|| revision.string().and_then(|s| s.content()))
+        .filter(|content| !content.trim().is_empty());
+    if let Some(content) = inline {
+        return RevisionSource::Inline(content.to_string());
+    }
+    match revision.revision_type() {
+        Some(RevisionLocationType::S3) => RevisionSource::Elsewhere("an S3 revision".into()),
+        Some(RevisionLocationType::GitHub) => RevisionSource::Elsewhere("a GitHub revision".into()),
+        _ => RevisionSource::Lookup,
+    }
+}
+
+/// Asks CodeDeploy what the deployment is and fetches its AppSpec.
+pub async fn discover(client: &Client, deployment_id: &str) -> Result<DeploymentFacts, String> {
+    let output = client
+        .get_deployment()
+        .deployment_id(deployment_id)
+        .send()
+        .await
+        .map_err(|error| describe_sdk_error("GetDeployment", &error))?;
+    let info = output
+        .deployment_info()
+        .ok_or_else(|| format!("GetDeployment returned no deploymentInfo for {deployment_id}"))?;
+    let application = info.application_name().unwrap_or_default().to_string();
+    let revision = info
+        .revision()
+        .ok_or_else(|| format!("deployment {deployment_id} has no revision, so there is no AppSpec to read"))?;
+    let appspec = match revision_source(revision) {
+        RevisionSource::Inline(content) => AppSpecText::Content(content),
+        RevisionSource::Elsewhere(kind) => AppSpecText::Elsewhere(kind),
+        RevisionSource::Lookup => AppSpecText::Content(fetch_revision(client, &application, revision).await?),
+    };
+    Ok(DeploymentFacts {
+        group: info.deployment_group_name().unwrap_or_default().to_string(),
+        platform: info.compute_platform().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        application,
+        appspec,
+    })
+}
+
+async fn fetch_revision(client: &Client, application: &str, revision: &RevisionLocation) -> Result<String, String> {
+    let output = client
+        .get_application_revision()
+        .application_name(application)
+        .revision(revision.clone())
+        .send()
+        .await
+        .map_err(|error| describe_sdk_error("GetApplicationRevision", &error))?;
+    match output.revision().map(revision_source) {
+        Some(RevisionSource::Inline(content)) => Ok(content),
+        _ => Err(format!(
+            "GetApplicationRevision returned no AppSpec content for application {application}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // `RawString` is deprecated, but older tools still create String revisions, so they are tested.
+    #![allow(deprecated)]
+    use super::*;
+    use aws_sdk_codedeploy::types::{AppSpecContent, RawString, S3Location};
+
+    #[test]
+    fn inline_appspec_content_or_string_is_used_directly() {
+        let content = RevisionLocation::builder()
+            .revision_type(RevisionLocationType::AppSpecContent)
+            .app_spec_content(AppSpecContent::builder().content("Resources: []").sha256("ab").build())
+            .build();
+        assert_eq!(revision_source(&content), RevisionSource::Inline("Resources: []".into()));
+        let string = RevisionLocation::builder()
+            .revision_type(RevisionLocationType::String)
+            .string(RawString::builder().content("{}").build())
+            .build();
+        assert_eq!(revision_source(&string), RevisionSource::Inline("{}".into()));
+    }
+
+    #[test]
+    fn sha256_only_needs_a_lookup() {
+        let hashed = RevisionLocation::builder()
+            .revision_type(RevisionLocationType::AppSpecContent)
+            .app_spec_content(AppSpecContent::builder().sha256("ab12").build())
+            .build();
+        assert_eq!(revision_source(&hashed), RevisionSource::Lookup);
+    }
+
+    #[test]
+    fn s3_revisions_are_elsewhere() {
+        let s3 = RevisionLocation::builder()
+            .revision_type(RevisionLocationType::S3)
+            .s3_location(S3Location::builder().bucket("b").key("k").build())
+            .build();
+        assert!(matches!(revision_source(&s3), RevisionSource::Elsewhere(kind) if kind.contains("S3")));
+    }
+}

@@ -1,0 +1,102 @@
+//! The one summary line each invocation logs: what was checked, and why it passed or failed.
+
+use std::time::Duration;
+
+use crate::checks::CheckResult;
+use crate::event::{HookEvent, PayloadError};
+use crate::report::Delivery;
+use crate::verdict::{Status, Verdict};
+
+pub struct Summary<'a> {
+    pub event: &'a HookEvent,
+    pub deployed: Option<&'a str>,
+    pub results: &'a [CheckResult],
+    pub verdict: &'a Verdict,
+    pub delivery: Result<Delivery, &'a str>,
+    pub elapsed: Duration,
+}
+
+impl Summary<'_> {
+    pub fn log(&self) {
+        let checks = describe_checks(self.results);
+        let (report, report_error) = match self.delivery {
+            Ok(delivery) => (delivery.to_string(), ""),
+            Err(why) => ("not_delivered".to_string(), why),
+        };
+        let fields = (
+            self.event.deployment_id.as_str(),
+            self.deployed.unwrap_or(""),
+            self.verdict.status.to_string(),
+            self.verdict.reason.as_str(),
+        );
+        let elapsed_ms = self.elapsed.as_millis() as u64;
+        match (self.verdict.status, report_error.is_empty()) {
+            (Status::Succeeded, true) => tracing::info!(
+                deployment_id = fields.0, deployed = fields.1, status = %fields.2, reason = fields.3,
+                checks = %checks, report = %report, elapsed_ms, "hook summary"
+            ),
+            (_, true) => tracing::warn!(
+                deployment_id = fields.0, deployed = fields.1, status = %fields.2, reason = fields.3,
+                checks = %checks, report = %report, elapsed_ms, "hook summary"
+            ),
+            (_, false) => tracing::error!(
+                deployment_id = fields.0, deployed = fields.1, status = %fields.2, reason = fields.3,
+                checks = %checks, report = %report, report_error, elapsed_ms, "hook summary"
+            ),
+        }
+    }
+}
+
+/// `my-api:2 /healthcheck: 200 in 12 ms, 1 attempt, pass; …`
+pub fn describe_checks(results: &[CheckResult]) -> String {
+    results
+        .iter()
+        .map(|result| {
+            let status = result.status.map_or("no status".to_string(), |s| s.to_string());
+            let outcome = result.failure.as_deref().unwrap_or("pass");
+            let plural = if result.attempts == 1 { "" } else { "s" };
+            format!(
+                "{}: {status} in {} ms, {} attempt{plural}, {outcome}",
+                result.target,
+                result.latency.as_millis(),
+                result.attempts
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A payload without usable ids cannot be reported on; this line is its summary.
+pub fn log_rejected_payload(error: &PayloadError) {
+    tracing::error!(status = "NotReported", reason = %error, "hook summary");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_check_says_target_status_time_attempts_and_outcome() {
+        let results = [
+            CheckResult {
+                target: "my-api:2 /healthcheck".into(),
+                attempts: 1,
+                status: Some(200),
+                latency: Duration::from_millis(12),
+                failure: None,
+            },
+            CheckResult {
+                target: "my-api:2 /ready".into(),
+                attempts: 3,
+                status: None,
+                latency: Duration::from_millis(2000),
+                failure: Some("no answer within 2000 ms".into()),
+            },
+        ];
+        assert_eq!(
+            describe_checks(&results),
+            "my-api:2 /healthcheck: 200 in 12 ms, 1 attempt, pass; \
+             my-api:2 /ready: no status in 2000 ms, 3 attempts, no answer within 2000 ms"
+        );
+    }
+}
