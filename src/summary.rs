@@ -47,7 +47,7 @@ impl Summary<'_> {
     }
 }
 
-/// `my-api:2 /healthcheck: 200 in 12 ms, 1 attempt, pass; …`
+/// `my-api:2 /healthcheck: 200 in 12 ms, 1 attempt, pass | …` (reasons may contain `;`)
 pub fn describe_checks(results: &[CheckResult]) -> String {
     results
         .iter()
@@ -63,7 +63,7 @@ pub fn describe_checks(results: &[CheckResult]) -> String {
             )
         })
         .collect::<Vec<_>>()
-        .join("; ")
+        .join(" | ")
 }
 
 /// A payload without usable ids cannot be reported on; this line is its summary.
@@ -95,7 +95,7 @@ mod tests {
         ];
         assert_eq!(
             describe_checks(&results),
-            "my-api:2 /healthcheck: 200 in 12 ms, 1 attempt, pass; \
+            "my-api:2 /healthcheck: 200 in 12 ms, 1 attempt, pass | \
              my-api:2 /ready: no status in 2000 ms, 3 attempts, no answer within 2000 ms"
         );
     }

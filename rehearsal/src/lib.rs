@@ -1,1 +1,18 @@
+//! A local CodeDeploy for preflight: rehearse deployments with no AWS account.
+//!
+//! [`LocalAws`] serves the CodeDeploy and Lambda calls the hook makes and the Lambda Runtime API
+//! it polls; [`HookProcess`] runs the real `bootstrap` against it; [`HttpTarget`] stands in for
+//! a load balancer's test listener; [`scenario`] holds the built-in rehearsals that the
+//! `rehearse` binary prints. The integration tests drive the same pieces.
 
+pub mod hook_process;
+pub mod http_target;
+pub mod local_aws;
+pub mod scenario;
+
+pub use hook_process::HookProcess;
+pub use http_target::{Answer, HttpTarget};
+pub use local_aws::{
+    Delivered, Deployment, DeploymentSpec, Fault, FunctionVersion, InvocationRecord, LocalAws, Operation, Reply,
+    ReportRecord, RevisionForm, RuntimeOutcome,
+};

@@ -1,0 +1,98 @@
+//! Runs the real `bootstrap` binary as a child process, pointed at a [`LocalAws`], and collects
+//! its JSON log lines.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::process::{Child, Command};
+
+use crate::LocalAws;
+
+/// The hook process. Dropping it kills the process.
+pub struct HookProcess {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl HookProcess {
+    /// Starts `bootstrap` with a clean environment: the Lambda variables the runtime needs,
+    /// dummy credentials, the stand-in's endpoints, and then `config` (preflight's settings).
+    pub fn launch(bootstrap: &Path, aws: &LocalAws, config: &[(&str, &str)]) -> std::io::Result<HookProcess> {
+        let mut command = Command::new(bootstrap);
+        command
+            .env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", aws.runtime_api())
+            .env("AWS_ENDPOINT_URL", aws.endpoint_url())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIAREHEARSAL0000000")
+            .env("AWS_SECRET_ACCESS_KEY", "rehearsal-secret-not-real")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_LAMBDA_FUNCTION_NAME", "CodeDeployHook_preflight")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/CodeDeployHook_preflight")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "rehearsal")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        for (name, value) in config {
+            command.env(name, value);
+        }
+        let mut child = command.spawn()?;
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        if let Some(stdout) = child.stdout.take() {
+            collect(stdout, Arc::clone(&lines));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            collect(stderr, Arc::clone(&lines));
+        }
+        Ok(HookProcess { child, lines })
+    }
+
+    /// Every line the process printed so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.lock().map(|lines| lines.clone()).unwrap_or_default()
+    }
+
+    /// The JSON log lines whose message is `hook summary`.
+    pub fn summaries(&self) -> Vec<Value> {
+        self.lines()
+            .iter()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|value| value.get("message").and_then(Value::as_str) == Some("hook summary"))
+            .collect()
+    }
+
+    /// Waits (briefly) until at least `count` summary lines have been read from the pipe.
+    pub async fn wait_for_summaries(&self, count: usize) -> Vec<Value> {
+        for _ in 0..200 {
+            let summaries = self.summaries();
+            if summaries.len() >= count {
+                return summaries;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        self.summaries()
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+fn collect(stream: impl AsyncRead + Unpin + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(stream).lines();
+        while let Ok(Some(line)) = reader.next_line().await {
+            if let Ok(mut lines) = lines.lock() {
+                lines.push(line);
+            }
+        }
+    });
+}

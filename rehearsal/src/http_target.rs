@@ -1,0 +1,103 @@
+//! A real HTTP server standing in for the load balancer's test listener, with an answer per path.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::IntoResponse;
+
+/// How the target answers a path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    Status(u16),
+    /// The status, after a delay.
+    Slow(Duration, u16),
+    /// Never answers.
+    Hang,
+}
+
+/// A request the target saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenRequest {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub headers: Vec<(String, String)>,
+}
+
+struct Routes {
+    answers: Vec<(String, Answer)>,
+    seen: Mutex<Vec<SeenRequest>>,
+}
+
+/// The running target. Dropping it stops the server.
+pub struct HttpTarget {
+    addr: SocketAddr,
+    routes: Arc<Routes>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for HttpTarget {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl HttpTarget {
+    /// Serves `answers` by path; any other path is a 404.
+    pub async fn start(answers: &[(&str, Answer)]) -> std::io::Result<HttpTarget> {
+        let routes = Arc::new(Routes {
+            answers: answers.iter().map(|(p, a)| (p.to_string(), *a)).collect(),
+            seen: Mutex::new(Vec::new()),
+        });
+        let app = Router::new().fallback(answer).with_state(Arc::clone(&routes));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Ok(HttpTarget { addr, routes, server })
+    }
+
+    /// `127.0.0.1:PORT`, the bare form `ALB_URL` accepts.
+    pub fn host_port(&self) -> String {
+        self.addr.to_string()
+    }
+
+    pub fn requests(&self) -> Vec<SeenRequest> {
+        self.routes.seen.lock().map(|seen| seen.clone()).unwrap_or_default()
+    }
+}
+
+async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, headers: HeaderMap) -> impl IntoResponse {
+    let path = uri.path().to_string();
+    if let Ok(mut seen) = routes.seen.lock() {
+        seen.push(SeenRequest {
+            method: method.to_string(),
+            path: path.clone(),
+            query: uri.query().map(str::to_string),
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_str().unwrap_or_default().to_string()))
+                .collect(),
+        });
+    }
+    let answer = routes.answers.iter().find(|(p, _)| *p == path).map(|(_, a)| *a);
+    let status = match answer {
+        None => 404,
+        Some(Answer::Status(status)) => status,
+        Some(Answer::Slow(delay, status)) => {
+            tokio::time::sleep(delay).await;
+            status
+        }
+        Some(Answer::Hang) => {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            504
+        }
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, if status.is_success() { "ok" } else { "unhealthy" })
+}
