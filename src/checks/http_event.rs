@@ -73,13 +73,14 @@ fn rest_api_event(method: &Method, path: &str, headers: HeaderMap, query: QueryM
     let mut context = ApiGatewayProxyRequestContext::default();
     context.account_id = Some("000000000000".into());
     context.resource_id = Some("preflight".into());
-    context.stage = Some("preflight".into());
     context.domain_name = Some(HOST_VALUE.into());
     context.request_id = Some(format!("preflight-{now}"));
     context.protocol = Some("HTTP/1.1".into());
     context.identity = identity;
     context.resource_path = Some(path.to_string());
-    context.path = Some(format!("/preflight{path}"));
+    // No stage, as behind a custom domain: frameworks that prefix the stage (lambda_http) then
+    // route exactly the configured path.
+    context.path = Some(path.to_string());
     context.http_method = method.clone();
     context.request_time_epoch = now;
     context.apiid = Some("preflight".into());

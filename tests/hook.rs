@@ -1,0 +1,435 @@
+//! The real `bootstrap`, run as a child process against the local stand-in for CodeDeploy, Lambda
+//! and the Runtime API; every test asserts on what was reported and invoked.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rehearsal::{
+    Answer, Deployment, DeploymentSpec, Fault, FunctionVersion, HookProcess, HttpTarget, LocalAws, Operation, Reply,
+    RevisionForm, RuntimeOutcome,
+};
+use serde_json::{Value, json};
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+/// Fast retries, so that failing checks do not slow the suite.
+const QUICK: &[(&str, &str)] = &[("CHECK_INTERVAL_MS", "20")];
+
+fn bootstrap() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_bootstrap"))
+}
+
+fn appspec(functions: &[(&str, &str, &str)]) -> String {
+    let mut text = String::from("version: 0.0\nResources:\n");
+    for (name, from, to) in functions {
+        text.push_str(&format!(
+            "  - {name}Function:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: {name}\n        \
+             Alias: live\n        CurrentVersion: {from}\n        TargetVersion: {to}\n"
+        ));
+    }
+    text
+}
+
+struct Rig {
+    aws: LocalAws,
+    hook: HookProcess,
+}
+
+impl Rig {
+    async fn start(config: &[(&str, &str)]) -> Rig {
+        let aws = LocalAws::start().await.expect("start the stand-in");
+        let hook = HookProcess::launch(bootstrap(), &aws, config).expect("launch bootstrap");
+        Rig { aws, hook }
+    }
+
+    /// A deployment of `my-api` from version 1 to 2, where version 2 replies `reply`.
+    fn my_api(&self, reply: Reply) -> Deployment {
+        self.aws.add_function("my-api", "2", FunctionVersion::replying(reply));
+        self.aws.create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])))
+    }
+
+    async fn run(&self, deployment: &Deployment) -> RuntimeOutcome {
+        self.aws.deliver(deployment, TIMEOUT).await.outcome
+    }
+
+    async fn last_summary(&self, count: usize) -> Value {
+        let summaries = self.hook.wait_for_summaries(count).await;
+        assert!(summaries.len() >= count, "expected {count} summary lines, got {:?}", self.hook.lines());
+        summaries[count - 1].clone()
+    }
+
+    fn accepted_reports(&self) -> usize {
+        self.aws.reports().iter().filter(|r| r.accepted).count()
+    }
+}
+
+fn text(summary: &Value, field: &str) -> String {
+    summary.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn healthy_version_is_reported_succeeded() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    let outcome = rig.run(&deployment).await;
+
+    assert!(matches!(&outcome, RuntimeOutcome::Response(body) if body["status"] == "Succeeded"), "{outcome:?}");
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.reports().len(), 1);
+    let invocations = rig.aws.invocations();
+    assert_eq!(invocations.len(), 1);
+    assert_eq!(invocations[0].function, "my-api");
+    assert_eq!(invocations[0].qualifier.as_deref(), Some("2"));
+    assert_eq!(invocations[0].payload["httpMethod"], "GET");
+    assert_eq!(invocations[0].payload["path"], "/healthcheck");
+    assert_eq!(invocations[0].payload["requestContext"]["httpMethod"], "GET");
+
+    let summary = rig.last_summary(1).await;
+    assert_eq!(text(&summary, "deployment_id"), deployment.id);
+    assert_eq!(text(&summary, "status"), "Succeeded");
+    assert_eq!(text(&summary, "report"), "accepted");
+    assert!(text(&summary, "checks").starts_with("my-api:2 /healthcheck: 200 in "), "{summary}");
+    assert!(text(&summary, "deployed").contains("Lambda my-api 1→2"), "{summary}");
+}
+
+#[tokio::test]
+async fn server_error_is_reported_failed_after_every_attempt() {
+    let rig = Rig::start(&[("CHECK_INTERVAL_MS", "20"), ("CHECK_ATTEMPTS", "2")]).await;
+    let deployment = rig.my_api(Reply::Status(500));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert_eq!(rig.aws.invocations().len(), 2);
+    let summary = rig.last_summary(1).await;
+    assert!(text(&summary, "reason").contains("status 500, expected 200-399"), "{summary}");
+    assert!(text(&summary, "checks").contains("2 attempts"), "{summary}");
+}
+
+#[tokio::test]
+async fn function_error_is_reported_failed() {
+    let rig = Rig::start(QUICK).await;
+    let deployment = rig.my_api(Reply::FunctionError("cannot connect to the database".into()));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let summary = rig.last_summary(1).await;
+    assert!(text(&summary, "reason").contains("function error (Unhandled)"), "{summary}");
+    assert!(text(&summary, "reason").contains("cannot connect to the database"), "{summary}");
+}
+
+#[tokio::test]
+async fn a_version_warming_up_passes_on_a_later_attempt() {
+    let rig = Rig::start(QUICK).await;
+    rig.aws.add_function(
+        "my-api",
+        "2",
+        FunctionVersion {
+            fail_first: 1,
+            ..FunctionVersion::replying(Reply::Status(200))
+        },
+    );
+    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.invocations().len(), 2);
+}
+
+#[tokio::test]
+async fn hanging_version_is_reported_failed_before_the_deadline() {
+    let rig = Rig::start(&[("DEADLINE_MARGIN_MS", "1500"), ("CHECK_TIMEOUT_MS", "600000")]).await;
+    let deployment = rig.my_api(Reply::Hang);
+    let delivered = rig.aws.deliver(&deployment, Duration::from_secs(4)).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let report = &rig.aws.reports()[0];
+    assert!(report.at < delivered.deadline, "reported after the Lambda deadline");
+    assert!(report.at >= delivered.deadline - Duration::from_millis(2_500), "gave up far too early");
+    let summary = rig.last_summary(1).await;
+    assert!(text(&summary, "reason").contains("no answer before the deadline"), "{summary}");
+}
+
+#[tokio::test]
+async fn json_appspec_is_read_like_yaml() {
+    let rig = Rig::start(&[]).await;
+    rig.aws.add_function("my-api", "7", FunctionVersion::replying(Reply::Status(204)));
+    let json = json!({"version": 0.0, "Resources": [{"fn": {"Type": "AWS::Lambda::Function",
+        "Properties": {"Name": "my-api", "Alias": "live", "CurrentVersion": 6, "TargetVersion": 7}}}]});
+    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(json.to_string()));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.invocations()[0].qualifier.as_deref(), Some("7"));
+}
+
+#[tokio::test]
+async fn sha256_only_revision_is_fetched_with_get_application_revision() {
+    let rig = Rig::start(&[]).await;
+    rig.aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+    let spec = DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(RevisionForm::Sha256Only);
+    let deployment = rig.aws.create_deployment(spec);
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.calls(Operation::GetApplicationRevision), 1);
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.invocations()[0].qualifier.as_deref(), Some("2"));
+}
+
+#[tokio::test]
+async fn legacy_string_revision_is_read_inline() {
+    let rig = Rig::start(&[]).await;
+    rig.aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+    let spec = DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(RevisionForm::String);
+    let deployment = rig.aws.create_deployment(spec);
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.calls(Operation::GetApplicationRevision), 0);
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+}
+
+#[tokio::test]
+async fn every_function_is_checked_and_one_bad_one_fails_the_deployment() {
+    let rig = Rig::start(QUICK).await;
+    rig.aws.add_function("orders", "4", FunctionVersion::replying(Reply::Status(200)));
+    rig.aws.add_function("payments", "9", FunctionVersion::replying(Reply::Status(503)));
+    let spec = DeploymentSpec::lambda(appspec(&[("orders", "3", "4"), ("payments", "8", "9")]));
+    let deployment = rig.aws.create_deployment(spec);
+    rig.run(&deployment).await;
+
+    let invoked: Vec<(String, Option<String>)> =
+        rig.aws.invocations().into_iter().map(|i| (i.function, i.qualifier)).collect();
+    assert!(invoked.contains(&("orders".into(), Some("4".into()))), "{invoked:?}");
+    assert!(invoked.contains(&("payments".into(), Some("9".into()))), "{invoked:?}");
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.starts_with("1 of 2 checks failed: payments:9 /healthcheck"), "{reason}");
+}
+
+#[tokio::test]
+async fn every_path_is_checked_over_http_and_one_bad_path_fails() {
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200)), ("/ready", Answer::Status(503))])
+        .await
+        .unwrap();
+    let alb = target.host_port();
+    let config = [("ALB_URL", alb.as_str()), ("CHECK_PATHS", "/healthcheck,/ready"), ("CHECK_INTERVAL_MS", "20")];
+    let rig = Rig::start(&config).await;
+    let deployment = rig
+        .aws
+        .create_deployment(DeploymentSpec::ecs("Resources:\n  - TargetService:\n      Type: AWS::ECS::Service\n"));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let paths: Vec<String> = target.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths.iter().filter(|p| *p == "/healthcheck").count(), 1, "{paths:?}");
+    assert_eq!(paths.iter().filter(|p| *p == "/ready").count(), 3, "{paths:?}");
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.contains("/ready: status 503"), "{reason}");
+    assert!(!reason.contains("/healthcheck"), "{reason}");
+}
+
+#[tokio::test]
+async fn http_checks_send_the_configured_method_and_headers() {
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await.unwrap();
+    let alb = target.host_port();
+    let headers = r#"{"Host": "shop.example.com", "X-Api-Key": "k-123"}"#;
+    let config = [("ALB_URL", alb.as_str()), ("CHECK_METHOD", "HEAD"), ("CHECK_HEADERS", headers)];
+    let rig = Rig::start(&config).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs("Resources:\n  - S:\n      Type: AWS::ECS::Service\n"));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    let request = &target.requests()[0];
+    assert_eq!(request.method, "HEAD");
+    assert!(request.headers.contains(&("host".into(), "shop.example.com".into())), "{request:?}");
+    assert!(request.headers.contains(&("x-api-key".into(), "k-123".into())), "{request:?}");
+    let logs = rig.hook.lines().join("\n");
+    assert!(!logs.contains("k-123"), "a header value reached the logs:\n{logs}");
+}
+
+#[tokio::test]
+async fn a_hanging_http_target_is_cut_by_the_check_timeout() {
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Hang)]).await.unwrap();
+    let alb = target.host_port();
+    let config = [("ALB_URL", alb.as_str()), ("CHECK_TIMEOUT_MS", "200"), ("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "20")];
+    let rig = Rig::start(&config).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs("Resources:\n  - S:\n      Type: AWS::ECS::Service\n"));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert_eq!(target.requests().len(), 2);
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.contains("no answer within 200 ms"), "{reason}");
+}
+
+#[tokio::test]
+async fn each_bad_payload_is_rejected_and_the_hook_keeps_serving() {
+    let rig = Rig::start(&[]).await;
+    let bad_payloads = [
+        (json!(["d-1"]), "not a JSON object"),
+        (json!("hello"), "not a JSON object"),
+        (json!({"LifecycleEventHookExecutionId": "x"}), "`DeploymentId` is missing"),
+        (json!({"DeploymentId": "d-1"}), "`LifecycleEventHookExecutionId` is missing"),
+        (json!({"DeploymentId": 42, "LifecycleEventHookExecutionId": "x"}), "`DeploymentId` is a number"),
+        (json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": ""}), "is empty"),
+    ];
+    for (payload, expected) in &bad_payloads {
+        let outcome = rig.aws.deliver_payload(payload.clone(), TIMEOUT).await.outcome;
+        let RuntimeOutcome::Error(error) = &outcome else {
+            panic!("{payload} was not rejected: {outcome:?}");
+        };
+        assert_eq!(error["errorType"], "InvalidHookPayload", "{error}");
+        assert!(error["errorMessage"].as_str().unwrap_or_default().contains(expected), "{payload}: {error}");
+    }
+    assert!(rig.aws.reports().is_empty());
+
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.run(&deployment).await;
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    let summaries = rig.hook.wait_for_summaries(bad_payloads.len() + 1).await;
+    assert_eq!(summaries.len(), bad_payloads.len() + 1, "one summary line per invocation");
+}
+
+#[tokio::test]
+async fn throttled_report_is_retried_until_accepted() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.aws.inject(Operation::PutLifecycleEventHookExecutionStatus, Fault::Throttle, 2);
+    let outcome = rig.run(&deployment).await;
+
+    assert!(matches!(outcome, RuntimeOutcome::Response(_)), "{outcome:?}");
+    assert_eq!(rig.aws.calls(Operation::PutLifecycleEventHookExecutionStatus), 3);
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+}
+
+#[tokio::test]
+async fn codedeploy_server_errors_are_retried() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.aws.inject(Operation::GetDeployment, Fault::ServerError, 2);
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.calls(Operation::GetDeployment), 3);
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+}
+
+#[tokio::test]
+async fn duplicate_delivery_is_reported_once() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.run(&deployment).await;
+    let second = rig.run(&deployment).await;
+
+    assert!(matches!(&second, RuntimeOutcome::Response(body) if body["report"] == "already_reported"), "{second:?}");
+    assert_eq!(rig.accepted_reports(), 1);
+    assert_eq!(rig.aws.reports().len(), 2, "the duplicate tried once and stopped");
+    assert_eq!(text(&rig.last_summary(2).await, "report"), "already_reported");
+}
+
+#[tokio::test]
+async fn get_deployment_denied_is_reported_failed() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.aws.inject(Operation::GetDeployment, Fault::AccessDenied, 1);
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert!(rig.aws.invocations().is_empty(), "nothing can be checked without the AppSpec");
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.starts_with("GetDeployment failed: AccessDeniedException"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_report_that_cannot_be_delivered_fails_the_invocation_for_a_retry() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.aws.inject(Operation::PutLifecycleEventHookExecutionStatus, Fault::AccessDenied, 1);
+    let first = rig.run(&deployment).await;
+
+    let RuntimeOutcome::Error(error) = &first else {
+        panic!("the invocation should fail: {first:?}");
+    };
+    assert_eq!(error["errorType"], "ReportNotDelivered");
+    assert_eq!(rig.aws.accepted_status(&deployment), None);
+    // Lambda's retry of the asynchronous invocation then reports.
+    rig.run(&deployment).await;
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+}
+
+#[tokio::test]
+async fn invalid_configuration_is_reported_failed_naming_the_variable() {
+    let rig = Rig::start(&[("CHECK_ATTEMPTS", "lots")]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert!(rig.aws.invocations().is_empty());
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.contains("CHECK_ATTEMPTS"), "{reason}");
+    let startup = rig.hook.lines().join("\n");
+    assert!(startup.contains("\"variable\":\"CHECK_ATTEMPTS\""), "the start-up log names the variable:\n{startup}");
+}
+
+#[tokio::test]
+async fn unreadable_appspec_is_reported_failed() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda("Resources:\n  - fn: {Type: AWS::Lambda::Function}\n"));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.contains("has no `Name`"), "{reason}");
+}
+
+#[tokio::test]
+async fn ecs_deployment_without_alb_url_is_reported_failed_with_advice() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs("Resources:\n  - S:\n      Type: AWS::ECS::Service\n"));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert!(text(&rig.last_summary(1).await, "reason").contains("set ALB_URL"));
+}
+
+#[tokio::test]
+async fn http_api_and_alb_events_reach_the_function_in_their_own_shape() {
+    for (format, check) in [
+        ("apigw-v2", (|event: &Value| event["version"] == "2.0" && event["rawPath"] == "/healthcheck") as fn(&Value) -> bool),
+        ("alb", |event: &Value| event["requestContext"]["elb"]["targetGroupArn"].is_string() && event["path"] == "/healthcheck"),
+    ] {
+        let rig = Rig::start(&[("EVENT_FORMAT", format)]).await;
+        let deployment = rig.my_api(Reply::Status(200));
+        rig.run(&deployment).await;
+        assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"), "{format}");
+        let payload = &rig.aws.invocations()[0].payload;
+        assert!(check(payload), "{format}: {payload}");
+    }
+}
+
+#[tokio::test]
+async fn http_api_response_without_status_code_counts_as_200() {
+    let rig = Rig::start(&[("EVENT_FORMAT", "apigw-v2")]).await;
+    let deployment = rig.my_api(Reply::Json(json!({"healthy": true})));
+    rig.run(&deployment).await;
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+}
+
+#[tokio::test]
+async fn raw_payload_is_sent_as_is_and_passes_without_function_error() {
+    let rig = Rig::start(&[("CHECK_PAYLOAD", r#"{"action": "selftest"}"#)]).await;
+    let deployment = rig.my_api(Reply::Json(json!({"ok": true})));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.invocations()[0].payload, json!({"action": "selftest"}));
+}
+
+#[tokio::test]
+async fn lambda_path_matters_to_the_function() {
+    let rig = Rig::start(&[("CHECK_PATHS", "/healthcheck,/ready"), ("CHECK_INTERVAL_MS", "20")]).await;
+    let reply = Reply::StatusByPath(vec![("/healthcheck".into(), 200), ("/ready".into(), 500)], 404);
+    let deployment = rig.my_api(reply);
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let reason = text(&rig.last_summary(1).await, "reason");
+    assert!(reason.contains("my-api:2 /ready: status 500"), "{reason}");
+}
