@@ -46,7 +46,13 @@ impl Deployed {
                 .join(", "),
             Deployed::Ecs(services) => services
                 .iter()
-                .map(|s| format!("ECS {} ({})", s.logical_name, s.task_definition.as_deref().unwrap_or("?")))
+                .map(|s| {
+                    format!(
+                        "ECS {} ({})",
+                        s.logical_name,
+                        s.task_definition.as_deref().unwrap_or("?")
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         }
@@ -242,7 +248,10 @@ Resources:
         let Deployed::Lambda(functions) = parse_appspec(yaml).unwrap() else {
             panic!("expected Lambda");
         };
-        let targets: Vec<(&str, &str)> = functions.iter().map(|f| (f.name.as_str(), f.target_version.as_str())).collect();
+        let targets: Vec<(&str, &str)> = functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.target_version.as_str()))
+            .collect();
         assert_eq!(targets, vec![("fa", "4"), ("fb", "8")]);
     }
 
@@ -275,11 +284,20 @@ Resources:
         let cases = [
             ("version: 0.0\n", "no `Resources`"),
             ("Resources: []\n", "nothing to check"),
-            ("Resources:\n  - f: {Type: AWS::Lambda::Function, Properties: {Name: x}}\n", "has no `TargetVersion`"),
-            ("Resources:\n  - f: {Type: AWS::Lambda::Function, Properties: {TargetVersion: 2}}\n", "has no `Name`"),
+            (
+                "Resources:\n  - f: {Type: AWS::Lambda::Function, Properties: {Name: x}}\n",
+                "has no `TargetVersion`",
+            ),
+            (
+                "Resources:\n  - f: {Type: AWS::Lambda::Function, Properties: {TargetVersion: 2}}\n",
+                "has no `Name`",
+            ),
             ("Resources:\n  - f: {Properties: {Name: x}}\n", "has no `Type`"),
             ("Resources:\n  - f: {Type: AWS::S3::Bucket}\n", "Type `AWS::S3::Bucket`"),
-            ("Resources:\n  - a: {Type: AWS::ECS::Service}\n  - b: {Type: AWS::Lambda::Function, Properties: {Name: x, TargetVersion: 1}}\n", "mixes"),
+            (
+                "Resources:\n  - a: {Type: AWS::ECS::Service}\n  - b: {Type: AWS::Lambda::Function, Properties: {Name: x, TargetVersion: 1}}\n",
+                "mixes",
+            ),
             ("Resources: [ {a: ", "cannot read"),
             ("", "cannot read"),
             ("- just\n- a list\n", "cannot read"),

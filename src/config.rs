@@ -134,9 +134,9 @@ impl Config {
         let mode = parse_mode(&get)?;
         let request = parse_request(&get, &mode)?;
         let expected = match get("EXPECTED_STATUS") {
-            Some(text) => StatusSet::parse(&text).map_err(|why| {
-                invalid("EXPECTED_STATUS", format!("is `{text}`: {why}"))
-            })?,
+            Some(text) => {
+                StatusSet::parse(&text).map_err(|why| invalid("EXPECTED_STATUS", format!("is `{text}`: {why}")))?
+            }
             None => StatusSet::default(),
         };
         let default_timeout = match mode {
@@ -182,7 +182,9 @@ fn parse_mode(get: &Get) -> Result<Mode, ConfigError> {
         (Some(raw), None) => serde_json::from_str(&raw)
             .map(|value| Mode::Lambda(LambdaPayload::Raw(value)))
             .map_err(|error| invalid("CHECK_PAYLOAD", format!("is not valid JSON: {error}"))),
-        (None, format) => Ok(Mode::Lambda(LambdaPayload::Http(parse_event_format(format.as_deref())?))),
+        (None, format) => Ok(Mode::Lambda(LambdaPayload::Http(parse_event_format(
+            format.as_deref(),
+        )?))),
     }
 }
 
@@ -205,8 +207,8 @@ fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
     } else {
         format!("http://{text}")
     };
-    let url = Url::parse(&with_scheme)
-        .map_err(|error| invalid("ALB_URL", format!("is `{text}`, not a URL: {error}")))?;
+    let url =
+        Url::parse(&with_scheme).map_err(|error| invalid("ALB_URL", format!("is `{text}`, not a URL: {error}")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(invalid(
             "ALB_URL",
@@ -251,20 +253,28 @@ fn parse_paths(text: &str) -> Result<Vec<String>, ConfigError> {
         .filter(|path| !path.is_empty())
         .map(str::to_string)
         .collect();
-    if let Some(bad) = paths.iter().find(|path| !path.starts_with('/') || path.contains(char::is_whitespace)) {
+    if let Some(bad) = paths
+        .iter()
+        .find(|path| !path.starts_with('/') || path.contains(char::is_whitespace))
+    {
         return Err(invalid(
             "CHECK_PATHS",
             format!("has `{bad}`: each path starts with / and has no spaces (comma-separated)"),
         ));
     }
     if paths.is_empty() {
-        return Err(invalid("CHECK_PATHS", "names no path: give at least one, like /healthcheck"));
+        return Err(invalid(
+            "CHECK_PATHS",
+            "names no path: give at least one, like /healthcheck",
+        ));
     }
     Ok(paths)
 }
 
 fn parse_method(text: Option<&str>, mode: &Mode) -> Result<Method, ConfigError> {
-    let name = text.map(|t| t.trim().to_ascii_uppercase()).unwrap_or_else(|| "GET".into());
+    let name = text
+        .map(|t| t.trim().to_ascii_uppercase())
+        .unwrap_or_else(|| "GET".into());
     let allowed: &[&str] = match mode {
         Mode::Http { .. } => &["GET", "HEAD"],
         Mode::Lambda(_) => &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
@@ -294,8 +304,12 @@ fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigErr
             let text = value
                 .as_str()
                 .ok_or_else(|| invalid("CHECK_HEADERS", format!("gives `{name}` a value that is not a string")))?;
-            let value = HeaderValue::from_str(text)
-                .map_err(|_| invalid("CHECK_HEADERS", format!("gives `{name}` a value with invalid characters")))?;
+            let value = HeaderValue::from_str(text).map_err(|_| {
+                invalid(
+                    "CHECK_HEADERS",
+                    format!("gives `{name}` a value with invalid characters"),
+                )
+            })?;
             Ok((header, value))
         })
         .collect()
@@ -331,7 +345,10 @@ mod tests {
     #[test]
     fn defaults_invoke_lambda_with_an_api_gateway_v1_healthcheck() {
         let config = config(&[]).unwrap();
-        assert_eq!(config.mode, Mode::Lambda(LambdaPayload::Http(EventFormat::ApiGatewayV1)));
+        assert_eq!(
+            config.mode,
+            Mode::Lambda(LambdaPayload::Http(EventFormat::ApiGatewayV1))
+        );
         assert_eq!(config.request.paths, vec!["/healthcheck"]);
         assert_eq!(config.request.method, Method::GET);
         assert_eq!(config.patience.attempts, 3);
@@ -344,7 +361,10 @@ mod tests {
         let config = config(&[("ALB_URL", "internal-alb-123.eu-west-1.elb.amazonaws.com:8080")]).unwrap();
         match config.mode {
             Mode::Http { base_url, verify_tls } => {
-                assert_eq!(base_url.as_str(), "http://internal-alb-123.eu-west-1.elb.amazonaws.com:8080/");
+                assert_eq!(
+                    base_url.as_str(),
+                    "http://internal-alb-123.eu-west-1.elb.amazonaws.com:8080/"
+                );
                 assert!(verify_tls);
             }
             other => panic!("expected HTTP mode, got {other:?}"),
@@ -354,7 +374,11 @@ mod tests {
 
     #[test]
     fn full_alb_url_is_kept() {
-        let config = config(&[("ALB_URL", "https://test.example.com:8443/prefix"), ("CHECK_TLS_VERIFY", "false")]).unwrap();
+        let config = config(&[
+            ("ALB_URL", "https://test.example.com:8443/prefix"),
+            ("CHECK_TLS_VERIFY", "false"),
+        ])
+        .unwrap();
         assert_eq!(
             config.mode,
             Mode::Http {
@@ -395,15 +419,37 @@ mod tests {
 
     #[test]
     fn http_checks_allow_only_head_or_get_and_no_body() {
-        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_METHOD", "POST")]).unwrap_err().variable, "CHECK_METHOD");
-        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_BODY", "x")]).unwrap_err().variable, "CHECK_BODY");
-        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_METHOD", "head")]).unwrap().request.method, Method::HEAD);
-        assert_eq!(config(&[("CHECK_METHOD", "post")]).unwrap().request.method, Method::POST);
+        assert_eq!(
+            config(&[("ALB_URL", "h"), ("CHECK_METHOD", "POST")])
+                .unwrap_err()
+                .variable,
+            "CHECK_METHOD"
+        );
+        assert_eq!(
+            config(&[("ALB_URL", "h"), ("CHECK_BODY", "x")]).unwrap_err().variable,
+            "CHECK_BODY"
+        );
+        assert_eq!(
+            config(&[("ALB_URL", "h"), ("CHECK_METHOD", "head")])
+                .unwrap()
+                .request
+                .method,
+            Method::HEAD
+        );
+        assert_eq!(
+            config(&[("CHECK_METHOD", "post")]).unwrap().request.method,
+            Method::POST
+        );
     }
 
     #[test]
     fn tls_verification_takes_only_true_or_false() {
-        assert_eq!(config(&[("ALB_URL", "h"), ("CHECK_TLS_VERIFY", "no")]).unwrap_err().variable, "CHECK_TLS_VERIFY");
+        assert_eq!(
+            config(&[("ALB_URL", "h"), ("CHECK_TLS_VERIFY", "no")])
+                .unwrap_err()
+                .variable,
+            "CHECK_TLS_VERIFY"
+        );
     }
 
     #[test]

@@ -69,7 +69,10 @@ pub async fn discover(client: &Client, deployment_id: &str) -> Result<Deployment
     };
     Ok(DeploymentFacts {
         group: info.deployment_group_name().unwrap_or_default().to_string(),
-        platform: info.compute_platform().map(|p| p.as_str().to_string()).unwrap_or_default(),
+        platform: info
+            .compute_platform()
+            .map(|p| p.as_str().to_string())
+            .unwrap_or_default(),
         application,
         appspec,
     })
@@ -104,7 +107,10 @@ mod tests {
             .revision_type(RevisionLocationType::AppSpecContent)
             .app_spec_content(AppSpecContent::builder().content("Resources: []").sha256("ab").build())
             .build();
-        assert_eq!(revision_source(&content), RevisionSource::Inline("Resources: []".into()));
+        assert_eq!(
+            revision_source(&content),
+            RevisionSource::Inline("Resources: []".into())
+        );
         let string = RevisionLocation::builder()
             .revision_type(RevisionLocationType::String)
             .string(RawString::builder().content("{}").build())

@@ -80,11 +80,26 @@ mod tests {
             (json!([1]), "an array, not a JSON object"),
             (json!("d-1"), "a string, not a JSON object"),
             (json!(null), "null, not a JSON object"),
-            (json!({"LifecycleEventHookExecutionId": "x"}), "`DeploymentId` is missing"),
-            (json!({"DeploymentId": "d-1"}), "`LifecycleEventHookExecutionId` is missing"),
-            (json!({"DeploymentId": 7, "LifecycleEventHookExecutionId": "x"}), "`DeploymentId` is a number"),
-            (json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": " "}), "`LifecycleEventHookExecutionId` is empty"),
-            (json!({"deploymentId": "d-1", "lifecycleEventHookExecutionId": "x"}), "`DeploymentId` is missing"),
+            (
+                json!({"LifecycleEventHookExecutionId": "x"}),
+                "`DeploymentId` is missing",
+            ),
+            (
+                json!({"DeploymentId": "d-1"}),
+                "`LifecycleEventHookExecutionId` is missing",
+            ),
+            (
+                json!({"DeploymentId": 7, "LifecycleEventHookExecutionId": "x"}),
+                "`DeploymentId` is a number",
+            ),
+            (
+                json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": " "}),
+                "`LifecycleEventHookExecutionId` is empty",
+            ),
+            (
+                json!({"deploymentId": "d-1", "lifecycleEventHookExecutionId": "x"}),
+                "`DeploymentId` is missing",
+            ),
         ];
         for (payload, expected) in cases {
             let error = parse_hook_event(&payload).unwrap_err().to_string();

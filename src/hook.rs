@@ -104,7 +104,10 @@ impl Hook {
             HookError::Payload(error)
         })?;
         let lambda_deadline = instant_of(event.context.deadline);
-        let margin = self.config.as_ref().map_or(Duration::from_secs(3), |c| c.patience.deadline_margin);
+        let margin = self
+            .config
+            .as_ref()
+            .map_or(Duration::from_secs(3), |c| c.patience.deadline_margin);
         let check_deadline = lambda_deadline.checked_sub(margin).unwrap_or_else(Instant::now);
 
         let evaluation = self.clone().evaluate_in_time(hook_event.clone(), check_deadline).await;
@@ -172,7 +175,12 @@ impl Hook {
             },
             AppSpecText::Elsewhere(_) => None,
         };
-        let description = Some(describe(&facts.application, &facts.group, deployed.as_ref(), &facts.appspec));
+        let description = Some(describe(
+            &facts.application,
+            &facts.group,
+            deployed.as_ref(),
+            &facts.appspec,
+        ));
         let checks = match plan_checks(config, deployed.as_ref()) {
             Ok(checks) => checks,
             Err(error) => return Evaluation::failed(description, error.to_string()),
@@ -207,4 +215,3 @@ fn instant_of(deadline_epoch_ms: u64) -> Instant {
         .unwrap_or(0);
     Instant::now() + Duration::from_millis(deadline_epoch_ms.saturating_sub(now_ms))
 }
-

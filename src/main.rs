@@ -18,5 +18,8 @@ async fn main() -> Result<(), Error> {
         std::process::exit(2);
     }
     let hook = Arc::new(Hook::from_env().await);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| Arc::clone(&hook).handle(event))).await
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        Arc::clone(&hook).handle(event)
+    }))
+    .await
 }

@@ -48,7 +48,12 @@ impl Verdict {
                 reason: format!("all {} checks passed", results.len()),
             }
         } else {
-            Verdict::failed(format!("{} of {} checks failed: {}", failed.len(), results.len(), failed.join(" | ")))
+            Verdict::failed(format!(
+                "{} of {} checks failed: {}",
+                failed.len(),
+                results.len(),
+                failed.join(" | ")
+            ))
         }
     }
 }

@@ -8,7 +8,10 @@ use preflight::checks::http_event::{SyntheticRequest, build_event};
 use preflight::config::EventFormat;
 
 fn parsed(format: EventFormat, method: &Method) -> lambda_http::Request {
-    let headers = [(HeaderName::from_static("x-preflight-check"), HeaderValue::from_static("1"))];
+    let headers = [(
+        HeaderName::from_static("x-preflight-check"),
+        HeaderValue::from_static("1"),
+    )];
     let event = build_event(
         format,
         &SyntheticRequest {
@@ -30,7 +33,10 @@ fn assert_request(request: &lambda_http::Request, method: &Method) {
     assert_eq!(request.uri().path(), "/healthcheck");
     assert_eq!(request.uri().query(), Some("deep=1"));
     assert_eq!(request.headers()["x-preflight-check"], "1");
-    assert_eq!(request.query_string_parameters_ref().and_then(|q| q.first("deep")), Some("1"));
+    assert_eq!(
+        request.query_string_parameters_ref().and_then(|q| q.first("deep")),
+        Some("1")
+    );
     assert_eq!(request.body().as_ref(), br#"{"probe":true}"#);
 }
 
@@ -38,14 +44,20 @@ fn assert_request(request: &lambda_http::Request, method: &Method) {
 fn rest_api_event_parses_as_api_gateway_v1() {
     let request = parsed(EventFormat::ApiGatewayV1, &Method::POST);
     assert_request(&request, &Method::POST);
-    assert!(matches!(request.request_context_ref(), Some(RequestContext::ApiGatewayV1(_))));
+    assert!(matches!(
+        request.request_context_ref(),
+        Some(RequestContext::ApiGatewayV1(_))
+    ));
 }
 
 #[test]
 fn http_api_event_parses_as_api_gateway_v2() {
     let request = parsed(EventFormat::ApiGatewayV2, &Method::PUT);
     assert_request(&request, &Method::PUT);
-    assert!(matches!(request.request_context_ref(), Some(RequestContext::ApiGatewayV2(_))));
+    assert!(matches!(
+        request.request_context_ref(),
+        Some(RequestContext::ApiGatewayV2(_))
+    ));
 }
 
 #[test]

@@ -44,7 +44,8 @@ impl Rig {
     /// A deployment of `my-api` from version 1 to 2, where version 2 replies `reply`.
     fn my_api(&self, reply: Reply) -> Deployment {
         self.aws.add_function("my-api", "2", FunctionVersion::replying(reply));
-        self.aws.create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])))
+        self.aws
+            .create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])))
     }
 
     async fn run(&self, deployment: &Deployment) -> RuntimeOutcome {
@@ -53,7 +54,11 @@ impl Rig {
 
     async fn last_summary(&self, count: usize) -> Value {
         let summaries = self.hook.wait_for_summaries(count).await;
-        assert!(summaries.len() >= count, "expected {count} summary lines, got {:?}", self.hook.lines());
+        assert!(
+            summaries.len() >= count,
+            "expected {count} summary lines, got {:?}",
+            self.hook.lines()
+        );
         summaries[count - 1].clone()
     }
 
@@ -63,7 +68,11 @@ impl Rig {
 }
 
 fn text(summary: &Value, field: &str) -> String {
-    summary.get(field).and_then(Value::as_str).unwrap_or_default().to_string()
+    summary
+        .get(field)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[tokio::test]
@@ -72,7 +81,10 @@ async fn healthy_version_is_reported_succeeded() {
     let deployment = rig.my_api(Reply::Status(200));
     let outcome = rig.run(&deployment).await;
 
-    assert!(matches!(&outcome, RuntimeOutcome::Response(body) if body["status"] == "Succeeded"), "{outcome:?}");
+    assert!(
+        matches!(&outcome, RuntimeOutcome::Response(body) if body["status"] == "Succeeded"),
+        "{outcome:?}"
+    );
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
     assert_eq!(rig.aws.reports().len(), 1);
     let invocations = rig.aws.invocations();
@@ -87,7 +99,10 @@ async fn healthy_version_is_reported_succeeded() {
     assert_eq!(text(&summary, "deployment_id"), deployment.id);
     assert_eq!(text(&summary, "status"), "Succeeded");
     assert_eq!(text(&summary, "report"), "accepted");
-    assert!(text(&summary, "checks").starts_with("my-api:2 /healthcheck: 200 in "), "{summary}");
+    assert!(
+        text(&summary, "checks").starts_with("my-api:2 /healthcheck: 200 in "),
+        "{summary}"
+    );
     assert!(text(&summary, "deployed").contains("Lambda my-api 1→2"), "{summary}");
 }
 
@@ -100,7 +115,10 @@ async fn server_error_is_reported_failed_after_every_attempt() {
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     assert_eq!(rig.aws.invocations().len(), 2);
     let summary = rig.last_summary(1).await;
-    assert!(text(&summary, "reason").contains("status 500, expected 200-399"), "{summary}");
+    assert!(
+        text(&summary, "reason").contains("status 500, expected 200-399"),
+        "{summary}"
+    );
     assert!(text(&summary, "checks").contains("2 attempts"), "{summary}");
 }
 
@@ -112,8 +130,14 @@ async fn function_error_is_reported_failed() {
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     let summary = rig.last_summary(1).await;
-    assert!(text(&summary, "reason").contains("function error (Unhandled)"), "{summary}");
-    assert!(text(&summary, "reason").contains("cannot connect to the database"), "{summary}");
+    assert!(
+        text(&summary, "reason").contains("function error (Unhandled)"),
+        "{summary}"
+    );
+    assert!(
+        text(&summary, "reason").contains("cannot connect to the database"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
@@ -127,7 +151,9 @@ async fn a_version_warming_up_passes_on_a_later_attempt() {
             ..FunctionVersion::replying(Reply::Status(200))
         },
     );
-    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])));
+    let deployment = rig
+        .aws
+        .create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
@@ -143,15 +169,22 @@ async fn hanging_version_is_reported_failed_before_the_deadline() {
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     let report = &rig.aws.reports()[0];
     assert!(report.at < delivered.deadline, "reported after the Lambda deadline");
-    assert!(report.at >= delivered.deadline - Duration::from_millis(2_500), "gave up far too early");
+    assert!(
+        report.at >= delivered.deadline - Duration::from_millis(2_500),
+        "gave up far too early"
+    );
     let summary = rig.last_summary(1).await;
-    assert!(text(&summary, "reason").contains("no answer before the deadline"), "{summary}");
+    assert!(
+        text(&summary, "reason").contains("no answer before the deadline"),
+        "{summary}"
+    );
 }
 
 #[tokio::test]
 async fn json_appspec_is_read_like_yaml() {
     let rig = Rig::start(&[]).await;
-    rig.aws.add_function("my-api", "7", FunctionVersion::replying(Reply::Status(204)));
+    rig.aws
+        .add_function("my-api", "7", FunctionVersion::replying(Reply::Status(204)));
     let json = json!({"version": 0.0, "Resources": [{"fn": {"Type": "AWS::Lambda::Function",
         "Properties": {"Name": "my-api", "Alias": "live", "CurrentVersion": 6, "TargetVersion": 7}}}]});
     let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(json.to_string()));
@@ -164,7 +197,8 @@ async fn json_appspec_is_read_like_yaml() {
 #[tokio::test]
 async fn sha256_only_revision_is_fetched_with_get_application_revision() {
     let rig = Rig::start(&[]).await;
-    rig.aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+    rig.aws
+        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
     let spec = DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(RevisionForm::Sha256Only);
     let deployment = rig.aws.create_deployment(spec);
     rig.run(&deployment).await;
@@ -177,7 +211,8 @@ async fn sha256_only_revision_is_fetched_with_get_application_revision() {
 #[tokio::test]
 async fn legacy_string_revision_is_read_inline() {
     let rig = Rig::start(&[]).await;
-    rig.aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+    rig.aws
+        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
     let spec = DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(RevisionForm::String);
     let deployment = rig.aws.create_deployment(spec);
     rig.run(&deployment).await;
@@ -189,19 +224,28 @@ async fn legacy_string_revision_is_read_inline() {
 #[tokio::test]
 async fn every_function_is_checked_and_one_bad_one_fails_the_deployment() {
     let rig = Rig::start(QUICK).await;
-    rig.aws.add_function("orders", "4", FunctionVersion::replying(Reply::Status(200)));
-    rig.aws.add_function("payments", "9", FunctionVersion::replying(Reply::Status(503)));
+    rig.aws
+        .add_function("orders", "4", FunctionVersion::replying(Reply::Status(200)));
+    rig.aws
+        .add_function("payments", "9", FunctionVersion::replying(Reply::Status(503)));
     let spec = DeploymentSpec::lambda(appspec(&[("orders", "3", "4"), ("payments", "8", "9")]));
     let deployment = rig.aws.create_deployment(spec);
     rig.run(&deployment).await;
 
-    let invoked: Vec<(String, Option<String>)> =
-        rig.aws.invocations().into_iter().map(|i| (i.function, i.qualifier)).collect();
+    let invoked: Vec<(String, Option<String>)> = rig
+        .aws
+        .invocations()
+        .into_iter()
+        .map(|i| (i.function, i.qualifier))
+        .collect();
     assert!(invoked.contains(&("orders".into(), Some("4".into()))), "{invoked:?}");
     assert!(invoked.contains(&("payments".into(), Some("9".into()))), "{invoked:?}");
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     let reason = text(&rig.last_summary(1).await, "reason");
-    assert!(reason.starts_with("1 of 2 checks failed: payments:9 /healthcheck"), "{reason}");
+    assert!(
+        reason.starts_with("1 of 2 checks failed: payments:9 /healthcheck"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
@@ -210,11 +254,15 @@ async fn every_path_is_checked_over_http_and_one_bad_path_fails() {
         .await
         .unwrap();
     let alb = target.host_port();
-    let config = [("ALB_URL", alb.as_str()), ("CHECK_PATHS", "/healthcheck,/ready"), ("CHECK_INTERVAL_MS", "20")];
+    let config = [
+        ("ALB_URL", alb.as_str()),
+        ("CHECK_PATHS", "/healthcheck,/ready"),
+        ("CHECK_INTERVAL_MS", "20"),
+    ];
     let rig = Rig::start(&config).await;
-    let deployment = rig
-        .aws
-        .create_deployment(DeploymentSpec::ecs("Resources:\n  - TargetService:\n      Type: AWS::ECS::Service\n"));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
+        "Resources:\n  - TargetService:\n      Type: AWS::ECS::Service\n",
+    ));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
@@ -228,19 +276,33 @@ async fn every_path_is_checked_over_http_and_one_bad_path_fails() {
 
 #[tokio::test]
 async fn http_checks_send_the_configured_method_and_headers() {
-    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await.unwrap();
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+        .await
+        .unwrap();
     let alb = target.host_port();
     let headers = r#"{"Host": "shop.example.com", "X-Api-Key": "k-123"}"#;
-    let config = [("ALB_URL", alb.as_str()), ("CHECK_METHOD", "HEAD"), ("CHECK_HEADERS", headers)];
+    let config = [
+        ("ALB_URL", alb.as_str()),
+        ("CHECK_METHOD", "HEAD"),
+        ("CHECK_HEADERS", headers),
+    ];
     let rig = Rig::start(&config).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs("Resources:\n  - S:\n      Type: AWS::ECS::Service\n"));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
+        "Resources:\n  - S:\n      Type: AWS::ECS::Service\n",
+    ));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
     let request = &target.requests()[0];
     assert_eq!(request.method, "HEAD");
-    assert!(request.headers.contains(&("host".into(), "shop.example.com".into())), "{request:?}");
-    assert!(request.headers.contains(&("x-api-key".into(), "k-123".into())), "{request:?}");
+    assert!(
+        request.headers.contains(&("host".into(), "shop.example.com".into())),
+        "{request:?}"
+    );
+    assert!(
+        request.headers.contains(&("x-api-key".into(), "k-123".into())),
+        "{request:?}"
+    );
     let logs = rig.hook.lines().join("\n");
     assert!(!logs.contains("k-123"), "a header value reached the logs:\n{logs}");
 }
@@ -249,9 +311,16 @@ async fn http_checks_send_the_configured_method_and_headers() {
 async fn a_hanging_http_target_is_cut_by_the_check_timeout() {
     let target = HttpTarget::start(&[("/healthcheck", Answer::Hang)]).await.unwrap();
     let alb = target.host_port();
-    let config = [("ALB_URL", alb.as_str()), ("CHECK_TIMEOUT_MS", "200"), ("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "20")];
+    let config = [
+        ("ALB_URL", alb.as_str()),
+        ("CHECK_TIMEOUT_MS", "200"),
+        ("CHECK_ATTEMPTS", "2"),
+        ("CHECK_INTERVAL_MS", "20"),
+    ];
     let rig = Rig::start(&config).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs("Resources:\n  - S:\n      Type: AWS::ECS::Service\n"));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
+        "Resources:\n  - S:\n      Type: AWS::ECS::Service\n",
+    ));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
@@ -266,10 +335,22 @@ async fn each_bad_payload_is_rejected_and_the_hook_keeps_serving() {
     let bad_payloads = [
         (json!(["d-1"]), "not a JSON object"),
         (json!("hello"), "not a JSON object"),
-        (json!({"LifecycleEventHookExecutionId": "x"}), "`DeploymentId` is missing"),
-        (json!({"DeploymentId": "d-1"}), "`LifecycleEventHookExecutionId` is missing"),
-        (json!({"DeploymentId": 42, "LifecycleEventHookExecutionId": "x"}), "`DeploymentId` is a number"),
-        (json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": ""}), "is empty"),
+        (
+            json!({"LifecycleEventHookExecutionId": "x"}),
+            "`DeploymentId` is missing",
+        ),
+        (
+            json!({"DeploymentId": "d-1"}),
+            "`LifecycleEventHookExecutionId` is missing",
+        ),
+        (
+            json!({"DeploymentId": 42, "LifecycleEventHookExecutionId": "x"}),
+            "`DeploymentId` is a number",
+        ),
+        (
+            json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": ""}),
+            "is empty",
+        ),
     ];
     for (payload, expected) in &bad_payloads {
         let outcome = rig.aws.deliver_payload(payload.clone(), TIMEOUT).await.outcome;
@@ -277,7 +358,10 @@ async fn each_bad_payload_is_rejected_and_the_hook_keeps_serving() {
             panic!("{payload} was not rejected: {outcome:?}");
         };
         assert_eq!(error["errorType"], "InvalidHookPayload", "{error}");
-        assert!(error["errorMessage"].as_str().unwrap_or_default().contains(expected), "{payload}: {error}");
+        assert!(
+            error["errorMessage"].as_str().unwrap_or_default().contains(expected),
+            "{payload}: {error}"
+        );
     }
     assert!(rig.aws.reports().is_empty());
 
@@ -285,14 +369,19 @@ async fn each_bad_payload_is_rejected_and_the_hook_keeps_serving() {
     rig.run(&deployment).await;
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
     let summaries = rig.hook.wait_for_summaries(bad_payloads.len() + 1).await;
-    assert_eq!(summaries.len(), bad_payloads.len() + 1, "one summary line per invocation");
+    assert_eq!(
+        summaries.len(),
+        bad_payloads.len() + 1,
+        "one summary line per invocation"
+    );
 }
 
 #[tokio::test]
 async fn throttled_report_is_retried_until_accepted() {
     let rig = Rig::start(&[]).await;
     let deployment = rig.my_api(Reply::Status(200));
-    rig.aws.inject(Operation::PutLifecycleEventHookExecutionStatus, Fault::Throttle, 2);
+    rig.aws
+        .inject(Operation::PutLifecycleEventHookExecutionStatus, Fault::Throttle, 2);
     let outcome = rig.run(&deployment).await;
 
     assert!(matches!(outcome, RuntimeOutcome::Response(_)), "{outcome:?}");
@@ -318,7 +407,10 @@ async fn duplicate_delivery_is_reported_once() {
     rig.run(&deployment).await;
     let second = rig.run(&deployment).await;
 
-    assert!(matches!(&second, RuntimeOutcome::Response(body) if body["report"] == "already_reported"), "{second:?}");
+    assert!(
+        matches!(&second, RuntimeOutcome::Response(body) if body["report"] == "already_reported"),
+        "{second:?}"
+    );
     assert_eq!(rig.accepted_reports(), 1);
     assert_eq!(rig.aws.reports().len(), 2, "the duplicate tried once and stopped");
     assert_eq!(text(&rig.last_summary(2).await, "report"), "already_reported");
@@ -332,16 +424,23 @@ async fn get_deployment_denied_is_reported_failed() {
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    assert!(rig.aws.invocations().is_empty(), "nothing can be checked without the AppSpec");
+    assert!(
+        rig.aws.invocations().is_empty(),
+        "nothing can be checked without the AppSpec"
+    );
     let reason = text(&rig.last_summary(1).await, "reason");
-    assert!(reason.starts_with("GetDeployment failed: AccessDeniedException"), "{reason}");
+    assert!(
+        reason.starts_with("GetDeployment failed: AccessDeniedException"),
+        "{reason}"
+    );
 }
 
 #[tokio::test]
 async fn a_report_that_cannot_be_delivered_fails_the_invocation_for_a_retry() {
     let rig = Rig::start(&[]).await;
     let deployment = rig.my_api(Reply::Status(200));
-    rig.aws.inject(Operation::PutLifecycleEventHookExecutionStatus, Fault::AccessDenied, 1);
+    rig.aws
+        .inject(Operation::PutLifecycleEventHookExecutionStatus, Fault::AccessDenied, 1);
     let first = rig.run(&deployment).await;
 
     let RuntimeOutcome::Error(error) = &first else {
@@ -365,13 +464,18 @@ async fn invalid_configuration_is_reported_failed_naming_the_variable() {
     let reason = text(&rig.last_summary(1).await, "reason");
     assert!(reason.contains("CHECK_ATTEMPTS"), "{reason}");
     let startup = rig.hook.lines().join("\n");
-    assert!(startup.contains("\"variable\":\"CHECK_ATTEMPTS\""), "the start-up log names the variable:\n{startup}");
+    assert!(
+        startup.contains("\"variable\":\"CHECK_ATTEMPTS\""),
+        "the start-up log names the variable:\n{startup}"
+    );
 }
 
 #[tokio::test]
 async fn unreadable_appspec_is_reported_failed() {
     let rig = Rig::start(&[]).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda("Resources:\n  - fn: {Type: AWS::Lambda::Function}\n"));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(
+        "Resources:\n  - fn: {Type: AWS::Lambda::Function}\n",
+    ));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
@@ -382,7 +486,9 @@ async fn unreadable_appspec_is_reported_failed() {
 #[tokio::test]
 async fn ecs_deployment_without_alb_url_is_reported_failed_with_advice() {
     let rig = Rig::start(&[]).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs("Resources:\n  - S:\n      Type: AWS::ECS::Service\n"));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
+        "Resources:\n  - S:\n      Type: AWS::ECS::Service\n",
+    ));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
@@ -392,13 +498,22 @@ async fn ecs_deployment_without_alb_url_is_reported_failed_with_advice() {
 #[tokio::test]
 async fn http_api_and_alb_events_reach_the_function_in_their_own_shape() {
     for (format, check) in [
-        ("apigw-v2", (|event: &Value| event["version"] == "2.0" && event["rawPath"] == "/healthcheck") as fn(&Value) -> bool),
-        ("alb", |event: &Value| event["requestContext"]["elb"]["targetGroupArn"].is_string() && event["path"] == "/healthcheck"),
+        (
+            "apigw-v2",
+            (|event: &Value| event["version"] == "2.0" && event["rawPath"] == "/healthcheck") as fn(&Value) -> bool,
+        ),
+        ("alb", |event: &Value| {
+            event["requestContext"]["elb"]["targetGroupArn"].is_string() && event["path"] == "/healthcheck"
+        }),
     ] {
         let rig = Rig::start(&[("EVENT_FORMAT", format)]).await;
         let deployment = rig.my_api(Reply::Status(200));
         rig.run(&deployment).await;
-        assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"), "{format}");
+        assert_eq!(
+            rig.aws.accepted_status(&deployment).as_deref(),
+            Some("Succeeded"),
+            "{format}"
+        );
         let payload = &rig.aws.invocations()[0].payload;
         assert!(check(payload), "{format}: {payload}");
     }
@@ -432,4 +547,34 @@ async fn lambda_path_matters_to_the_function() {
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     let reason = text(&rig.last_summary(1).await, "reason");
     assert!(reason.contains("my-api:2 /ready: status 500"), "{reason}");
+}
+
+fn sample_event(name: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[tokio::test]
+async fn sample_events_drive_a_deployment_or_are_rejected() {
+    let rig = Rig::start(&[]).await;
+    let good = sample_event("lifecycle-hook.json");
+    let ids = |field: &str| good[field].as_str().unwrap().to_string();
+    rig.aws
+        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+    let deployment = rig.aws.create_deployment_with_ids(
+        DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])),
+        &ids("DeploymentId"),
+        &ids("LifecycleEventHookExecutionId"),
+    );
+    rig.aws.deliver_payload(good, TIMEOUT).await;
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+
+    for bad in ["missing-execution-id.json", "wrong-types.json"] {
+        let outcome = rig.aws.deliver_payload(sample_event(bad), TIMEOUT).await.outcome;
+        assert!(
+            matches!(&outcome, RuntimeOutcome::Error(e) if e["errorType"] == "InvalidHookPayload"),
+            "{bad}: {outcome:?}"
+        );
+    }
 }

@@ -80,6 +80,11 @@ impl HookProcess {
         self.summaries()
     }
 
+    /// The operating system's process id.
+    pub fn id(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// True while the process runs.
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))

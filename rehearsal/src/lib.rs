@@ -8,6 +8,7 @@
 pub mod hook_process;
 pub mod http_target;
 pub mod local_aws;
+pub mod measure;
 pub mod scenario;
 
 pub use hook_process::HookProcess;

@@ -203,6 +203,7 @@ struct Records {
     faults: HashMap<Operation, VecDeque<Fault>>,
     waiting: HashMap<String, oneshot::Sender<RuntimeOutcome>>,
     init_errors: Vec<Value>,
+    first_poll: Option<Instant>,
     next_id: u64,
 }
 
@@ -235,6 +236,11 @@ impl Drop for LocalAws {
 impl LocalAws {
     /// Starts the stand-in on a free loopback port.
     pub async fn start() -> std::io::Result<LocalAws> {
+        LocalAws::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts the stand-in on a given address, such as `127.0.0.1:4599`.
+    pub async fn start_on(address: &str) -> std::io::Result<LocalAws> {
         let (events, next_event) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             records: Mutex::new(Records::default()),
@@ -245,11 +251,14 @@ impl LocalAws {
             .route("/", post(codedeploy))
             .route("/2015-03-31/functions/{name}/invocations", post(invoke))
             .route("/2018-06-01/runtime/invocation/next", get(next_invocation))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(invocation_response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(invocation_response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&shared));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(address).await?;
         let addr = listener.local_addr()?;
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -278,12 +287,17 @@ impl LocalAws {
         // Ids are unique across stand-ins, as they are across a real account.
         static NEXT_DEPLOYMENT: AtomicU64 = AtomicU64::new(1);
         let n = NEXT_DEPLOYMENT.fetch_add(1, Ordering::Relaxed);
-        let mut records = self.shared.records();
+        self.create_deployment_with_ids(spec, &format!("d-LOCAL{n:05}"), &format!("local-hook-execution-{n:05}"))
+    }
+
+    /// Creates a deployment with given ids, such as those of a sample event file.
+    pub fn create_deployment_with_ids(&self, spec: DeploymentSpec, id: &str, execution_id: &str) -> Deployment {
         let deployment = Deployment {
-            id: format!("d-LOCAL{n:05}"),
-            execution_id: format!("eyJleGVjdXRpb24iOiJsb2NhbC0{n}In0="),
+            id: id.to_string(),
+            execution_id: execution_id.to_string(),
         };
-        records
+        self.shared
+            .records()
             .deployments
             .insert(deployment.id.clone(), (spec, deployment.execution_id.clone()));
         deployment
@@ -346,6 +360,11 @@ impl LocalAws {
         self.shared.records().invocations.clone()
     }
 
+    /// When the hook first asked for an event: the end of its cold start.
+    pub fn first_poll(&self) -> Option<Instant> {
+        self.shared.records().first_poll
+    }
+
     pub fn init_errors(&self) -> Vec<Value> {
         self.shared.records().init_errors.clone()
     }
@@ -364,7 +383,11 @@ async fn apply_fault(fault: Option<Fault>, error: fn(StatusCode, &str, &str) -> 
             tokio::time::sleep(delay).await;
             None
         }
-        Fault::ServerError => Some(error(StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure", "injected 500")),
+        Fault::ServerError => Some(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "injected 500",
+        )),
         Fault::Throttle => Some(error(StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded")),
         Fault::AccessDenied => Some(error(
             StatusCode::BAD_REQUEST,
@@ -384,11 +407,19 @@ fn codedeploy_error(status: StatusCode, kind: &str, message: &str) -> Response {
 }
 
 fn codedeploy_ok(body: Value) -> Response {
-    (StatusCode::OK, [("content-type", "application/x-amz-json-1.1")], body.to_string()).into_response()
+    (
+        StatusCode::OK,
+        [("content-type", "application/x-amz-json-1.1")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 async fn codedeploy(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     let Some(operation) = Operation::from_target(target) else {
         return codedeploy_error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);
     };
@@ -396,7 +427,13 @@ async fn codedeploy(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
         return response;
     }
     let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let text = |field: &str| request.get(field).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |field: &str| {
+        request
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     match operation {
         Operation::GetDeployment => get_deployment(&shared, &text("deploymentId")),
         Operation::GetApplicationRevision => get_application_revision(&shared, &text("applicationName")),
@@ -412,7 +449,12 @@ async fn codedeploy(State(shared): State<Arc<Shared>>, headers: HeaderMap, body:
 
 fn sha256_stand_in(content: &str) -> String {
     // Not a real digest: CodeDeploy only needs it to match between the two calls.
-    format!("{:064x}", content.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)))
+    format!(
+        "{:064x}",
+        content
+            .bytes()
+            .fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64))
+    )
 }
 
 fn revision_json(spec: &DeploymentSpec, form: RevisionForm) -> Value {
@@ -455,7 +497,10 @@ fn get_deployment(shared: &Shared, id: &str) -> Response {
 
 fn get_application_revision(shared: &Shared, application: &str) -> Response {
     let records = shared.records();
-    let found = records.deployments.values().find(|(spec, _)| spec.application == application);
+    let found = records
+        .deployments
+        .values()
+        .find(|(spec, _)| spec.application == application);
     match found {
         Some((spec, _)) => codedeploy_ok(json!({
             "applicationName": application,
@@ -477,11 +522,20 @@ fn put_status(shared: &Shared, deployment_id: &str, execution_id: &str, status: 
         .get(deployment_id)
         .is_some_and(|(_, execution)| execution == execution_id);
     let rejection = if !known {
-        Some(("InvalidLifecycleEventHookExecutionIdException", "unknown hook execution"))
+        Some((
+            "InvalidLifecycleEventHookExecutionIdException",
+            "unknown hook execution",
+        ))
     } else if !matches!(status, "Succeeded" | "Failed") {
-        Some(("InvalidLifecycleEventHookExecutionStatusException", "status must be Succeeded or Failed"))
+        Some((
+            "InvalidLifecycleEventHookExecutionStatusException",
+            "status must be Succeeded or Failed",
+        ))
     } else if records.completed.contains_key(execution_id) {
-        Some(("LifecycleEventAlreadyCompletedException", "The lifecycle event is already completed"))
+        Some((
+            "LifecycleEventAlreadyCompletedException",
+            "The lifecycle event is already completed",
+        ))
     } else {
         None
     };
@@ -506,7 +560,11 @@ fn lambda_error(status: StatusCode, kind: &str, message: &str) -> Response {
         "AccessDeniedException" => StatusCode::FORBIDDEN,
         _ => status,
     };
-    let kind = if kind == "ThrottlingException" { "TooManyRequestsException" } else { kind };
+    let kind = if kind == "ThrottlingException" {
+        "TooManyRequestsException"
+    } else {
+        kind
+    };
     (
         status,
         [("x-amzn-errortype", kind), ("content-type", "application/json")],
@@ -535,10 +593,13 @@ async fn invoke(State(shared): State<Arc<Shared>>, Path(name): Path<String>, uri
             qualifier,
             payload: payload.clone(),
         });
-        records.functions.get_mut(&(name.clone(), version.clone())).map(|(behaviour, calls)| {
-            *calls += 1;
-            (behaviour.clone(), *calls)
-        })
+        records
+            .functions
+            .get_mut(&(name.clone(), version.clone()))
+            .map(|(behaviour, calls)| {
+                *calls += 1;
+                (behaviour.clone(), *calls)
+            })
     };
     let Some((behaviour, call)) = behaviour else {
         return lambda_error(
@@ -618,6 +679,7 @@ fn percent_decode(text: &str) -> String {
 }
 
 async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
+    shared.records().first_poll.get_or_insert_with(Instant::now);
     let event = shared.next_event.lock().await.recv().await;
     let Some(event) = event else {
         return (StatusCode::GONE, "stand-in stopped").into_response();
@@ -636,7 +698,10 @@ async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
                 "lambda-runtime-invoked-function-arn",
                 "arn:aws:lambda:us-east-1:000000000000:function:CodeDeployHook_preflight".to_string(),
             ),
-            ("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000;Sampled=0".to_string()),
+            (
+                "lambda-runtime-trace-id",
+                "Root=1-00000000-000000000000000000000000;Sampled=0".to_string(),
+            ),
             ("content-type", "application/json".to_string()),
         ],
         event.payload.to_string(),

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::HookProcess;
 use crate::http_target::{Answer, HttpTarget};
 use crate::local_aws::{Delivered, Deployment, DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
-use crate::HookProcess;
 
 /// The hook's Lambda timeout in the rehearsal, as a template would set it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -52,7 +52,15 @@ Hooks:
 /// Runs every built-in scenario against `bootstrap`.
 pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
     Ok(vec![
-        lambda_release(bootstrap, "healthy Lambda release", 1, 2, Reply::Status(200), "Succeeded").await?,
+        lambda_release(
+            bootstrap,
+            "healthy Lambda release",
+            1,
+            2,
+            Reply::Status(200),
+            "Succeeded",
+        )
+        .await?,
         lambda_release(
             bootstrap,
             "broken Lambda release (the new version answers 500)",
@@ -75,7 +83,11 @@ async fn lambda_release(
     expected: &'static str,
 ) -> std::io::Result<Rehearsed> {
     let aws = LocalAws::start().await?;
-    aws.add_function("my-api", &from.to_string(), FunctionVersion::replying(Reply::Status(200)));
+    aws.add_function(
+        "my-api",
+        &from.to_string(),
+        FunctionVersion::replying(Reply::Status(200)),
+    );
     aws.add_function("my-api", &to.to_string(), FunctionVersion::replying(reply));
     let hook = HookProcess::launch(bootstrap, &aws, &[])?;
     let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec("my-api", from, to)));
@@ -127,11 +139,23 @@ async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
 }
 
 /// Delivers the hook event and adds what the hook said and reported to the story.
-async fn run_hook(aws: &LocalAws, hook: &HookProcess, deployment: &Deployment, hook_name: &str, lines: &mut Vec<String>) -> Delivered {
+async fn run_hook(
+    aws: &LocalAws,
+    hook: &HookProcess,
+    deployment: &Deployment,
+    hook_name: &str,
+    lines: &mut Vec<String>,
+) -> Delivered {
     lines.push(format!("CodeDeploy: {hook_name} hook → CodeDeployHook_preflight"));
     let delivered = aws.deliver(deployment, HOOK_TIMEOUT).await;
     if let Some(summary) = hook.wait_for_summaries(1).await.last() {
-        let field = |name: &str| summary.get(name).and_then(Value::as_str).unwrap_or_default().to_string();
+        let field = |name: &str| {
+            summary
+                .get(name)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         for check in field("checks").split(" | ").filter(|c| !c.is_empty()) {
             lines.push(format!("  preflight checked {check}"));
         }

@@ -38,8 +38,12 @@ pub fn build_event(format: EventFormat, request: &SyntheticRequest) -> Value {
     let query_map: QueryMap = query.parse().unwrap_or_default();
     let body = request.body.map(str::to_string);
     let event = match format {
-        EventFormat::ApiGatewayV1 => serde_json::to_value(rest_api_event(request.method, path, headers, query_map, body)),
-        EventFormat::ApiGatewayV2 => serde_json::to_value(http_api_event(request.method, path, query, headers, query_map, body)),
+        EventFormat::ApiGatewayV1 => {
+            serde_json::to_value(rest_api_event(request.method, path, headers, query_map, body))
+        }
+        EventFormat::ApiGatewayV2 => {
+            serde_json::to_value(http_api_event(request.method, path, query, headers, query_map, body))
+        }
         EventFormat::Alb => serde_json::to_value(alb_event(request.method, path, headers, query_map, body)),
     };
     // Serialising these plain structs cannot fail; Null would be rejected by the function, loudly.
@@ -64,7 +68,13 @@ fn header_map(configured: &[(HeaderName, HeaderValue)]) -> HeaderMap {
     headers
 }
 
-fn rest_api_event(method: &Method, path: &str, headers: HeaderMap, query: QueryMap, body: Option<String>) -> ApiGatewayProxyRequest {
+fn rest_api_event(
+    method: &Method,
+    path: &str,
+    headers: HeaderMap,
+    query: QueryMap,
+    body: Option<String>,
+) -> ApiGatewayProxyRequest {
     let now = epoch_millis();
     let mut identity = ApiGatewayRequestIdentity::default();
     identity.source_ip = Some(SOURCE_IP.into());
@@ -137,7 +147,13 @@ fn http_api_event(
     event
 }
 
-fn alb_event(method: &Method, path: &str, headers: HeaderMap, query: QueryMap, body: Option<String>) -> AlbTargetGroupRequest {
+fn alb_event(
+    method: &Method,
+    path: &str,
+    headers: HeaderMap,
+    query: QueryMap,
+    body: Option<String>,
+) -> AlbTargetGroupRequest {
     let mut elb = ElbContext::default();
     elb.target_group_arn =
         Some("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/preflight/0000000000000000".into());
@@ -158,7 +174,14 @@ fn alb_event(method: &Method, path: &str, headers: HeaderMap, query: QueryMap, b
 /// and a top-level `httpMethod` would make some frameworks mistake the event for a REST API one.
 fn strip_authorizer_fields(event: &mut Value) {
     if let Some(object) = event.as_object_mut() {
-        for field in ["type", "methodArn", "httpMethod", "identitySource", "authorizationToken", "resource"] {
+        for field in [
+            "type",
+            "methodArn",
+            "httpMethod",
+            "identitySource",
+            "authorizationToken",
+            "resource",
+        ] {
             object.remove(field);
         }
     }
@@ -216,6 +239,11 @@ mod tests {
         let event = event(EventFormat::Alb, "/healthcheck");
         assert_eq!(event["httpMethod"], "POST");
         assert_eq!(event["path"], "/healthcheck");
-        assert!(event["requestContext"]["elb"]["targetGroupArn"].as_str().unwrap().contains("targetgroup"));
+        assert!(
+            event["requestContext"]["elb"]["targetGroupArn"]
+                .as_str()
+                .unwrap()
+                .contains("targetgroup")
+        );
     }
 }

@@ -57,7 +57,10 @@ pub fn judge_http_status(status: u16, expected: &StatusSet, body: &str) -> Judge
     if expected.contains(status) {
         Judgement::pass(Some(status))
     } else {
-        Judgement::fail(Some(status), format!("status {status}, expected {expected}; body: {}", truncate(body)))
+        Judgement::fail(
+            Some(status),
+            format!("status {status}, expected {expected}; body: {}", truncate(body)),
+        )
     }
 }
 
@@ -70,7 +73,11 @@ fn response_status(payload: &[u8], format: EventFormat) -> Result<u16, String> {
         (None, EventFormat::ApiGatewayV2) => Ok(200),
         (None, _) => Err(format!(
             "the response has no statusCode, so {} would answer 502; response: {}",
-            if format == EventFormat::Alb { "the ALB" } else { "API Gateway" },
+            if format == EventFormat::Alb {
+                "the ALB"
+            } else {
+                "API Gateway"
+            },
             truncate(&String::from_utf8_lossy(payload))
         )),
         (Some(Value::Number(n)), _) => n
@@ -81,7 +88,10 @@ fn response_status(payload: &[u8], format: EventFormat) -> Result<u16, String> {
             .trim()
             .parse::<u16>()
             .map_err(|_| format!("statusCode `{}` is not an HTTP status", truncate(text))),
-        (Some(other), _) => Err(format!("statusCode {} is not an HTTP status", truncate(&other.to_string()))),
+        (Some(other), _) => Err(format!(
+            "statusCode {} is not an HTTP status",
+            truncate(&other.to_string())
+        )),
     }
 }
 
@@ -97,7 +107,10 @@ fn response_body(payload: &[u8]) -> String {
 /// `errorType: errorMessage` from Lambda's error document, or the raw text.
 fn describe_error(payload: &[u8]) -> String {
     let error: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
-    match (error.get("errorType").and_then(Value::as_str), error.get("errorMessage").and_then(Value::as_str)) {
+    match (
+        error.get("errorType").and_then(Value::as_str),
+        error.get("errorMessage").and_then(Value::as_str),
+    ) {
         (Some(kind), Some(message)) => truncate(&format!("{kind}: {message}")),
         (None, Some(message)) => truncate(message),
         _ => truncate(&String::from_utf8_lossy(payload)),
@@ -138,12 +151,20 @@ mod tests {
         );
         assert_eq!(judgement.status, Some(500));
         let reason = judgement.failure.unwrap();
-        assert!(reason.contains("status 500, expected 200-399") && reason.contains("database unreachable"), "{reason}");
+        assert!(
+            reason.contains("status 500, expected 200-399") && reason.contains("database unreachable"),
+            "{reason}"
+        );
     }
 
     #[test]
     fn string_status_codes_count() {
-        let judgement = judge_invocation(None, br#"{"statusCode": "503"}"#, Some(EventFormat::ApiGatewayV1), &ok());
+        let judgement = judge_invocation(
+            None,
+            br#"{"statusCode": "503"}"#,
+            Some(EventFormat::ApiGatewayV1),
+            &ok(),
+        );
         assert_eq!(judgement.status, Some(503));
         assert!(!judgement.passed());
     }
@@ -156,7 +177,10 @@ mod tests {
             Some(EventFormat::ApiGatewayV1),
             &ok(),
         );
-        assert_eq!(judgement.failure.as_deref(), Some("function error (Unhandled): Panic: boom"));
+        assert_eq!(
+            judgement.failure.as_deref(),
+            Some("function error (Unhandled): Panic: boom")
+        );
     }
 
     #[test]
@@ -177,7 +201,12 @@ mod tests {
 
     #[test]
     fn nonsense_status_codes_fail() {
-        for payload in [&br#"{"statusCode": -1}"#[..], br#"{"statusCode": 70000}"#, br#"{"statusCode": [200]}"#, br#"{"statusCode": "ok"}"#] {
+        for payload in [
+            &br#"{"statusCode": -1}"#[..],
+            br#"{"statusCode": 70000}"#,
+            br#"{"statusCode": [200]}"#,
+            br#"{"statusCode": "ok"}"#,
+        ] {
             assert!(!judge_invocation(None, payload, Some(EventFormat::ApiGatewayV1), &ok()).passed());
         }
     }
@@ -186,7 +215,10 @@ mod tests {
     fn http_status_outside_the_set_fails() {
         assert!(judge_http_status(302, &ok(), "").passed());
         let judgement = judge_http_status(404, &ok(), "not found");
-        assert_eq!(judgement.failure.as_deref(), Some("status 404, expected 200-399; body: not found"));
+        assert_eq!(
+            judgement.failure.as_deref(),
+            Some("status 404, expected 200-399; body: not found")
+        );
     }
 
     #[test]

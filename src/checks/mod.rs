@@ -201,10 +201,16 @@ mod tests {
 
     #[test]
     fn alb_url_checks_each_path_whatever_was_deployed() {
-        let config = config(&[("ALB_URL", "test-alb:8080"), ("CHECK_PATHS", "/health,/ready?token=secret")]);
+        let config = config(&[
+            ("ALB_URL", "test-alb:8080"),
+            ("CHECK_PATHS", "/health,/ready?token=secret"),
+        ]);
         let checks = plan_checks(&config, Some(&ecs())).unwrap();
         let targets: Vec<String> = checks.iter().map(Check::target).collect();
-        assert_eq!(targets, vec!["http://test-alb:8080/health", "http://test-alb:8080/ready"]);
+        assert_eq!(
+            targets,
+            vec!["http://test-alb:8080/health", "http://test-alb:8080/ready"]
+        );
         assert!(matches!(&checks[1], Check::Http { url } if url.query() == Some("token=secret")));
     }
 

@@ -1,7 +1,7 @@
 //! One attempt at one check: a Lambda Invoke or an HTTP request, judged by [`super::judge`].
 
-use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::error::DisplayErrorContext;
+use aws_sdk_lambda::primitives::Blob;
 use reqwest::header::HeaderMap;
 
 use super::Check;
@@ -78,7 +78,10 @@ impl Probe {
             }
             Err(error) => Judgement::fail(
                 None,
-                format!("Lambda Invoke failed: {}", truncate(&DisplayErrorContext(&error).to_string())),
+                format!(
+                    "Lambda Invoke failed: {}",
+                    truncate(&DisplayErrorContext(&error).to_string())
+                ),
             ),
         }
     }

@@ -56,7 +56,13 @@ where
         .collect()
 }
 
-async fn run_one<A, F>(check: Check, patience: Patience, deadline: Instant, permits: &Semaphore, attempt: &A) -> CheckResult
+async fn run_one<A, F>(
+    check: Check,
+    patience: Patience,
+    deadline: Instant,
+    permits: &Semaphore,
+    attempt: &A,
+) -> CheckResult
 where
     A: Fn(Check) -> F,
     F: Future<Output = Judgement>,
@@ -79,7 +85,10 @@ where
         attempts += 1;
         last = match tokio::time::timeout(limit, attempt(check.clone())).await {
             Ok(judgement) => judgement,
-            Err(_) if limit < patience.timeout => Judgement::fail(None, format!("no answer before the deadline ({} ms)", limit.as_millis())),
+            Err(_) if limit < patience.timeout => Judgement::fail(
+                None,
+                format!("no answer before the deadline ({} ms)", limit.as_millis()),
+            ),
             Err(_) => Judgement::fail(None, format!("no answer within {} ms", limit.as_millis())),
         };
         latency = started.elapsed();
@@ -88,7 +97,9 @@ where
             break;
         }
         if Instant::now() + patience.interval >= deadline {
-            last.failure = last.failure.map(|why| format!("{why} (no time left for another attempt)"));
+            last.failure = last
+                .failure
+                .map(|why| format!("{why} (no time left for another attempt)"));
             break;
         }
         tokio::time::sleep(patience.interval).await;
@@ -127,12 +138,21 @@ mod tests {
     async fn a_flaky_target_passes_on_a_later_attempt() {
         let calls = Arc::new(AtomicU32::new(0));
         let seen = Arc::clone(&calls);
-        let results = run_checks(vec![check(1)], patience(3), Instant::now() + Duration::from_secs(10), move |_| {
-            let n = seen.fetch_add(1, Ordering::SeqCst);
-            async move {
-                if n < 2 { Judgement::fail(Some(503), "status 503") } else { Judgement::pass(Some(200)) }
-            }
-        })
+        let results = run_checks(
+            vec![check(1)],
+            patience(3),
+            Instant::now() + Duration::from_secs(10),
+            move |_| {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    if n < 2 {
+                        Judgement::fail(Some(503), "status 503")
+                    } else {
+                        Judgement::pass(Some(200))
+                    }
+                }
+            },
+        )
         .await;
         assert_eq!(results[0].attempts, 3);
         assert!(results[0].passed());
@@ -141,9 +161,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn attempts_stop_at_the_configured_count() {
-        let results = run_checks(vec![check(1)], patience(2), Instant::now() + Duration::from_secs(10), |_| async {
-            Judgement::fail(Some(500), "status 500")
-        })
+        let results = run_checks(
+            vec![check(1)],
+            patience(2),
+            Instant::now() + Duration::from_secs(10),
+            |_| async { Judgement::fail(Some(500), "status 500") },
+        )
         .await;
         assert_eq!(results[0].attempts, 2);
         assert_eq!(results[0].failure.as_deref(), Some("status 500"));
@@ -156,18 +179,27 @@ mod tests {
         let results = run_checks(vec![check(1)], patience(5), deadline, |_| std::future::pending()).await;
         assert!(Instant::now() <= deadline + Duration::from_millis(1));
         assert!(!results[0].passed());
-        assert!(results[0].failure.as_deref().unwrap().contains("before the deadline"), "{:?}", results[0]);
+        assert!(
+            results[0].failure.as_deref().unwrap().contains("before the deadline"),
+            "{:?}",
+            results[0]
+        );
     }
 
     #[tokio::test(start_paused = true)]
     async fn results_keep_the_order_of_the_checks() {
         let checks: Vec<Check> = (0..20).map(check).collect();
-        let results = run_checks(checks, patience(1), Instant::now() + Duration::from_secs(5), |check| async move {
-            // Later checks answer sooner, so completion order is reversed.
-            let n: u64 = check.target().rsplit('/').next().unwrap().parse().unwrap();
-            tokio::time::sleep(Duration::from_millis(100 - n)).await;
-            Judgement::pass(Some(200))
-        })
+        let results = run_checks(
+            checks,
+            patience(1),
+            Instant::now() + Duration::from_secs(5),
+            |check| async move {
+                // Later checks answer sooner, so completion order is reversed.
+                let n: u64 = check.target().rsplit('/').next().unwrap().parse().unwrap();
+                tokio::time::sleep(Duration::from_millis(100 - n)).await;
+                Judgement::pass(Some(200))
+            },
+        )
         .await;
         let targets: Vec<String> = results.iter().map(|r| r.target.clone()).collect();
         let expected: Vec<String> = (0..20).map(|n| format!("http://target/{n}")).collect();
@@ -180,16 +212,21 @@ mod tests {
         let peak = Arc::new(AtomicU32::new(0));
         let (r, p) = (Arc::clone(&running), Arc::clone(&peak));
         let checks: Vec<Check> = (0..12).map(check).collect();
-        let results = run_checks(checks, patience(1), Instant::now() + Duration::from_secs(5), move |_| {
-            let (r, p) = (Arc::clone(&r), Arc::clone(&p));
-            async move {
-                let now = r.fetch_add(1, Ordering::SeqCst) + 1;
-                p.fetch_max(now, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                r.fetch_sub(1, Ordering::SeqCst);
-                Judgement::pass(Some(200))
-            }
-        })
+        let results = run_checks(
+            checks,
+            patience(1),
+            Instant::now() + Duration::from_secs(5),
+            move |_| {
+                let (r, p) = (Arc::clone(&r), Arc::clone(&p));
+                async move {
+                    let now = r.fetch_add(1, Ordering::SeqCst) + 1;
+                    p.fetch_max(now, Ordering::SeqCst);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    r.fetch_sub(1, Ordering::SeqCst);
+                    Judgement::pass(Some(200))
+                }
+            },
+        )
         .await;
         assert!(results.iter().all(CheckResult::passed));
         assert_eq!(peak.load(Ordering::SeqCst), 4);
