@@ -13,13 +13,14 @@ use rehearsal::measure::{measure_once, median};
 use rehearsal::scenario::rehearse_all;
 use rehearsal::{DeploymentSpec, FunctionVersion, LocalAws, Reply};
 
-const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--serve [ADDRESS] | --measure [RUNS]]
+const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--logs] [--serve [ADDRESS] | --measure [RUNS]]
 
   (no mode)           rehearse a healthy Lambda release, a broken one and an ECS release
   --serve [ADDRESS]   run the local CodeDeploy and Lambda (default 127.0.0.1:4599) for
                       cargo lambda watch / invoke, and print every report it receives
   --measure [RUNS]    median time from process start to the first Runtime API poll, and
                       peak memory, over RUNS starts (default 20)
+  --logs              also print the hook's own JSON log lines
   --bootstrap PATH    the hook binary to run; by default it is built with cargo build --release";
 
 pub const SAMPLE_DEPLOYMENT_ID: &str = "d-SAMPLE0001";
@@ -34,12 +35,14 @@ enum Mode {
 struct Options {
     mode: Mode,
     bootstrap: Option<PathBuf>,
+    logs: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut options = Options {
         mode: Mode::Rehearse,
         bootstrap: None,
+        logs: false,
     };
     let mut rest = args.iter().peekable();
     while let Some(arg) = rest.next() {
@@ -53,6 +56,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 let runs = value(&mut rest).map_or(Ok(20), |n| n.parse::<usize>());
                 options.mode = Mode::Measure(runs.ok().filter(|n| *n > 0).ok_or("--measure takes a number of runs")?);
             }
+            "--logs" => options.logs = true,
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -82,11 +86,11 @@ async fn main() -> ExitCode {
     };
     match options.mode {
         Mode::Measure(runs) => measure(&bootstrap, runs).await,
-        _ => rehearse(&bootstrap).await,
+        _ => rehearse(&bootstrap, options.logs).await,
     }
 }
 
-async fn rehearse(bootstrap: &std::path::Path) -> ExitCode {
+async fn rehearse(bootstrap: &std::path::Path, show_logs: bool) -> ExitCode {
     println!("preflight rehearsal: a local CodeDeploy and Lambda on 127.0.0.1, no AWS account needed");
     println!("hook binary: {}\n", bootstrap.display());
     let rehearsed = match rehearse_all(bootstrap).await {
@@ -97,6 +101,12 @@ async fn rehearse(bootstrap: &std::path::Path) -> ExitCode {
         println!("{}. {}", n + 1, deployment.title);
         for line in &deployment.lines {
             println!("   {line}");
+        }
+        if show_logs {
+            println!("   hook logs:");
+            for line in &deployment.logs {
+                println!("     {line}");
+            }
         }
         let verdict = if deployment.as_expected() {
             "as expected"

@@ -20,6 +20,8 @@ pub struct Rehearsed {
     pub lines: Vec<String>,
     pub expected: &'static str,
     pub reported: Option<String>,
+    /// The hook's own log lines, JSON.
+    pub logs: Vec<String>,
 }
 
 impl Rehearsed {
@@ -107,6 +109,7 @@ async fn lambda_release(
         lines,
         expected,
         reported,
+        logs: hook.lines(),
     })
 }
 
@@ -135,6 +138,7 @@ async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
         lines,
         expected: "Succeeded",
         reported,
+        logs: hook.lines(),
     })
 }
 
