@@ -578,3 +578,18 @@ async fn sample_events_drive_a_deployment_or_are_rejected() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_placeholder_deadline_from_a_local_emulator_still_gets_checked() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    // cargo lambda's emulator sends 600000: a deadline in 1970.
+    rig.aws
+        .deliver_with_deadline_header(deployment.hook_event(), TIMEOUT, Some("600000".into()))
+        .await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.invocations().len(), 1);
+    let logs = rig.hook.lines().join("\n");
+    assert!(logs.contains("local emulator's placeholder"), "{logs}");
+}

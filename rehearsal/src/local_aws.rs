@@ -190,6 +190,8 @@ struct PendingEvent {
     request_id: String,
     payload: Value,
     timeout: Duration,
+    /// Sent as `Lambda-Runtime-Deadline-Ms` instead of now + timeout, to imitate emulators.
+    deadline_header: Option<String>,
 }
 
 #[derive(Default)]
@@ -317,6 +319,17 @@ impl LocalAws {
 
     /// Delivers any payload, valid or not.
     pub async fn deliver_payload(&self, payload: Value, function_timeout: Duration) -> Delivered {
+        self.deliver_with_deadline_header(payload, function_timeout, None).await
+    }
+
+    /// Delivers with a given `Lambda-Runtime-Deadline-Ms` value, such as the placeholder
+    /// `600000` that cargo lambda's emulator sends.
+    pub async fn deliver_with_deadline_header(
+        &self,
+        payload: Value,
+        function_timeout: Duration,
+        deadline_header: Option<String>,
+    ) -> Delivered {
         let (sender, receiver) = oneshot::channel();
         let request_id = {
             let mut records = self.shared.records();
@@ -330,6 +343,7 @@ impl LocalAws {
             request_id,
             payload,
             timeout: function_timeout,
+            deadline_header,
         });
         // Waiting for the poll as well as the run: allow a little for the process to start.
         let outcome = match tokio::time::timeout(function_timeout + Duration::from_secs(5), receiver).await {
@@ -684,12 +698,14 @@ async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
     let Some(event) = event else {
         return (StatusCode::GONE, "stand-in stopped").into_response();
     };
-    let deadline_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d + event.timeout)
-        .unwrap_or_default()
-        .as_millis()
-        .to_string();
+    let deadline_ms = event.deadline_header.unwrap_or_else(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d + event.timeout)
+            .unwrap_or_default()
+            .as_millis()
+            .to_string()
+    });
     (
         [
             ("lambda-runtime-aws-request-id", event.request_id),
