@@ -150,16 +150,21 @@ impl Hook {
     /// report from going out.
     async fn evaluate_in_time(self: Arc<Self>, event: HookEvent, deadline: Instant) -> Evaluation {
         let task = tokio::spawn(async move { self.evaluate(&event, deadline).await });
+        let abort = task.abort_handle();
         // The runner stops itself at the deadline; this bound is for the AWS calls before it.
         let grace = Duration::from_millis(100);
         match tokio::time::timeout_at(deadline + grace, task).await {
             Ok(Ok(evaluation)) => evaluation,
             Ok(Err(join_error)) => Evaluation::failed(None, format!("internal error while checking: {join_error}")),
-            Err(_) => Evaluation::failed(
-                None,
-                "ran out of time before the checks finished (Lambda timeout minus DEADLINE_MARGIN_MS): \
+            Err(_) => {
+                // Nothing may outlive the verdict: a late check would be checking for nobody.
+                abort.abort();
+                Evaluation::failed(
+                    None,
+                    "ran out of time before the checks finished (Lambda timeout minus DEADLINE_MARGIN_MS): \
                  raise the hook's timeout or lower CHECK_TIMEOUT_MS / CHECK_ATTEMPTS",
-            ),
+                )
+            }
         }
     }
 

@@ -1,6 +1,5 @@
 //! A real HTTP server standing in for the load balancer's test listener, with an answer per path.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -8,6 +7,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::IntoResponse;
+
+use crate::server::Server;
 
 /// How the target answers a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +36,8 @@ struct Routes {
 
 /// The running target. Dropping it stops the server.
 pub struct HttpTarget {
-    addr: SocketAddr,
+    server: Server,
     routes: Arc<Routes>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for HttpTarget {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl HttpTarget {
@@ -54,17 +48,13 @@ impl HttpTarget {
             seen: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(answer).with_state(Arc::clone(&routes));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(HttpTarget { addr, routes, server })
+        let server = Server::start(app, "127.0.0.1:0").await?;
+        Ok(HttpTarget { server, routes })
     }
 
     /// `127.0.0.1:PORT`, the bare form `ALB_URL` accepts.
     pub fn host_port(&self) -> String {
-        self.addr.to_string()
+        self.server.addr.to_string()
     }
 
     pub fn requests(&self) -> Vec<SeenRequest> {

@@ -10,6 +10,7 @@ pub mod http_target;
 pub mod local_aws;
 pub mod measure;
 pub mod scenario;
+mod server;
 
 pub use hook_process::HookProcess;
 pub use http_target::{Answer, HttpTarget};

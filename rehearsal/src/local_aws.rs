@@ -7,7 +7,6 @@
 //! hook did, and it can inject faults into any operation.
 
 use std::collections::{HashMap, VecDeque};
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -20,6 +19,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
+
+use crate::server::Server;
 
 /// The AWS operations the stand-in serves, for fault injection and call records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,15 +225,8 @@ impl Shared {
 
 /// The running stand-in. Dropping it stops the server.
 pub struct LocalAws {
-    addr: SocketAddr,
+    server: Server,
     shared: Arc<Shared>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for LocalAws {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl LocalAws {
@@ -260,22 +254,18 @@ impl LocalAws {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(invocation_error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(Arc::clone(&shared));
-        let listener = tokio::net::TcpListener::bind(address).await?;
-        let addr = listener.local_addr()?;
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
-        Ok(LocalAws { addr, shared, server })
+        let server = Server::start(app, address).await?;
+        Ok(LocalAws { server, shared })
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
     pub fn endpoint_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("http://{}", self.server.addr)
     }
 
     /// `127.0.0.1:PORT`, for `AWS_LAMBDA_RUNTIME_API`.
     pub fn runtime_api(&self) -> String {
-        self.addr.to_string()
+        self.server.addr.to_string()
     }
 
     pub fn add_function(&self, name: &str, version: &str, behaviour: FunctionVersion) {
