@@ -1,0 +1,173 @@
+//! Property tests: the three parsers that read outside input (hook payload, AppSpec, environment)
+//! never panic, and always end in a value or a clear, one-line error that says what was wrong.
+
+use std::collections::HashMap;
+
+use preflight::appspec::parse_appspec;
+use preflight::config::{Config, VARIABLES};
+use preflight::event::parse_hook_event;
+use proptest::prelude::*;
+use serde_json::Value;
+
+const VALID_APPSPEC: &str = "version: 0.0\nResources:\n  - myFunction:\n      Type: AWS::Lambda::Function\n      \
+    Properties:\n        Name: my-api\n        Alias: live\n        CurrentVersion: 1\n        TargetVersion: \"2\"\n\
+    Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_preflight\n";
+
+const VALID_PAYLOAD: &str = r#"{"DeploymentId":"d-ABC123","LifecycleEventHookExecutionId":"eyJlbmMiOiJ4In0="}"#;
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(Value::from),
+        ".{0,12}".prop_map(Value::String),
+        Just(Value::String("DeploymentId".into())),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+            prop::collection::vec(
+                (prop_oneof!["DeploymentId", "LifecycleEventHookExecutionId", ".{0,8}"], inner),
+                0..6
+            )
+            .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// A text edit: delete, insert or replace a run of characters at a position.
+#[derive(Debug, Clone)]
+enum Edit {
+    Delete(usize, usize),
+    Insert(usize, String),
+    Replace(usize, String),
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    let noise = prop_oneof!["[ \\-:\\[\\]{}\"'\n&*!|>#%@`,?]{1,4}", ".{1,6}", Just("\n  - ".to_string())];
+    prop_oneof![
+        (any::<usize>(), 1usize..12).prop_map(|(at, len)| Edit::Delete(at, len)),
+        (any::<usize>(), noise.clone()).prop_map(|(at, text)| Edit::Insert(at, text)),
+        (any::<usize>(), noise).prop_map(|(at, text)| Edit::Replace(at, text)),
+    ]
+}
+
+fn apply(text: &str, edits: &[Edit]) -> String {
+    let mut chars: Vec<char> = text.chars().collect();
+    for edit in edits {
+        let at = |n: usize, len: usize| if len == 0 { 0 } else { n % (len + 1) };
+        match edit {
+            Edit::Delete(n, len) => {
+                let start = at(*n, chars.len());
+                let end = (start + len).min(chars.len());
+                chars.drain(start..end);
+            }
+            Edit::Insert(n, text) => {
+                let start = at(*n, chars.len());
+                chars.splice(start..start, text.chars());
+            }
+            Edit::Replace(n, text) => {
+                let start = at(*n, chars.len());
+                let end = (start + text.chars().count()).min(chars.len());
+                chars.splice(start..end, text.chars());
+            }
+        }
+    }
+    chars.into_iter().collect()
+}
+
+fn assert_appspec_outcome(text: &str) {
+    if let Err(error) = parse_appspec(text) {
+        let message = error.to_string();
+        assert!(message.starts_with("cannot read the deployment's AppSpec: "), "{message}");
+        assert!(message.len() > "cannot read the deployment's AppSpec: ".len(), "empty reason");
+        assert!(!message.contains('\n'), "multi-line: {message}");
+    }
+}
+
+fn assert_payload_outcome(payload: &Value) {
+    match parse_hook_event(payload) {
+        Ok(event) => {
+            assert!(!event.deployment_id.trim().is_empty());
+            assert!(!event.lifecycle_event_hook_execution_id.trim().is_empty());
+        }
+        Err(error) => {
+            let message = error.to_string();
+            assert!(message.starts_with("invalid hook payload: "), "{message}");
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn payload_parser_handles_any_json(payload in json_value()) {
+        assert_payload_outcome(&payload);
+    }
+
+    #[test]
+    fn payload_parser_handles_mutated_valid_payloads(edits in prop::collection::vec(edit(), 1..4)) {
+        let text = apply(VALID_PAYLOAD, &edits);
+        // Bytes that are not JSON never reach the parser (the runtime rejects them); the rest must.
+        if let Ok(payload) = serde_json::from_str::<Value>(&text) {
+            assert_payload_outcome(&payload);
+        }
+    }
+
+    #[test]
+    fn appspec_parser_handles_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        assert_appspec_outcome(&String::from_utf8_lossy(&bytes));
+    }
+
+    #[test]
+    fn appspec_parser_handles_arbitrary_json(value in json_value()) {
+        assert_appspec_outcome(&value.to_string());
+    }
+
+    #[test]
+    fn appspec_parser_handles_mutated_valid_appspecs(edits in prop::collection::vec(edit(), 1..6)) {
+        assert_appspec_outcome(&apply(VALID_APPSPEC, &edits));
+    }
+
+    #[test]
+    fn appspec_parser_handles_yaml_shaped_noise(lines in prop::collection::vec(
+        "( {0,6})(- )?([A-Za-z]{1,10}|Resources|Type|Properties|Name|TargetVersion)(: )?([A-Za-z0-9:.\\-\\[\\]{}\"&*]{0,12})?",
+        0..12,
+    )) {
+        assert_appspec_outcome(&lines.join("\n"));
+    }
+
+    #[test]
+    fn config_parser_names_the_variable_for_any_value(
+        variable in prop::sample::select(VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>()),
+        value in prop_oneof![".{0,40}", "[0-9\\-,]{0,12}", "\\{.{0,20}\\}"],
+        alb in prop::option::of(Just("test-alb:8080".to_string())),
+    ) {
+        let mut env: HashMap<&str, String> = HashMap::new();
+        env.insert(variable, value.clone());
+        if let Some(alb) = &alb {
+            env.entry("ALB_URL").or_insert_with(|| alb.clone());
+        }
+        if let Err(error) = Config::from_lookup(|name| env.get(name).cloned()) {
+            prop_assert!(env.contains_key(error.variable), "{} is not among the variables set", error.variable);
+            prop_assert!(error.to_string().contains(error.variable));
+        }
+    }
+}
+
+/// A "billion laughs" AppSpec must be refused quickly, not expanded.
+#[test]
+fn appspec_alias_bombs_are_refused() {
+    let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for n in 1..10 {
+        let previous = format!("*a{}", n - 1);
+        text.push_str(&format!("a{n}: &a{n} [{}]\n", vec![previous; 10].join(", ")));
+    }
+    text.push_str("Resources: *a9\n");
+    let started = std::time::Instant::now();
+    let result = parse_appspec(&text);
+    assert!(result.is_err(), "{result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+}
