@@ -23,11 +23,17 @@ use crate::report::send_report;
 use crate::summary::{Summary, log_rejected_payload};
 use crate::verdict::Verdict;
 
-/// Everything that lives across invocations: configuration and clients, made once at start-up.
+/// Everything that lives across invocations. The configuration is read at start-up; the AWS
+/// clients are made by the first invocation, which needs them at once, so that nothing delays
+/// the first poll of the Runtime API that can wait until there is an event.
 pub struct Hook {
     config: Result<Config, ConfigError>,
-    probe: Result<Arc<Probe>, String>,
+    clients: tokio::sync::OnceCell<Clients>,
+}
+
+struct Clients {
     codedeploy: aws_sdk_codedeploy::Client,
+    probe: Result<Arc<Probe>, String>,
 }
 
 /// Why an invocation itself failed (as opposed to reporting `Failed`).
@@ -77,23 +83,33 @@ impl Evaluation {
 }
 
 impl Hook {
-    /// Reads the configuration and builds the clients. Never fails: a bad configuration is kept
-    /// and reported as `Failed` by every execution.
-    pub async fn from_env() -> Hook {
+    /// Reads the configuration. Never fails: a bad configuration is kept and reported as
+    /// `Failed` by every execution.
+    pub fn from_env() -> Hook {
         let config = Config::from_env();
         if let Err(error) = &config {
             tracing::error!(variable = error.variable, "{error}");
         }
-        let sdk = crate::aws::load_sdk_config().await;
-        let probe = match &config {
-            Ok(config) => Probe::new(config, aws_sdk_lambda::Client::new(&sdk)).map(Arc::new),
-            Err(error) => Err(error.to_string()),
-        };
         Hook {
             config,
-            probe,
-            codedeploy: aws_sdk_codedeploy::Client::new(&sdk),
+            clients: tokio::sync::OnceCell::new(),
         }
+    }
+
+    async fn clients(&self) -> &Clients {
+        self.clients
+            .get_or_init(|| async {
+                let sdk = crate::aws::load_sdk_config().await;
+                let probe = match &self.config {
+                    Ok(config) => Probe::new(config, aws_sdk_lambda::Client::new(&sdk)).map(Arc::new),
+                    Err(error) => Err(error.to_string()),
+                };
+                Clients {
+                    codedeploy: aws_sdk_codedeploy::Client::new(&sdk),
+                    probe,
+                }
+            })
+            .await
     }
 
     /// The Lambda handler.
@@ -119,7 +135,7 @@ impl Hook {
         let report_time = lambda_deadline.saturating_duration_since(Instant::now());
         let delivery = match tokio::time::timeout(
             report_time,
-            send_report(&self.codedeploy, &hook_event, evaluation.verdict.status),
+            send_report(&self.clients().await.codedeploy, &hook_event, evaluation.verdict.status),
         )
         .await
         {
@@ -169,12 +185,13 @@ impl Hook {
     }
 
     async fn evaluate(&self, event: &HookEvent, deadline: Instant) -> Evaluation {
-        let (config, probe) = match (&self.config, &self.probe) {
+        let clients = self.clients().await;
+        let (config, probe) = match (&self.config, &clients.probe) {
             (Ok(config), Ok(probe)) => (config, Arc::clone(probe)),
             (Err(error), _) => return Evaluation::failed(None, error.to_string()),
             (_, Err(error)) => return Evaluation::failed(None, error.clone()),
         };
-        let facts = match discover(&self.codedeploy, &event.deployment_id).await {
+        let facts = match discover(&clients.codedeploy, &event.deployment_id).await {
             Ok(facts) => facts,
             Err(why) => return Evaluation::failed(None, why),
         };

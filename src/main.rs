@@ -17,7 +17,7 @@ async fn main() -> Result<(), Error> {
         );
         std::process::exit(2);
     }
-    let hook = Arc::new(Hook::from_env().await);
+    let hook = Arc::new(Hook::from_env());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         Arc::clone(&hook).handle(event)
     }))

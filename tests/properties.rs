@@ -28,7 +28,10 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(
-                (prop_oneof!["DeploymentId", "LifecycleEventHookExecutionId", ".{0,8}"], inner),
+                (
+                    prop_oneof!["DeploymentId", "LifecycleEventHookExecutionId", ".{0,8}"],
+                    inner
+                ),
                 0..6
             )
             .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
@@ -45,7 +48,11 @@ enum Edit {
 }
 
 fn edit() -> impl Strategy<Value = Edit> {
-    let noise = prop_oneof!["[ \\-:\\[\\]{}\"'\n&*!|>#%@`,?]{1,4}", ".{1,6}", Just("\n  - ".to_string())];
+    let noise = prop_oneof![
+        "[ \\-:\\[\\]{}\"'\n&*!|>#%@`,?]{1,4}",
+        ".{1,6}",
+        Just("\n  - ".to_string())
+    ];
     prop_oneof![
         (any::<usize>(), 1usize..12).prop_map(|(at, len)| Edit::Delete(at, len)),
         (any::<usize>(), noise.clone()).prop_map(|(at, text)| Edit::Insert(at, text)),
@@ -80,8 +87,14 @@ fn apply(text: &str, edits: &[Edit]) -> String {
 fn assert_appspec_outcome(text: &str) {
     if let Err(error) = parse_appspec(text) {
         let message = error.to_string();
-        assert!(message.starts_with("cannot read the deployment's AppSpec: "), "{message}");
-        assert!(message.len() > "cannot read the deployment's AppSpec: ".len(), "empty reason");
+        assert!(
+            message.starts_with("cannot read the deployment's AppSpec: "),
+            "{message}"
+        );
+        assert!(
+            message.len() > "cannot read the deployment's AppSpec: ".len(),
+            "empty reason"
+        );
         assert!(!message.contains('\n'), "multi-line: {message}");
     }
 }
@@ -169,5 +182,9 @@ fn appspec_alias_bombs_are_refused() {
     let started = std::time::Instant::now();
     let result = parse_appspec(&text);
     assert!(result.is_err(), "{result:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 }
