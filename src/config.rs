@@ -26,7 +26,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("CHECK_ATTEMPTS", "3"),
     ("CHECK_INTERVAL_MS", "1000"),
     ("CHECK_TIMEOUT_MS", "2000 for HTTP checks, 10000 for Lambda invocations"),
-    ("CHECK_CONCURRENCY", "64"),
+    ("CHECK_CONCURRENCY", "128"),
     ("DEADLINE_MARGIN_MS", "3000"),
     ("CHECK_TLS_VERIFY", "true"),
 ];
@@ -147,7 +147,7 @@ impl Config {
             attempts: number(&get, "CHECK_ATTEMPTS", 3, 1, 20)? as u32,
             interval: millis(&get, "CHECK_INTERVAL_MS", 1_000, 0, 60_000)?,
             timeout: millis(&get, "CHECK_TIMEOUT_MS", default_timeout, 1, 900_000)?,
-            concurrency: number(&get, "CHECK_CONCURRENCY", 64, 1, 4_096)? as usize,
+            concurrency: number(&get, "CHECK_CONCURRENCY", 128, 1, 4_096)? as usize,
             deadline_margin: millis(&get, "DEADLINE_MARGIN_MS", 3_000, 0, 600_000)?,
         };
         Ok(Config {

@@ -1,7 +1,7 @@
 //! Runs the real `bootstrap` binary as a child process, pointed at a [`LocalAws`], and collects
 //! its JSON log lines.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,16 +18,47 @@ pub struct HookProcess {
     lines: Arc<Mutex<Vec<String>>>,
 }
 
+/// A program that speaks the Lambda Runtime API: preflight's `bootstrap`, or any other runtime.
+#[derive(Debug, Clone)]
+pub struct Program {
+    pub path: PathBuf,
+    pub args: Vec<String>,
+    pub current_dir: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Program {
+    pub fn binary(path: &Path) -> Program {
+        Program {
+            path: path.to_path_buf(),
+            args: Vec::new(),
+            current_dir: None,
+            env: Vec::new(),
+        }
+    }
+}
+
 impl HookProcess {
     /// Starts `bootstrap` with a clean environment: the Lambda variables the runtime needs,
     /// dummy credentials, the stand-in's endpoints, and then `config` (preflight's settings).
     pub fn launch(bootstrap: &Path, aws: &LocalAws, config: &[(&str, &str)]) -> std::io::Result<HookProcess> {
-        let mut command = Command::new(bootstrap);
+        HookProcess::launch_program(&Program::binary(bootstrap), aws, config)
+    }
+
+    /// Starts any [`Program`] the same way.
+    pub fn launch_program(program: &Program, aws: &LocalAws, config: &[(&str, &str)]) -> std::io::Result<HookProcess> {
+        let mut command = Command::new(&program.path);
+        command.args(&program.args);
+        if let Some(dir) = &program.current_dir {
+            command.current_dir(dir);
+        }
         command
             .env_clear()
             .env("AWS_LAMBDA_RUNTIME_API", aws.runtime_api())
             .env("AWS_ENDPOINT_URL", aws.endpoint_url())
+            // Lambda sets both; boto3 reads only the second.
             .env("AWS_REGION", "us-east-1")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "AKIAREHEARSAL0000000")
             .env("AWS_SECRET_ACCESS_KEY", "rehearsal-secret-not-real")
             .env("AWS_EC2_METADATA_DISABLED", "true")
@@ -40,6 +71,9 @@ impl HookProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
+        for (name, value) in &program.env {
+            command.env(name, value);
+        }
         for (name, value) in config {
             command.env(name, value);
         }

@@ -31,6 +31,7 @@ pub struct SeenRequest {
 
 struct Routes {
     answers: Vec<(String, Answer)>,
+    fallback: Option<Answer>,
     seen: Mutex<Vec<SeenRequest>>,
 }
 
@@ -43,8 +44,17 @@ pub struct HttpTarget {
 impl HttpTarget {
     /// Serves `answers` by path; any other path is a 404.
     pub async fn start(answers: &[(&str, Answer)]) -> std::io::Result<HttpTarget> {
+        HttpTarget::start_with_fallback(answers, None).await
+    }
+
+    /// Serves `answers` by path and `fallback` (when given) for every other path.
+    pub async fn start_with_fallback(
+        answers: &[(&str, Answer)],
+        fallback: Option<Answer>,
+    ) -> std::io::Result<HttpTarget> {
         let routes = Arc::new(Routes {
             answers: answers.iter().map(|(p, a)| (p.to_string(), *a)).collect(),
+            fallback,
             seen: Mutex::new(Vec::new()),
         });
         let app = Router::new().fallback(answer).with_state(Arc::clone(&routes));
@@ -75,7 +85,12 @@ async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, hea
                 .collect(),
         });
     }
-    let answer = routes.answers.iter().find(|(p, _)| *p == path).map(|(_, a)| *a);
+    let answer = routes
+        .answers
+        .iter()
+        .find(|(p, _)| *p == path)
+        .map(|(_, a)| *a)
+        .or(routes.fallback);
     let status = match answer {
         None => 404,
         Some(Answer::Status(status)) => status,

@@ -12,7 +12,7 @@ pub mod measure;
 pub mod scenario;
 mod server;
 
-pub use hook_process::HookProcess;
+pub use hook_process::{HookProcess, Program};
 pub use http_target::{Answer, HttpTarget};
 pub use local_aws::{
     Delivered, Deployment, DeploymentSpec, Fault, FunctionVersion, InvocationRecord, LocalAws, Operation, Reply,

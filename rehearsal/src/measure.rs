@@ -1,29 +1,41 @@
-//! Start-up figures for the real `bootstrap`: time from process start to its first Runtime API
-//! poll, and peak memory (VmHWM) after one healthy hook execution. Medians of several runs.
+//! Start-up figures for any Runtime API program (preflight's `bootstrap`, a floor, a peer): time
+//! from process start to its first Runtime API poll, to its first answered invocation (a healthy
+//! hook execution), and peak memory (VmHWM) after it.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::HookProcess;
-use crate::local_aws::{DeploymentSpec, FunctionVersion, LocalAws, Reply};
+use crate::hook_process::Program;
+use crate::local_aws::{DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
 
 /// One run's figures.
 #[derive(Debug, Clone, Copy)]
 pub struct StartFigures {
     pub to_first_poll: Duration,
+    /// From process start to the answer of the first invocation (the cold hook execution).
+    pub to_first_answer: Duration,
     pub peak_rss_kib: Option<u64>,
+    /// Whether the hook reported `Succeeded` (a floor that only echoes reports nothing).
+    pub reported_succeeded: bool,
 }
 
 const APPSPEC: &str = "Resources:\n  - f:\n      Type: AWS::Lambda::Function\n      Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
 
 /// Starts the hook, waits for its first poll, runs one healthy execution, reads its peak RSS.
 pub async fn measure_once(bootstrap: &Path) -> std::io::Result<StartFigures> {
+    measure_program(&Program::binary(bootstrap)).await
+}
+
+/// [`measure_once`] for any program.
+pub async fn measure_program(program: &Program) -> std::io::Result<StartFigures> {
     let aws = LocalAws::start().await?;
     aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
     let spawned = Instant::now();
-    let hook = HookProcess::launch(bootstrap, &aws, &[])?;
+    let hook = HookProcess::launch_program(program, &aws, &[])?;
     let mut first_poll = None;
-    for _ in 0..5_000 {
+    // Up to 10 s: an interpreter with heavy imports takes far longer than a native binary.
+    for _ in 0..50_000 {
         first_poll = aws.first_poll();
         if first_poll.is_some() {
             break;
@@ -31,14 +43,27 @@ pub async fn measure_once(bootstrap: &Path) -> std::io::Result<StartFigures> {
         tokio::time::sleep(Duration::from_micros(200)).await;
     }
     let Some(first_poll) = first_poll else {
-        return Err(std::io::Error::other("the hook never polled the Runtime API"));
+        let why = match aws.init_errors().first() {
+            Some(error) => format!("the program failed to start: {error}"),
+            None => format!(
+                "the program never polled the Runtime API; it said: {:?}",
+                hook.lines().last()
+            ),
+        };
+        return Err(std::io::Error::other(why));
     };
     let deployment = aws.create_deployment(DeploymentSpec::lambda(APPSPEC));
-    aws.deliver(&deployment, Duration::from_secs(10)).await;
+    let delivered = aws.deliver(&deployment, Duration::from_secs(10)).await;
+    let answered = Instant::now();
+    if delivered.outcome == RuntimeOutcome::TimedOut {
+        return Err(std::io::Error::other("the first invocation was never answered"));
+    }
     let peak_rss_kib = hook.id().and_then(peak_rss_kib);
     Ok(StartFigures {
         to_first_poll: first_poll.saturating_duration_since(spawned),
+        to_first_answer: answered.saturating_duration_since(spawned),
         peak_rss_kib,
+        reported_succeeded: aws.accepted_status(&deployment).as_deref() == Some("Succeeded"),
     })
 }
 
