@@ -5,6 +5,7 @@
 //! a load balancer's test listener; [`scenario`] holds the built-in rehearsals that the
 //! `rehearse` binary prints. The integration tests drive the same pieces.
 
+pub mod campaign;
 pub mod hook_process;
 pub mod http_target;
 pub mod local_aws;

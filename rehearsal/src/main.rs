@@ -9,17 +9,21 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use rehearsal::campaign::{Scenario, Tally, run_campaign, run_scenario};
 use rehearsal::measure::{measure_once, median};
 use rehearsal::scenario::rehearse_all;
 use rehearsal::{DeploymentSpec, FunctionVersion, LocalAws, Reply};
 
-const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--logs] [--serve [ADDRESS] | --measure [RUNS]]
+const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--logs] [--serve [ADDRESS] | --measure [RUNS] | --campaign [N] [--seed SEED] | --replay SEED]
 
   (no mode)           rehearse a healthy Lambda release, a broken one and an ECS release
   --serve [ADDRESS]   run the local CodeDeploy and Lambda (default 127.0.0.1:4599) for
                       cargo lambda watch / invoke, and print every report it receives
   --measure [RUNS]    median time from process start to the first Runtime API poll, and
                       peak memory, over RUNS starts (default 20)
+  --campaign [N]      N deployments (default 1000) with random faults; prints the seed
+  --seed SEED         the campaign's seed (default: from the clock)
+  --replay SEED       run the one campaign scenario with this seed (printed by a violation)
   --logs              also print the hook's own JSON log lines
   --bootstrap PATH    the hook binary to run; by default it is built with cargo build --release";
 
@@ -30,12 +34,15 @@ enum Mode {
     Rehearse,
     Serve(String),
     Measure(usize),
+    Campaign(u64),
+    Replay(u64),
 }
 
 struct Options {
     mode: Mode,
     bootstrap: Option<PathBuf>,
     logs: bool,
+    seed: Option<u64>,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -43,6 +50,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         mode: Mode::Rehearse,
         bootstrap: None,
         logs: false,
+        seed: None,
     };
     let mut rest = args.iter().peekable();
     while let Some(arg) = rest.next() {
@@ -57,6 +65,17 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 options.mode = Mode::Measure(runs.ok().filter(|n| *n > 0).ok_or("--measure takes a number of runs")?);
             }
             "--logs" => options.logs = true,
+            "--campaign" => {
+                let count = value(&mut rest).map_or(Ok(1_000), |n| n.parse::<u64>());
+                options.mode = Mode::Campaign(
+                    count
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or("--campaign takes a number of deployments")?,
+                );
+            }
+            "--seed" => options.seed = Some(parse_seed(value(&mut rest).as_deref())?),
+            "--replay" => options.mode = Mode::Replay(parse_seed(value(&mut rest).as_deref())?),
             "--help" | "-h" => return Err(USAGE.into()),
             other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
         }
@@ -86,6 +105,8 @@ async fn main() -> ExitCode {
     };
     match options.mode {
         Mode::Measure(runs) => measure(&bootstrap, runs).await,
+        Mode::Campaign(count) => campaign(&bootstrap, count, options.seed).await,
+        Mode::Replay(seed) => replay(&bootstrap, seed).await,
         _ => rehearse(&bootstrap, options.logs).await,
     }
 }
@@ -161,6 +182,89 @@ async fn measure(bootstrap: &std::path::Path, runs: usize) -> ExitCode {
         None => println!("peak RSS: not available (needs /proc)"),
     }
     ExitCode::SUCCESS
+}
+
+/// Seeds print and parse as hex (`0x…`) or decimal.
+fn parse_seed(text: Option<&str>) -> Result<u64, String> {
+    let text = text.ok_or("a seed is needed")?;
+    let parsed = match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|_| format!("`{text}` is not a seed (decimal or 0x hex)"))
+}
+
+async fn campaign(bootstrap: &std::path::Path, count: u64, seed: Option<u64>) -> ExitCode {
+    let seed = seed.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+    });
+    println!("fault campaign: {count} deployments, seed {seed:#018x}");
+    println!("(replay the campaign with --campaign {count} --seed {seed:#018x})");
+    let started = std::time::Instant::now();
+    let tally = match run_campaign(bootstrap, seed, count, 16).await {
+        Ok(tally) => tally,
+        Err(error) => return fail(&format!("the campaign could not run: {error}")),
+    };
+    print_tally(&tally, started.elapsed());
+    if tally.failures.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+fn print_tally(tally: &Tally, elapsed: Duration) {
+    let ok = tally.deployments - tally.failures.len();
+    println!(
+        "deployments: {} ({} expected Failed, {} expected Succeeded)",
+        tally.deployments,
+        tally.expected_failed,
+        tally.deployments - tally.expected_failed
+    );
+    println!(
+        "deliveries: {} (Lambda retries and duplicates included)",
+        tally.deliveries
+    );
+    println!(
+        "fault sets injected: {}, duplicate deliveries: {}, tight deadlines: {}",
+        tally.faults_injected, tally.duplicates, tally.tight_deadlines
+    );
+    println!("deployments with every invariant held: {ok} of {}", tally.deployments);
+    println!(
+        "  (exactly one accepted report, expected status, report before the deadline, no lost invocation, no crash)"
+    );
+    for (scenario, violations) in &tally.failures {
+        println!("VIOLATION {scenario}");
+        for violation in violations {
+            println!("  - {violation}");
+        }
+        println!(
+            "  replay: cargo run --release -p preflight-rehearsal -- --replay {:#018x}",
+            scenario.seed
+        );
+    }
+    println!("violations: {} in {:.1} s", tally.failures.len(), elapsed.as_secs_f64());
+}
+
+async fn replay(bootstrap: &std::path::Path, seed: u64) -> ExitCode {
+    let scenario = Scenario::draw(seed);
+    println!("{scenario}");
+    println!("expected: {}", scenario.expected_status());
+    match run_scenario(bootstrap, &scenario).await {
+        Ok(outcome) if outcome.violations.is_empty() => {
+            println!("every invariant held over {} deliveries", outcome.deliveries);
+            ExitCode::SUCCESS
+        }
+        Ok(outcome) => {
+            for violation in outcome.violations {
+                println!("VIOLATION: {violation}");
+            }
+            ExitCode::FAILURE
+        }
+        Err(error) => fail(&format!("the scenario could not run: {error}")),
+    }
 }
 
 fn ms(duration: Duration) -> f64 {
