@@ -26,6 +26,9 @@ const USAGE: &str = "usage: bench [--runs N] [--quick] [--no-zip] [--out FILE]
   --no-zip     skip the cargo lambda arm64 build (its size is then not reported)
   --out FILE   where the figures go as JSON (default target/bench-results.json)";
 
+/// preflight's default `CHECK_CONCURRENCY`.
+const DEFAULT_CONCURRENCY: usize = 128;
+
 struct Options {
     runs: usize,
     quick: bool,
@@ -125,7 +128,7 @@ async fn hook_time_matrix(bootstrap: &std::path::Path, quick: bool) -> Result<Ve
     let mut figures = Vec::new();
     for kind in [Kind::Lambda, Kind::Http] {
         for &checks in counts {
-            figures.push(hook_time::measure(bootstrap, kind, checks, 128, latency, reps).await?);
+            figures.push(hook_time::measure(bootstrap, kind, checks, DEFAULT_CONCURRENCY, latency, reps).await?);
         }
     }
     if !quick {
@@ -237,7 +240,9 @@ fn check_targets(cold: &[ColdStart], work: &[WorkFigure]) -> Vec<(String, bool, 
             format!("{:.3} x L", w.ratio_to_latency()),
         ));
     }
-    for w in work.iter().filter(|w| w.checks == 1_000) {
+    // The issue's 1,000-check target is at the configured bound; the other bounds are a sweep that
+    // shows their effect, reported in the table but not judged.
+    for w in work.iter().filter(|w| w.checks == 1_000 && w.concurrency == DEFAULT_CONCURRENCY) {
         targets.push((
             format!(
                 "1000 checks ({}, C = {}) within 1.1 x ceil(K/C)·L",
