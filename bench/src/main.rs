@@ -242,7 +242,10 @@ fn check_targets(cold: &[ColdStart], work: &[WorkFigure]) -> Vec<(String, bool, 
     }
     // The 1,000-check target is at the configured bound; the other bounds are a sweep that
     // shows their effect, reported in the table but not judged.
-    for w in work.iter().filter(|w| w.checks == 1_000 && w.concurrency == DEFAULT_CONCURRENCY) {
+    for w in work
+        .iter()
+        .filter(|w| w.checks == 1_000 && w.concurrency == DEFAULT_CONCURRENCY)
+    {
         targets.push((
             format!(
                 "1000 checks ({}, C = {}) within 1.1 x ceil(K/C)·L",
