@@ -48,8 +48,10 @@ pub fn build_event(format: EventFormat, request: &SyntheticRequest) -> Value {
     };
     // Serialising these plain structs cannot fail; Null would be rejected by the function, loudly.
     let mut event = event.unwrap_or(Value::Null);
-    if format == EventFormat::ApiGatewayV2 {
-        strip_authorizer_fields(&mut event);
+    match format {
+        EventFormat::ApiGatewayV2 => remove_fields(&mut event, V2_AUTHORIZER_FIELDS),
+        EventFormat::Alb => remove_fields(&mut event, ALB_MULTI_VALUE_FIELDS),
+        EventFormat::ApiGatewayV1 => {}
     }
     event
 }
@@ -172,17 +174,24 @@ fn alb_event(
 
 /// The v2 struct also models custom-authorizer payloads; a real HTTP API event has none of these,
 /// and a top-level `httpMethod` would make some frameworks mistake the event for a REST API one.
-fn strip_authorizer_fields(event: &mut Value) {
+const V2_AUTHORIZER_FIELDS: &[&str] = &[
+    "type",
+    "methodArn",
+    "httpMethod",
+    "identitySource",
+    "authorizationToken",
+    "resource",
+];
+
+/// An ALB sends either single-value or multi-value fields, never both (single-value unless the
+/// target group enables multi-value headers). Mangum and serverless-express take the presence of
+/// `multiValueHeaders` as the switch, so empty ones would hide every header and the query.
+const ALB_MULTI_VALUE_FIELDS: &[&str] = &["multiValueHeaders", "multiValueQueryStringParameters"];
+
+fn remove_fields(event: &mut Value, fields: &[&str]) {
     if let Some(object) = event.as_object_mut() {
-        for field in [
-            "type",
-            "methodArn",
-            "httpMethod",
-            "identitySource",
-            "authorizationToken",
-            "resource",
-        ] {
-            object.remove(field);
+        for field in fields {
+            object.remove(*field);
         }
     }
 }
