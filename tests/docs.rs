@@ -12,7 +12,10 @@ fn every_variable_is_in_the_readme_table() {
     let readme = read("README.md");
     for (name, _) in VARIABLES {
         let row = format!("| `{name}`");
-        assert!(readme.contains(&row), "README's configuration table has no row for {name}");
+        assert!(
+            readme.contains(&row),
+            "README's configuration table has no row for {name}"
+        );
     }
 }
 
@@ -21,6 +24,9 @@ fn every_variable_is_wired_in_the_template() {
     let template = read("template.yaml");
     for (name, _) in VARIABLES {
         let wiring = format!("{name}: !");
-        assert!(template.contains(&wiring), "template.yaml does not set {name} from a parameter");
+        assert!(
+            template.contains(&wiring),
+            "template.yaml does not set {name} from a parameter"
+        );
     }
 }
