@@ -244,6 +244,15 @@ mod tests {
     }
 
     #[test]
+    fn alb_event_is_single_value_only() {
+        let event = event(EventFormat::Alb, "/healthcheck?deep=1");
+        assert_eq!(event["queryStringParameters"]["deep"], "1");
+        assert_eq!(event["headers"]["x-check"], "yes");
+        assert!(event.get("multiValueHeaders").is_none(), "{event}");
+        assert!(event.get("multiValueQueryStringParameters").is_none(), "{event}");
+    }
+
+    #[test]
     fn alb_event_carries_the_target_group() {
         let event = event(EventFormat::Alb, "/healthcheck");
         assert_eq!(event["httpMethod"], "POST");
