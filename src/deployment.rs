@@ -10,7 +10,6 @@ use crate::aws::describe_sdk_error;
 pub struct DeploymentFacts {
     pub application: String,
     pub group: String,
-    pub platform: String,
     pub appspec: AppSpecText,
 }
 
@@ -69,10 +68,6 @@ pub async fn discover(client: &Client, deployment_id: &str) -> Result<Deployment
     };
     Ok(DeploymentFacts {
         group: info.deployment_group_name().unwrap_or_default().to_string(),
-        platform: info
-            .compute_platform()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default(),
         application,
         appspec,
     })

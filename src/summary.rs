@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use tracing::Level;
+
 use crate::checks::CheckResult;
 use crate::event::{HookEvent, PayloadError};
 use crate::report::Delivery;
@@ -20,29 +22,32 @@ impl Summary<'_> {
     pub fn log(&self) {
         let checks = describe_checks(self.results);
         let (report, report_error) = match self.delivery {
-            Ok(delivery) => (delivery.to_string(), ""),
-            Err(why) => ("not_delivered".to_string(), why),
+            Ok(delivery) => (delivery.to_string(), None),
+            Err(why) => ("not_delivered".to_string(), Some(why)),
         };
-        let fields = (
-            self.event.deployment_id.as_str(),
-            self.deployed.unwrap_or(""),
-            self.verdict.status.to_string(),
-            self.verdict.reason.as_str(),
-        );
         let elapsed_ms = self.elapsed.as_millis() as u64;
-        match (self.verdict.status, report_error.is_empty()) {
-            (Status::Succeeded, true) => tracing::info!(
-                deployment_id = fields.0, deployed = fields.1, status = %fields.2, reason = fields.3,
-                checks = %checks, report = %report, elapsed_ms, "hook summary"
-            ),
-            (_, true) => tracing::warn!(
-                deployment_id = fields.0, deployed = fields.1, status = %fields.2, reason = fields.3,
-                checks = %checks, report = %report, elapsed_ms, "hook summary"
-            ),
-            (_, false) => tracing::error!(
-                deployment_id = fields.0, deployed = fields.1, status = %fields.2, reason = fields.3,
-                checks = %checks, report = %report, report_error, elapsed_ms, "hook summary"
-            ),
+        // `tracing` needs a constant level per call site; the macro writes the fields once.
+        // `report_error` is an `Option`, which `tracing` leaves out when it is `None`.
+        macro_rules! summary {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    deployment_id = self.event.deployment_id.as_str(),
+                    deployed = self.deployed.unwrap_or(""),
+                    status = %self.verdict.status,
+                    reason = self.verdict.reason.as_str(),
+                    checks = %checks,
+                    report = %report,
+                    report_error,
+                    elapsed_ms,
+                    "hook summary"
+                )
+            };
+        }
+        match (self.verdict.status, report_error) {
+            (_, Some(_)) => summary!(Level::ERROR),
+            (Status::Succeeded, None) => summary!(Level::INFO),
+            (Status::Failed, None) => summary!(Level::WARN),
         }
     }
 }

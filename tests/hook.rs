@@ -104,6 +104,10 @@ async fn healthy_version_is_reported_succeeded() {
         "{summary}"
     );
     assert!(text(&summary, "deployed").contains("Lambda my-api 1→2"), "{summary}");
+    assert!(
+        summary.get("report_error").is_none(),
+        "a delivered report has no error: {summary}"
+    );
 }
 
 #[tokio::test]
@@ -448,6 +452,13 @@ async fn a_report_that_cannot_be_delivered_fails_the_invocation_for_a_retry() {
     };
     assert_eq!(error["errorType"], "ReportNotDelivered");
     assert_eq!(rig.aws.accepted_status(&deployment), None);
+    let summary = rig.last_summary(1).await;
+    assert_eq!(text(&summary, "report"), "not_delivered", "{summary}");
+    assert_eq!(text(&summary, "level"), "ERROR", "{summary}");
+    assert!(
+        text(&summary, "report_error").contains("AccessDeniedException"),
+        "{summary}"
+    );
     // Lambda's retry of the asynchronous invocation then reports.
     rig.run(&deployment).await;
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));

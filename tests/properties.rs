@@ -154,7 +154,7 @@ proptest! {
 
     #[test]
     fn config_parser_names_the_variable_for_any_value(
-        variable in prop::sample::select(VARIABLES.iter().map(|(name, _)| *name).collect::<Vec<_>>()),
+        variable in prop::sample::select(VARIABLES.to_vec()),
         value in prop_oneof![".{0,40}", "[0-9\\-,]{0,12}", "\\{.{0,20}\\}"],
         alb in prop::option::of(Just("test-alb:8080".to_string())),
     ) {

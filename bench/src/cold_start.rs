@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use rehearsal::Program;
-use rehearsal::measure::{StartFigures, measure_program};
+use rehearsal::measure::{StartFigures, measure_program, median};
 
 use crate::setup::Contenders;
 
@@ -39,17 +39,13 @@ pub async fn run(contenders: &Contenders, runs: usize) -> Result<Vec<ColdStart>,
 }
 
 fn summarise(name: &'static str, runs: &[StartFigures]) -> ColdStart {
-    let median_of = |mut values: Vec<Duration>| {
-        values.sort();
-        values.get(values.len() / 2).copied().unwrap_or_default()
-    };
+    let median_of = |mut values: Vec<Duration>| median(&mut values).unwrap_or_default();
     let mut peaks: Vec<u64> = runs.iter().filter_map(|r| r.peak_rss_kib).collect();
-    peaks.sort_unstable();
     ColdStart {
         name,
         first_poll: median_of(runs.iter().map(|r| r.to_first_poll).collect()),
         first_answer: median_of(runs.iter().map(|r| r.to_first_answer).collect()),
-        peak_rss_kib: peaks.get(peaks.len() / 2).copied().unwrap_or_default(),
+        peak_rss_kib: median(&mut peaks).unwrap_or_default(),
         runs: runs.len(),
         reported_succeeded: runs.iter().all(|r| r.reported_succeeded),
     }

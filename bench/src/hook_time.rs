@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use rehearsal::measure::median;
 use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HookProcess, HttpTarget, LocalAws, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,13 +115,12 @@ pub async fn measure(
             times.push(report.at.saturating_duration_since(delivered.started));
         }
     }
-    times.sort();
     Ok(WorkFigure {
         kind,
         checks,
         concurrency,
         latency,
-        median: times.get(times.len() / 2).copied().unwrap_or_default(),
+        median: median(&mut times).unwrap_or_default(),
         reps,
     })
 }

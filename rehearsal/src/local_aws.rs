@@ -653,7 +653,7 @@ fn http_response(status: u16) -> String {
 }
 
 /// The request path of an API Gateway v1, v2 or ALB event.
-pub fn event_path(event: &Value) -> String {
+fn event_path(event: &Value) -> String {
     event
         .get("rawPath")
         .or_else(|| event.get("path"))
