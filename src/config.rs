@@ -116,7 +116,7 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
+pub(crate) fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
         problem: problem.into(),
@@ -160,7 +160,7 @@ impl Config {
     }
 }
 
-type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
+pub(crate) type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
 fn parse_mode(get: &Get) -> Result<Mode, ConfigError> {
     if let Some(alb) = get("ALB_URL") {
@@ -316,7 +316,7 @@ fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigErr
         .collect()
 }
 
-fn number(get: &Get, variable: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
+pub(crate) fn number(get: &Get, variable: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
     let Some(text) = get(variable) else {
         return Ok(default);
     };

@@ -18,7 +18,8 @@ impl fmt::Display for PayloadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "invalid hook payload: {}; preflight expects CodeDeploy's {{\"DeploymentId\": \"d-…\", \"LifecycleEventHookExecutionId\": \"…\"}}",
+            "invalid hook payload: {}; preflight expects CodeDeploy's {{\"DeploymentId\": \"d-…\", \"LifecycleEventHookExecutionId\": \"…\"}} \
+             (or a deployment notification from an SNS trigger or EventBridge)",
             self.0
         )
     }

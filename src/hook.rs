@@ -255,7 +255,7 @@ pub fn remaining_time(deadline_epoch_ms: u64, now_epoch_ms: u64) -> (Duration, b
 pub const PLACEHOLDER_DEADLINE_BUDGET: Duration = Duration::from_secs(60);
 
 /// Timers want an `Instant`; see [`remaining_time`].
-fn instant_of(deadline_epoch_ms: u64) -> Instant {
+pub(crate) fn instant_of(deadline_epoch_ms: u64) -> Instant {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

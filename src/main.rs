@@ -1,9 +1,9 @@
-//! The `bootstrap` binary: preflight's hook behind the Lambda Runtime API.
+//! The `bootstrap` binary: preflight's hook (and maintenance page) behind the Lambda Runtime API.
 
 use std::sync::Arc;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-use preflight::Hook;
+use preflight::Preflight;
 use serde_json::Value;
 
 // One thread is plenty: the hook waits on the network, and a single-threaded runtime starts faster.
@@ -17,9 +17,9 @@ async fn main() -> Result<(), Error> {
         );
         std::process::exit(2);
     }
-    let hook = Arc::new(Hook::from_env());
+    let preflight = Arc::new(Preflight::from_env());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
-        Arc::clone(&hook).handle(event)
+        Arc::clone(&preflight).handle(event)
     }))
     .await
 }

@@ -95,23 +95,33 @@ impl HookProcess {
 
     /// The JSON log lines whose message is `hook summary`.
     pub fn summaries(&self) -> Vec<Value> {
+        self.logged("hook summary")
+    }
+
+    /// The JSON log lines with this message (`hook summary`, `maintenance summary`, …).
+    pub fn logged(&self, message: &str) -> Vec<Value> {
         self.lines()
             .iter()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|value| value.get("message").and_then(Value::as_str) == Some("hook summary"))
+            .filter(|value| value.get("message").and_then(Value::as_str) == Some(message))
             .collect()
     }
 
     /// Waits (briefly) until at least `count` summary lines have been read from the pipe.
     pub async fn wait_for_summaries(&self, count: usize) -> Vec<Value> {
+        self.wait_for_logged("hook summary", count).await
+    }
+
+    /// Waits (briefly) until at least `count` lines with this message have been read.
+    pub async fn wait_for_logged(&self, message: &str, count: usize) -> Vec<Value> {
         for _ in 0..200 {
-            let summaries = self.summaries();
-            if summaries.len() >= count {
-                return summaries;
+            let found = self.logged(message);
+            if found.len() >= count {
+                return found;
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        self.summaries()
+        self.logged(message)
     }
 
     /// The operating system's process id.

@@ -76,6 +76,10 @@ pub struct DeploymentSpec {
     pub platform: String,
     pub appspec: String,
     pub form: RevisionForm,
+    /// GetDeployment's `creator`: `user`, or `autoscaling` for a scale-out.
+    pub creator: String,
+    /// GetDeployment's `status`; [`LocalAws::set_status`] moves it on.
+    pub status: String,
 }
 
 impl DeploymentSpec {
@@ -86,6 +90,8 @@ impl DeploymentSpec {
             platform: "Lambda".into(),
             appspec: appspec.into(),
             form: RevisionForm::AppSpecContent,
+            creator: "user".into(),
+            status: "InProgress".into(),
         }
     }
 
@@ -96,8 +102,25 @@ impl DeploymentSpec {
         }
     }
 
+    /// An EC2/on-premises deployment (the maintenance page's case), in `application`/`group`.
+    pub fn server(application: &str, group: &str) -> DeploymentSpec {
+        DeploymentSpec {
+            application: application.into(),
+            group: group.into(),
+            platform: "Server".into(),
+            appspec: "version: 0.0\nos: linux\n".into(),
+            ..DeploymentSpec::lambda("")
+        }
+    }
+
     pub fn form(mut self, form: RevisionForm) -> DeploymentSpec {
         self.form = form;
+        self
+    }
+
+    /// Who created the deployment, as GetDeployment's `creator` says (`autoscaling`, …).
+    pub fn created_by(mut self, creator: &str) -> DeploymentSpec {
+        self.creator = creator.into();
         self
     }
 }
@@ -293,6 +316,14 @@ impl LocalAws {
             .deployments
             .insert(deployment.id.clone(), (spec, deployment.execution_id.clone()));
         deployment
+    }
+
+    /// Moves a deployment to `status` (`Succeeded`, `Failed`, `Stopped`, …), as GetDeployment
+    /// will then report it.
+    pub fn set_status(&self, deployment: &Deployment, status: &str) {
+        if let Some((spec, _)) = self.shared.records().deployments.get_mut(&deployment.id) {
+            spec.status = status.to_string();
+        }
     }
 
     /// The next `times` calls of `operation` meet `fault`.
@@ -493,8 +524,8 @@ fn get_deployment(shared: &Shared, id: &str) -> Response {
         "deploymentGroupName": spec.group,
         "deploymentId": id,
         "computePlatform": spec.platform,
-        "creator": "user",
-        "status": "InProgress",
+        "creator": spec.creator,
+        "status": spec.status,
         "revision": revision_json(spec, spec.form),
     }}))
 }

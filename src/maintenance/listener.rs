@@ -1,0 +1,158 @@
+//! The ALB listener's rules, through ELBv2: find preflight's pages, put one up, take one down.
+//!
+//! Every failure comes back as a message naming the call and AWS's reason, so that the handler
+//! can log it and fail the invocation (and the delivery is retried), never swallow it.
+
+use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig, RuleCondition, Tag,
+};
+
+use super::config::Page;
+use super::plan::{DEPLOYMENT_TAG, GROUP_TAG, PageRule, ROLE_TAG, ROLE_VALUE};
+use crate::aws::describe_sdk_error;
+
+/// DescribeTags takes at most 20 ARNs a call.
+const TAGS_PER_CALL: usize = 20;
+
+/// The preflight pages on `listener_arn`, found by their tags.
+pub async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageRule>, String> {
+    let rule_arns = list_rule_arns(client, listener_arn).await?;
+    let mut pages = Vec::new();
+    for chunk in rule_arns.chunks(TAGS_PER_CALL) {
+        let output = client
+            .describe_tags()
+            .set_resource_arns(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|error| describe_sdk_error("DescribeTags", &error))?;
+        for description in output.tag_descriptions() {
+            let tag = |key: &str| {
+                description
+                    .tags()
+                    .iter()
+                    .find(|tag| tag.key() == Some(key))
+                    .and_then(|tag| tag.value())
+            };
+            if tag(ROLE_TAG) != Some(ROLE_VALUE) {
+                continue;
+            }
+            if let Some(rule_arn) = description.resource_arn() {
+                pages.push(PageRule {
+                    rule_arn: rule_arn.to_string(),
+                    deployment_id: tag(DEPLOYMENT_TAG).map(str::to_string),
+                });
+            }
+        }
+    }
+    Ok(pages)
+}
+
+/// Every non-default rule of the listener, following DescribeRules' markers.
+async fn list_rule_arns(client: &Client, listener_arn: &str) -> Result<Vec<String>, String> {
+    let mut arns = Vec::new();
+    let mut marker = None;
+    loop {
+        let output = client
+            .describe_rules()
+            .listener_arn(listener_arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|error| describe_sdk_error("DescribeRules", &error))?;
+        arns.extend(
+            output
+                .rules()
+                .iter()
+                .filter(|rule| rule.is_default() != Some(true))
+                .filter_map(|rule| rule.rule_arn().map(str::to_string)),
+        );
+        match output.next_marker() {
+            Some(next) if !next.is_empty() => marker = Some(next.to_string()),
+            _ => return Ok(arns),
+        }
+    }
+}
+
+/// What a new page is: where, at which priority, showing what, for which deployment.
+pub struct NewPage<'a> {
+    pub listener_arn: &'a str,
+    pub priority: i32,
+    pub page: &'a Page,
+    pub deployment_id: &'a str,
+    pub deployment_group: String,
+}
+
+/// Creates the page's rule, tagged in the same call so that it is never untracked. Two
+/// simultaneous starts cannot both succeed: the second meets `PriorityInUse` and is retried,
+/// then finds the first one's page.
+pub async fn put_up(client: &Client, new: NewPage<'_>) -> Result<String, String> {
+    let every_path = RuleCondition::builder()
+        .field("path-pattern")
+        .path_pattern_config(PathPatternConditionConfig::builder().values("/*").build())
+        .build();
+    let tags = [
+        (ROLE_TAG, ROLE_VALUE),
+        (DEPLOYMENT_TAG, new.deployment_id),
+        (GROUP_TAG, new.deployment_group.as_str()),
+    ]
+    .map(|(key, value)| Tag::builder().key(key).value(value).build());
+    let output = client
+        .create_rule()
+        .listener_arn(new.listener_arn)
+        .priority(new.priority)
+        .conditions(every_path)
+        .actions(page_action(new.page))
+        .set_tags(Some(tags.to_vec()))
+        .send()
+        .await
+        .map_err(|error| {
+            let mut why = describe_sdk_error("CreateRule", &error);
+            if error.code() == Some("PriorityInUse") {
+                why.push_str(&format!(
+                    "; another rule on the listener has priority {}: free it or set MAINTENANCE_PRIORITY",
+                    new.priority
+                ));
+            }
+            why
+        })?;
+    output
+        .rules()
+        .first()
+        .and_then(|rule| rule.rule_arn())
+        .map(str::to_string)
+        .ok_or_else(|| "CreateRule answered without the new rule's ARN".to_string())
+}
+
+fn page_action(page: &Page) -> Action {
+    match page {
+        Page::Fixed {
+            status,
+            content_type,
+            body,
+        } => Action::builder()
+            .r#type(ActionTypeEnum::FixedResponse)
+            .fixed_response_config(
+                FixedResponseActionConfig::builder()
+                    .status_code(status.to_string())
+                    .content_type(content_type)
+                    .message_body(body)
+                    .build(),
+            )
+            .build(),
+        Page::Forward { target_group_arn } => Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .target_group_arn(target_group_arn)
+            .build(),
+    }
+}
+
+/// Deletes a page's rule; one that is already gone counts as deleted.
+pub async fn take_down(client: &Client, rule_arn: &str) -> Result<(), String> {
+    match client.delete_rule().rule_arn(rule_arn).send().await {
+        Ok(_) => Ok(()),
+        Err(error) if error.code() == Some("RuleNotFound") => Ok(()),
+        Err(error) => Err(describe_sdk_error("DeleteRule", &error)),
+    }
+}

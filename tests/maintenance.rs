@@ -1,0 +1,466 @@
+//! The maintenance page, end to end: the real `bootstrap` gets deployment notifications through
+//! the Runtime API, asks the local CodeDeploy about the deployment, and changes the listener of a
+//! real ELBv2 implementation (`moto_server`, installed by `rehearsal::moto`). Every test asserts
+//! on the listener's rules after its sequence of notifications.
+
+use std::path::Path;
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, FixedResponseActionConfig, RuleCondition};
+use rehearsal::{Alb, Deployment, DeploymentSpec, HookProcess, LocalAws, MotoServer, Operation, RuntimeOutcome};
+use serde_json::{Value, json};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+fn bootstrap() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_bootstrap"))
+}
+
+/// A rule on the listener, as the tests look at it.
+#[derive(Debug)]
+struct RuleView {
+    priority: String,
+    paths: Vec<String>,
+    action: Action,
+    tags: Vec<(String, String)>,
+}
+
+impl RuleView {
+    fn tag(&self, key: &str) -> Option<&str> {
+        self.tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+
+    fn is_preflight_page(&self) -> bool {
+        self.tag("preflight:role") == Some("maintenance-page")
+    }
+}
+
+struct Rig {
+    _moto: MotoServer,
+    alb: Alb,
+    aws: LocalAws,
+    hook: HookProcess,
+    elb: ElbClient,
+}
+
+impl Rig {
+    /// The ALB's listener shows the page for deployment group `shop`/`shop-web`.
+    async fn start(extra: &[(&'static str, &str)]) -> Rig {
+        let extra: Vec<(&'static str, String)> = extra.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        Rig::start_with(move |_| extra.clone()).await
+    }
+
+    /// As [`Rig::start`], with settings that depend on what moto created (ARNs).
+    async fn start_with(extra: impl Fn(&Alb) -> Vec<(&'static str, String)>) -> Rig {
+        let moto = MotoServer::start().await.expect("start moto_server");
+        let alb = moto.create_alb().await.expect("create the load balancer in moto");
+        let aws = LocalAws::start().await.expect("start the local CodeDeploy");
+        let endpoint = moto.endpoint_url();
+        let mut config = vec![
+            ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", endpoint.clone()),
+            (
+                "MAINTENANCE_LISTENERS",
+                json!({"shop": {"shop-web": alb.listener}}).to_string(),
+            ),
+        ];
+        config.extend(extra(&alb));
+        let config: Vec<(&str, &str)> = config.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let hook = HookProcess::launch(bootstrap(), &aws, &config).expect("launch bootstrap");
+        let elb = elb_client(&endpoint).await;
+        Rig {
+            _moto: moto,
+            alb,
+            aws,
+            hook,
+            elb,
+        }
+    }
+
+    fn deployment(&self, group: &str, creator: &str) -> Deployment {
+        self.aws
+            .create_deployment(DeploymentSpec::server("shop", group).created_by(creator))
+    }
+
+    async fn notify(&self, payload: Value) -> RuntimeOutcome {
+        self.aws.deliver_payload(payload, TIMEOUT).await.outcome
+    }
+
+    /// Every non-default rule of the listener, with its tags.
+    async fn rules(&self) -> Vec<RuleView> {
+        let described = self
+            .elb
+            .describe_rules()
+            .listener_arn(&self.alb.listener)
+            .send()
+            .await
+            .expect("DescribeRules");
+        let mut rules = Vec::new();
+        for rule in described.rules().iter().filter(|r| r.is_default() != Some(true)) {
+            let arn = rule.rule_arn().unwrap_or_default().to_string();
+            let tags = self
+                .elb
+                .describe_tags()
+                .resource_arns(&arn)
+                .send()
+                .await
+                .expect("DescribeTags");
+            rules.push(RuleView {
+                priority: rule.priority().unwrap_or_default().to_string(),
+                paths: rule.conditions().iter().flat_map(condition_paths).collect(),
+                action: rule.actions().first().cloned().expect("a rule has an action"),
+                tags: tags
+                    .tag_descriptions()
+                    .iter()
+                    .flat_map(|d| d.tags())
+                    .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
+                    .collect(),
+            });
+        }
+        rules
+    }
+
+    async fn pages(&self) -> Vec<RuleView> {
+        self.rules()
+            .await
+            .into_iter()
+            .filter(RuleView::is_preflight_page)
+            .collect()
+    }
+
+    async fn summaries(&self, count: usize) -> Vec<Value> {
+        let found = self.hook.wait_for_logged("maintenance summary", count).await;
+        assert!(
+            found.len() >= count,
+            "expected {count} summaries: {:?}",
+            self.hook.lines()
+        );
+        found
+    }
+}
+
+fn condition_paths(condition: &RuleCondition) -> Vec<String> {
+    condition
+        .path_pattern_config()
+        .map(|config| config.values().to_vec())
+        .unwrap_or_default()
+}
+
+async fn elb_client(endpoint: &str) -> ElbClient {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::for_tests())
+        .load()
+        .await;
+    ElbClient::new(&config)
+}
+
+/// An SNS delivery of a CodeDeploy trigger message, in the form captured from real triggers
+/// (upper-case status, string-encoded overview, null `completeTime`).
+fn sns_trigger(deployment: &Deployment, group: &str, status: &str) -> Value {
+    let message = json!({
+        "region": "us-east-1", "accountId": "123456789012", "eventTriggerName": "preflight-maintenance",
+        "applicationName": "shop", "deploymentId": deployment.id, "deploymentGroupName": group,
+        "createTime": "Tue Nov 24 10:15:00 UTC 2026", "completeTime": null,
+        "deploymentOverview": "{\"Succeeded\":0,\"Failed\":0,\"Skipped\":0,\"InProgress\":2,\"Pending\":0}",
+        "status": status
+    });
+    json!({"Records": [{
+        "EventSource": "aws:sns", "EventVersion": "1.0",
+        "EventSubscriptionArn": "arn:aws:sns:us-east-1:123456789012:preflight-maintenance:1",
+        "Sns": {
+            "Type": "Notification", "MessageId": format!("{}-{status}", deployment.id),
+            "TopicArn": "arn:aws:sns:us-east-1:123456789012:preflight-maintenance",
+            "Subject": null, "Message": message.to_string(),
+            "Timestamp": "2026-11-24T10:15:02.000Z", "SignatureVersion": "1", "Signature": "c2ln",
+            "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/cert.pem",
+            "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+            "MessageAttributes": {}
+        }
+    }]})
+}
+
+fn eventbridge(deployment: &Deployment, state: &str) -> Value {
+    json!({
+        "version": "0", "id": format!("{}-{state}", deployment.id),
+        "detail-type": "CodeDeploy Deployment State-change Notification", "source": "aws.codedeploy",
+        "account": "123456789012", "time": "2026-11-24T10:15:00Z", "region": "us-east-1",
+        "resources": ["arn:aws:codedeploy:us-east-1:123456789012:deploymentgroup:shop/shop-web"],
+        "detail": {"region": "us-east-1", "deploymentId": deployment.id, "instanceGroupId": "6f0d",
+                   "deploymentGroup": "shop-web", "state": state, "application": "shop"}
+    })
+}
+
+fn response(outcome: &RuntimeOutcome) -> &Value {
+    match outcome {
+        RuntimeOutcome::Response(value) => value,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+fn error(outcome: &RuntimeOutcome) -> (String, String) {
+    match outcome {
+        RuntimeOutcome::Error(value) => (
+            value["errorType"].as_str().unwrap_or_default().to_string(),
+            value["errorMessage"].as_str().unwrap_or_default().to_string(),
+        ),
+        other => panic!("expected an error, got {other:?}"),
+    }
+}
+
+fn action_of(outcome: &RuntimeOutcome) -> String {
+    response(outcome)["maintenance"][0]["action"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[tokio::test]
+async fn start_shows_a_503_page_on_every_path_and_the_end_removes_it() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.deployment("shop-web", "user");
+
+    let started = rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await;
+    assert_eq!(action_of(&started), "shown");
+    let pages = rig.pages().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    let page = &pages[0];
+    assert_eq!(page.priority, "1");
+    assert_eq!(page.paths, ["/*"]);
+    assert_eq!(page.action.r#type(), Some(&ActionTypeEnum::FixedResponse));
+    let fixed: &FixedResponseActionConfig = page.action.fixed_response_config().expect("a fixed response");
+    assert_eq!(fixed.status_code(), Some("503"));
+    assert_eq!(fixed.content_type(), Some("text/html"));
+    assert!(fixed.message_body().unwrap_or_default().contains("Back soon"));
+    assert_eq!(page.tag("preflight:deployment-id"), Some(deployment.id.as_str()));
+    assert_eq!(page.tag("preflight:deployment-group"), Some("shop/shop-web"));
+
+    rig.aws.set_status(&deployment, "Succeeded");
+    let ended = rig.notify(sns_trigger(&deployment, "shop-web", "SUCCEEDED")).await;
+    assert_eq!(action_of(&ended), "removed");
+    assert!(rig.rules().await.is_empty(), "the page is still up");
+
+    let summaries = rig.summaries(2).await;
+    assert_eq!(summaries[0]["action"], "shown");
+    assert_eq!(summaries[0]["carrier"], "sns");
+    assert_eq!(summaries[0]["deployment_group"], "shop/shop-web");
+    assert_eq!(summaries[1]["action"], "removed");
+    assert_eq!(summaries[1]["reason"], "the deployment ended");
+}
+
+#[tokio::test]
+async fn repeated_starts_from_both_carriers_make_one_page() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.deployment("shop-web", "user");
+
+    assert_eq!(
+        action_of(&rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await),
+        "shown"
+    );
+    let again = rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await;
+    assert_eq!(action_of(&again), "already_shown");
+    let progress = rig.notify(eventbridge(&deployment, "START")).await;
+    assert_eq!(action_of(&progress), "already_shown");
+    assert_eq!(rig.pages().await.len(), 1);
+
+    rig.aws.set_status(&deployment, "Stopped");
+    assert_eq!(
+        action_of(&rig.notify(eventbridge(&deployment, "STOP")).await),
+        "removed"
+    );
+    let redelivered = rig.notify(eventbridge(&deployment, "STOP")).await;
+    assert_eq!(action_of(&redelivered), "none", "removing an absent page is fine");
+    assert!(rig.rules().await.is_empty());
+}
+
+#[tokio::test]
+async fn an_end_that_arrives_before_its_start_leaves_no_page() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.deployment("shop-web", "user");
+    rig.aws.set_status(&deployment, "Failed");
+
+    let ended = rig.notify(sns_trigger(&deployment, "shop-web", "FAILED")).await;
+    assert_eq!(action_of(&ended), "none");
+    let late_start = rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await;
+    assert_eq!(action_of(&late_start), "none");
+    assert!(
+        response(&late_start)["maintenance"][0]["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already over")
+    );
+    assert!(rig.rules().await.is_empty(), "a late start put a page up");
+}
+
+#[tokio::test]
+async fn scale_out_deployments_show_no_page_unless_configured() {
+    let rig = Rig::start(&[]).await;
+    let scale_out = rig.deployment("shop-web", "autoscaling");
+    let outcome = rig.notify(sns_trigger(&scale_out, "shop-web", "CREATED")).await;
+    assert_eq!(action_of(&outcome), "none");
+    assert!(rig.rules().await.is_empty(), "a scale-out put a page up");
+
+    let opted_in = Rig::start(&[("MAINTENANCE_ON_SCALE_OUT", "true")]).await;
+    let scale_out = opted_in.deployment("shop-web", "autoscaling");
+    let outcome = opted_in.notify(sns_trigger(&scale_out, "shop-web", "CREATED")).await;
+    assert_eq!(action_of(&outcome), "shown");
+    assert_eq!(opted_in.pages().await.len(), 1);
+}
+
+#[tokio::test]
+async fn deployment_groups_not_configured_are_ignored_without_aws_calls() {
+    let rig = Rig::start(&[]).await;
+    let other = rig.deployment("shop-batch", "user");
+    let outcome = rig.notify(sns_trigger(&other, "shop-batch", "CREATED")).await;
+    assert_eq!(action_of(&outcome), "ignored");
+    assert!(rig.rules().await.is_empty());
+    assert_eq!(rig.aws.calls(Operation::GetDeployment), 0);
+}
+
+#[tokio::test]
+async fn a_page_left_by_a_lost_end_is_removed_by_the_next_deployment() {
+    let rig = Rig::start(&[]).await;
+    let first = rig.deployment("shop-web", "user");
+    assert_eq!(action_of(&rig.notify(eventbridge(&first, "START")).await), "shown");
+    // The first deployment ends, but its end notification never arrives.
+    rig.aws.set_status(&first, "Succeeded");
+
+    let second = rig.deployment("shop-web", "user");
+    assert_eq!(action_of(&rig.notify(eventbridge(&second, "START")).await), "shown");
+    let pages = rig.pages().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert_eq!(pages[0].tag("preflight:deployment-id"), Some(second.id.as_str()));
+    assert_eq!(rig.summaries(2).await[1]["stale_removed"], 1);
+}
+
+#[tokio::test]
+async fn the_page_can_forward_to_a_maintenance_target_group_at_a_chosen_priority() {
+    let rig = Rig::start_with(|alb| {
+        vec![
+            ("MAINTENANCE_TARGET_GROUP_ARN", alb.sorry_target_group.clone()),
+            ("MAINTENANCE_PRIORITY", "7".to_string()),
+        ]
+    })
+    .await;
+    let deployment = rig.deployment("shop-web", "user");
+    assert_eq!(action_of(&rig.notify(eventbridge(&deployment, "START")).await), "shown");
+    let pages = rig.pages().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert_eq!(pages[0].priority, "7");
+    assert_eq!(pages[0].action.r#type(), Some(&ActionTypeEnum::Forward));
+    assert_eq!(
+        pages[0].action.target_group_arn(),
+        Some(rig.alb.sorry_target_group.as_str())
+    );
+}
+
+#[tokio::test]
+async fn elbv2_errors_fail_the_invocation_with_their_reason() {
+    // A listener that does not exist: DescribeRules fails.
+    let rig = Rig::start_with(|alb| {
+        let missing = alb
+            .listener
+            .replace(|c: char| c.is_ascii_hexdigit() && c.is_ascii_digit(), "0");
+        vec![(
+            "MAINTENANCE_LISTENERS",
+            json!({"shop": {"shop-web": missing}}).to_string(),
+        )]
+    })
+    .await;
+    let deployment = rig.deployment("shop-web", "user");
+    let (kind, message) = error(&rig.notify(eventbridge(&deployment, "START")).await);
+    assert_eq!(kind, "MaintenanceNotApplied");
+    assert!(message.contains("DescribeRules failed: ListenerNotFound"), "{message}");
+    let summary = &rig.summaries(1).await[0];
+    assert_eq!(summary["level"], "ERROR");
+    assert_eq!(summary["action"], "failed");
+    assert!(
+        summary["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("ListenerNotFound")
+    );
+
+    // Someone else's rule holds the priority: CreateRule fails, and the message says what to do.
+    let rig = Rig::start(&[]).await;
+    rig.elb
+        .create_rule()
+        .listener_arn(&rig.alb.listener)
+        .priority(1)
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(
+                    aws_sdk_elasticloadbalancingv2::types::PathPatternConditionConfig::builder()
+                        .values("/admin/*")
+                        .build(),
+                )
+                .build(),
+        )
+        .actions(
+            Action::builder()
+                .r#type(ActionTypeEnum::Forward)
+                .target_group_arn(&rig.alb.app_target_group)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the team's own rule");
+    let deployment = rig.deployment("shop-web", "user");
+    let (kind, message) = error(&rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await);
+    assert_eq!(kind, "MaintenanceNotApplied");
+    assert!(message.contains("PriorityInUse"), "{message}");
+    assert!(message.contains("MAINTENANCE_PRIORITY"), "{message}");
+    assert!(rig.pages().await.is_empty());
+    assert_eq!(rig.rules().await.len(), 1, "the team's rule is untouched");
+}
+
+#[tokio::test]
+async fn bad_notifications_and_missing_configuration_are_clear_errors() {
+    let rig = Rig::start(&[]).await;
+    let (kind, message) = error(
+        &rig.notify(json!({"detail-type": "CodeDeploy Instance State-change Notification", "detail": {}}))
+            .await,
+    );
+    assert_eq!(kind, "InvalidNotification");
+    assert!(message.contains("instance state change"), "{message}");
+
+    let aws = LocalAws::start().await.expect("start the local CodeDeploy");
+    let unconfigured = HookProcess::launch(bootstrap(), &aws, &[]).expect("launch bootstrap");
+    let deployment = aws.create_deployment(DeploymentSpec::server("shop", "shop-web"));
+    let outcome = aws
+        .deliver_payload(eventbridge(&deployment, "START"), TIMEOUT)
+        .await
+        .outcome;
+    let (kind, message) = error(&outcome);
+    assert_eq!(kind, "MaintenanceNotConfigured");
+    assert!(message.contains("set MAINTENANCE_LISTENERS"), "{message}");
+    drop(unconfigured);
+}
+
+/// The samples in `events/` are what the README tells people to try: each must do what its name
+/// says when the real binary gets it.
+#[tokio::test]
+async fn the_sample_notifications_in_events_put_the_page_up_and_take_it_down() {
+    let rig = Rig::start(&[]).await;
+    let sample = |name: &str| -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("read the sample")).expect("sample is JSON")
+    };
+    let deployment =
+        rig.aws
+            .create_deployment_with_ids(DeploymentSpec::server("shop", "shop-web"), "d-SAMPLE0002", "unused");
+    for (start, end) in [
+        ("sns-start-documented.json", "sns-end-documented.json"),
+        ("sns-start-captured.json", "sns-end-captured.json"),
+        ("eventbridge-start.json", "eventbridge-end.json"),
+    ] {
+        rig.aws.set_status(&deployment, "InProgress");
+        assert_eq!(action_of(&rig.notify(sample(start)).await), "shown", "{start}");
+        assert_eq!(rig.pages().await.len(), 1, "{start}");
+        rig.aws.set_status(&deployment, "Succeeded");
+        assert_eq!(action_of(&rig.notify(sample(end)).await), "removed", "{end}");
+        assert!(rig.pages().await.is_empty(), "{end}");
+    }
+}
