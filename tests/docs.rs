@@ -1,6 +1,11 @@
 //! The README's configuration table and the SAM template must cover every variable preflight reads.
 
 use preflight::config::VARIABLES;
+use preflight::maintenance::config::VARIABLES as MAINTENANCE_VARIABLES;
+
+fn every_variable() -> impl Iterator<Item = &'static &'static str> {
+    VARIABLES.iter().chain(MAINTENANCE_VARIABLES)
+}
 
 fn read(file: &str) -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
@@ -10,7 +15,7 @@ fn read(file: &str) -> String {
 #[test]
 fn every_variable_is_in_the_readme_table() {
     let readme = read("README.md");
-    for name in VARIABLES {
+    for name in every_variable() {
         let row = format!("| `{name}`");
         assert!(
             readme.contains(&row),
@@ -22,7 +27,7 @@ fn every_variable_is_in_the_readme_table() {
 #[test]
 fn every_variable_is_wired_in_the_template() {
     let template = read("template.yaml");
-    for name in VARIABLES {
+    for name in every_variable() {
         let wiring = format!("{name}: !");
         assert!(
             template.contains(&wiring),
