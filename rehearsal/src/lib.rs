@@ -10,6 +10,7 @@ pub mod campaign;
 pub mod hook_process;
 pub mod http_target;
 pub mod local_aws;
+pub mod maintenance;
 pub mod measure;
 pub mod moto;
 pub mod scenario;

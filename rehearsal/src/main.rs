@@ -4,14 +4,16 @@
 //!   any ended unexpectedly.
 //! - `rehearse --serve`: keeps the stand-in up for `cargo lambda watch` / `cargo lambda invoke`.
 //! - `rehearse --measure`: start-up time to the first Runtime API poll and peak memory.
+//! - `rehearse --maintenance`: the maintenance page against moto's ELBv2 (needs Python).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use rehearsal::campaign::{Scenario, Tally, run_campaign, run_scenario};
+use rehearsal::maintenance::rehearse_maintenance;
 use rehearsal::measure::{measure_once, median};
-use rehearsal::scenario::rehearse_all;
+use rehearsal::scenario::{Rehearsed, rehearse_all};
 use rehearsal::{DeploymentSpec, FunctionVersion, LocalAws, Reply};
 
 const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--logs] [--serve [ADDRESS] | --measure [RUNS] | --campaign [N] [--seed SEED] | --replay SEED]
@@ -21,6 +23,8 @@ const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--logs] [--serve [ADDRE
                       cargo lambda watch / invoke, and print every report it receives
   --measure [RUNS]    median time from process start to the first Runtime API poll, and
                       peak memory, over RUNS starts (default 20)
+  --maintenance       the maintenance page: sample notifications from events/ against
+                      moto's ELBv2 (installs moto[server] into target/moto; needs Python 3)
   --campaign [N]      N deployments (default 1000) with random faults; prints the seed
   --seed SEED         the campaign's seed (default: from the clock)
   --replay SEED       run the one campaign scenario with this seed (printed by a violation)
@@ -36,6 +40,7 @@ enum Mode {
     Measure(usize),
     Campaign(u64),
     Replay(u64),
+    Maintenance,
 }
 
 struct Options {
@@ -65,6 +70,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 options.mode = Mode::Measure(runs.ok().filter(|n| *n > 0).ok_or("--measure takes a number of runs")?);
             }
             "--logs" => options.logs = true,
+            "--maintenance" => options.mode = Mode::Maintenance,
             "--campaign" => {
                 let count = value(&mut rest).map_or(Ok(1_000), |n| n.parse::<u64>());
                 options.mode = Mode::Campaign(
@@ -107,6 +113,7 @@ async fn main() -> ExitCode {
         Mode::Measure(runs) => measure(&bootstrap, runs).await,
         Mode::Campaign(count) => campaign(&bootstrap, count, options.seed).await,
         Mode::Replay(seed) => replay(&bootstrap, seed).await,
+        Mode::Maintenance => maintenance(&bootstrap, options.logs).await,
         _ => rehearse(&bootstrap, options.logs).await,
     }
 }
@@ -118,6 +125,19 @@ async fn rehearse(bootstrap: &std::path::Path, show_logs: bool) -> ExitCode {
         Ok(rehearsed) => rehearsed,
         Err(error) => return fail(&format!("could not run the rehearsal: {error}")),
     };
+    print_rehearsed(&rehearsed, show_logs)
+}
+
+async fn maintenance(bootstrap: &std::path::Path, show_logs: bool) -> ExitCode {
+    println!("preflight maintenance page rehearsal: moto's ELBv2 and a local CodeDeploy on 127.0.0.1");
+    println!("hook binary: {}\n", bootstrap.display());
+    match rehearse_maintenance(bootstrap).await {
+        Ok(rehearsed) => print_rehearsed(&[rehearsed], show_logs),
+        Err(error) => fail(&format!("could not run the maintenance rehearsal: {error}")),
+    }
+}
+
+fn print_rehearsed(rehearsed: &[Rehearsed], show_logs: bool) -> ExitCode {
     for (n, deployment) in rehearsed.iter().enumerate() {
         println!("{}. {}", n + 1, deployment.title);
         for line in &deployment.lines {
