@@ -1,11 +1,14 @@
-//! Property tests: the three parsers that read outside input (hook payload, AppSpec, environment)
-//! never panic, and always end in a value or a clear, one-line error that says what was wrong.
+//! Property tests: the parsers that read outside input (hook payload, deployment notifications,
+//! AppSpec, environment) never panic, and always end in a value or a clear, one-line error that
+//! says what was wrong.
 
 use std::collections::HashMap;
 
 use preflight::appspec::parse_appspec;
 use preflight::config::{Config, VARIABLES};
 use preflight::event::parse_hook_event;
+use preflight::maintenance::config::{MaintenanceConfig, VARIABLES as MAINTENANCE_VARIABLES};
+use preflight::notification::{parse_notifications, parse_trigger_message};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -23,13 +26,26 @@ fn json_value() -> impl Strategy<Value = Value> {
         any::<f64>().prop_map(Value::from),
         ".{0,12}".prop_map(Value::String),
         Just(Value::String("DeploymentId".into())),
+        Just(Value::String("CREATED".into())),
+        Just(Value::String("CodeDeploy Deployment State-change Notification".into())),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             prop::collection::vec(
                 (
-                    prop_oneof!["DeploymentId", "LifecycleEventHookExecutionId", ".{0,8}"],
+                    prop_oneof![
+                        "DeploymentId",
+                        "LifecycleEventHookExecutionId",
+                        "Records",
+                        "Sns",
+                        "Message",
+                        "detail-type",
+                        "detail",
+                        "deploymentId",
+                        "status",
+                        ".{0,8}"
+                    ],
                     inner
                 ),
                 0..6
@@ -112,8 +128,56 @@ fn assert_payload_outcome(payload: &Value) {
     }
 }
 
+/// A trigger message every field of which may be missing, of the wrong type, or odd.
+const VALID_TRIGGER: &str = r#"{"region":"us-east-1","accountId":"111122223333","eventTriggerName":"t","applicationName":"shop","deploymentId":"d-1","deploymentGroupName":"shop-web","createTime":"Thu Oct 13 15:50:45 UTC 2022","completeTime":null,"deploymentOverview":"{\"Pending\":1}","status":"CREATED","errorInformation":"{\"ErrorCode\":\"X\"}"}"#;
+
+fn assert_notification_outcome(payload: &Value) {
+    match parse_notifications(payload) {
+        Ok(notifications) => {
+            assert!(!notifications.is_empty());
+            for n in notifications {
+                assert!(!n.deployment_id.trim().is_empty() && !n.deployment_group.trim().is_empty());
+            }
+        }
+        Err(error) => {
+            let message = error.to_string();
+            assert!(message.starts_with("invalid deployment notification: "), "{message}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn notification_parser_handles_any_json(payload in json_value()) {
+        assert_notification_outcome(&payload);
+    }
+
+    #[test]
+    fn trigger_message_parser_handles_mutated_valid_messages(edits in prop::collection::vec(edit(), 1..5)) {
+        let text = apply(VALID_TRIGGER, &edits);
+        if let Err(why) = parse_trigger_message(&text) {
+            prop_assert!(!why.is_empty() && !why.contains('\n'), "{why}");
+        }
+    }
+
+    #[test]
+    fn maintenance_config_parser_names_the_variable_for_any_value(
+        variable in prop::sample::select(MAINTENANCE_VARIABLES.to_vec()),
+        value in prop_oneof![".{0,40}", "[0-9\\-]{0,6}", "\\{.{0,30}\\}"],
+    ) {
+        let mut env: HashMap<&str, String> = HashMap::new();
+        env.insert(
+            "MAINTENANCE_LISTENERS",
+            r#"{"shop": {"web": "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/shop/1/2"}}"#.into(),
+        );
+        env.insert(variable, value.clone());
+        if let Err(error) = MaintenanceConfig::from_lookup(|name| env.get(name).cloned()) {
+            prop_assert!(env.contains_key(error.variable), "{} is not among the variables set", error.variable);
+            prop_assert!(error.to_string().contains(error.variable));
+        }
+    }
 
     #[test]
     fn payload_parser_handles_any_json(payload in json_value()) {
