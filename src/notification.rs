@@ -75,11 +75,15 @@ fn invalid(why: impl Into<String>) -> NotificationError {
 
 /// Whether the payload claims to be a notification (SNS records or an EventBridge event) rather
 /// than a lifecycle hook payload; the claim is then checked by [`parse_notifications`].
+///
+/// A payload with a hook execution id always goes to the hook, whatever else it carries: only the
+/// hook can report on that execution, and an unreported one leaves the deployment hanging.
 pub fn looks_like_notification(payload: &Value) -> bool {
     payload.as_object().is_some_and(|object| {
-        ["Records", "detail-type", "detail"]
-            .iter()
-            .any(|key| object.contains_key(*key))
+        !object.contains_key("LifecycleEventHookExecutionId")
+            && ["Records", "detail-type", "detail"]
+                .iter()
+                .any(|key| object.contains_key(*key))
     })
 }
 
@@ -369,5 +373,9 @@ mod tests {
             &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "x"})
         ));
         assert!(!looks_like_notification(&json!([1])));
+        // Stray notification-looking keys must not take an execution away from the hook.
+        assert!(!looks_like_notification(&json!({
+            "DeploymentId": "d-1", "LifecycleEventHookExecutionId": "x", "Records": [], "detail": {}
+        })));
     }
 }
