@@ -1,29 +1,32 @@
-//! preflight: a CodeDeploy lifecycle hook that finds the new version, checks it, and reports
-//! `Succeeded` or `Failed` exactly once, before its own deadline, whatever fails.
+//! preflight: one Lambda function that decides whether a deployment may shift traffic to a new
+//! version, and keeps a maintenance page up while an EC2 deployment runs.
 //!
-//! The modules follow the hook's path: [`event`] (the payload) → [`deployment`] and [`appspec`]
-//! (what was deployed) → [`checks`] (what to poke, how, how patiently) → [`verdict`] →
-//! [`report`] → [`summary`]. [`hook`] strings them together; [`config`] says how they behave.
+//! # Layout
 //!
-//! The same binary keeps a maintenance page up while a deployment runs: [`notification`] reads
-//! CodeDeploy's SNS and EventBridge notifications, [`maintenance`] puts an ALB listener rule up
-//! and takes it down. [`handler`] sends each event to the side it belongs to.
+//! One folder per flow, the checks in their own, and the plumbing they share written once:
+//!
+//! - [`router`]: the Lambda handler. It sends each event to its flow and lends it the AWS clients.
+//! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: payload → what was deployed (GetDeployment,
+//!   GetApplicationRevision, the AppSpec) → the checks → exactly one report → one summary line.
+//! - [`maintenance`]: the maintenance page: CodeDeploy notifications (SNS, EventBridge) → a plan
+//!   for the ALB listener's rules (pure) → the ELBv2 calls that carry it out.
+//! - [`checks`]: what every deciding flow shares: the check settings, synthetic events, one
+//!   attempt (Invoke or HTTP), judging the answer, the patient runner, the verdict.
+//! - [`plumbing`]: AWS set-up, the lazily built clients and the typed AWS error; environment
+//!   reading; deadlines; log text; JSON logging.
+//!
+//! Flows depend on `checks` and `plumbing`, never on each other; `checks` depends only on
+//! `plumbing`. A third flow (ECS's own lifecycle hooks) takes its place beside
+//! `codedeploy_hook` and shares the checks.
 
-pub mod appspec;
-pub mod aws;
+// Input from outside (payloads, AppSpecs, environment, HTTP, AWS) must never panic the function:
+// the library has no unwrap, expect or panic outside its tests.
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
 pub mod checks;
-pub mod config;
-pub mod deployment;
-pub mod event;
-pub mod handler;
-pub mod hook;
-pub mod logging;
+pub mod codedeploy_hook;
 pub mod maintenance;
-pub mod notification;
-pub mod report;
-pub mod status;
-pub mod summary;
-pub mod verdict;
+pub mod plumbing;
+pub mod router;
 
-pub use handler::Preflight;
-pub use hook::Hook;
+pub use router::Preflight;

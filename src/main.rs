@@ -1,4 +1,4 @@
-//! The `bootstrap` binary: preflight's hook (and maintenance page) behind the Lambda Runtime API.
+//! The `bootstrap` binary: preflight behind the Lambda Runtime API.
 
 use std::sync::Arc;
 
@@ -6,10 +6,10 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use preflight::Preflight;
 use serde_json::Value;
 
-// One thread is plenty: the hook waits on the network, and a single-threaded runtime starts faster.
+// One thread is plenty: the flows wait on the network, and a single-threaded runtime starts faster.
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    preflight::logging::init();
+    preflight::plumbing::logging::init();
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         eprintln!(
             "preflight's bootstrap runs inside AWS Lambda (AWS_LAMBDA_RUNTIME_API is not set).\n\

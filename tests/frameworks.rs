@@ -4,8 +4,8 @@
 use lambda_http::RequestExt;
 use lambda_http::aws_lambda_events::http::{HeaderName, HeaderValue, Method};
 use lambda_http::request::{RequestContext, from_str};
+use preflight::checks::config::EventFormat;
 use preflight::checks::http_event::{SyntheticRequest, build_event};
-use preflight::config::EventFormat;
 
 fn parsed(format: EventFormat, method: &Method) -> lambda_http::Request {
     let headers = [(

@@ -370,8 +370,9 @@ async fn elbv2_errors_fail_the_invocation_with_their_reason() {
     .await;
     let deployment = rig.deployment("shop-web", "user");
     let (kind, message) = error(&rig.notify(eventbridge(&deployment, "START")).await);
-    assert_eq!(kind, "MaintenanceNotApplied");
+    assert_eq!(kind, "MaintenanceRefused", "a redelivery cannot create the listener");
     assert!(message.contains("DescribeRules failed: ListenerNotFound"), "{message}");
+    assert!(message.contains("correct MAINTENANCE_LISTENERS"), "{message}");
     let summary = &rig.summaries(1).await[0];
     assert_eq!(summary["level"], "ERROR");
     assert_eq!(summary["action"], "failed");
@@ -409,7 +410,7 @@ async fn elbv2_errors_fail_the_invocation_with_their_reason() {
         .expect("the team's own rule");
     let deployment = rig.deployment("shop-web", "user");
     let (kind, message) = error(&rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await);
-    assert_eq!(kind, "MaintenanceNotApplied");
+    assert_eq!(kind, "MaintenanceRefused");
     assert!(message.contains("PriorityInUse"), "{message}");
     assert!(message.contains("MAINTENANCE_PRIORITY"), "{message}");
     assert!(rig.pages().await.is_empty());

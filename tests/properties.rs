@@ -4,11 +4,11 @@
 
 use std::collections::HashMap;
 
-use preflight::appspec::parse_appspec;
-use preflight::config::{Config, VARIABLES};
-use preflight::event::parse_hook_event;
-use preflight::maintenance::config::{MaintenanceConfig, VARIABLES as MAINTENANCE_VARIABLES};
-use preflight::notification::{parse_notifications, parse_trigger_message};
+use preflight::checks::config::Config;
+use preflight::codedeploy_hook::appspec::parse_appspec;
+use preflight::codedeploy_hook::payload::parse_hook_event;
+use preflight::maintenance::config::MaintenanceConfig;
+use preflight::maintenance::notification::{parse_notifications, parse_trigger_message};
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -164,16 +164,16 @@ proptest! {
 
     #[test]
     fn maintenance_config_parser_names_the_variable_for_any_value(
-        variable in prop::sample::select(MAINTENANCE_VARIABLES.to_vec()),
+        variable in prop::sample::select(MaintenanceConfig::variables().into_iter().collect::<Vec<_>>()),
         value in prop_oneof![".{0,40}", "[0-9\\-]{0,6}", "\\{.{0,30}\\}"],
     ) {
-        let mut env: HashMap<&str, String> = HashMap::new();
+        let mut env: HashMap<String, String> = HashMap::new();
         env.insert(
-            "MAINTENANCE_LISTENERS",
+            "MAINTENANCE_LISTENERS".into(),
             r#"{"shop": {"web": "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/shop/1/2"}}"#.into(),
         );
         env.insert(variable, value.clone());
-        if let Err(error) = MaintenanceConfig::from_lookup(|name| env.get(name).cloned()) {
+        if let Err(error) = MaintenanceConfig::from_lookup(&|name| env.get(name).cloned()) {
             prop_assert!(env.contains_key(error.variable), "{} is not among the variables set", error.variable);
             prop_assert!(error.to_string().contains(error.variable));
         }
@@ -218,16 +218,16 @@ proptest! {
 
     #[test]
     fn config_parser_names_the_variable_for_any_value(
-        variable in prop::sample::select(VARIABLES.to_vec()),
+        variable in prop::sample::select(Config::variables().into_iter().collect::<Vec<_>>()),
         value in prop_oneof![".{0,40}", "[0-9\\-,]{0,12}", "\\{.{0,20}\\}"],
         alb in prop::option::of(Just("test-alb:8080".to_string())),
     ) {
-        let mut env: HashMap<&str, String> = HashMap::new();
+        let mut env: HashMap<String, String> = HashMap::new();
         env.insert(variable, value.clone());
         if let Some(alb) = &alb {
-            env.entry("ALB_URL").or_insert_with(|| alb.clone());
+            env.entry("ALB_URL".into()).or_insert_with(|| alb.clone());
         }
-        if let Err(error) = Config::from_lookup(|name| env.get(name).cloned()) {
+        if let Err(error) = Config::from_lookup(&|name| env.get(name).cloned()) {
             prop_assert!(env.contains_key(error.variable), "{} is not among the variables set", error.variable);
             prop_assert!(error.to_string().contains(error.variable));
         }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lambda_http::aws_lambda_events::http::Method;
+use preflight::checks::config::EventFormat;
 use preflight::checks::http_event::{SyntheticRequest, build_event};
-use preflight::config::EventFormat;
 use serde_json::Value;
 
 const FORMATS: [EventFormat; 3] = [EventFormat::ApiGatewayV1, EventFormat::ApiGatewayV2, EventFormat::Alb];

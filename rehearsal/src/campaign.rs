@@ -84,10 +84,15 @@ enum Target {
 
 impl Target {
     fn passes(self) -> bool {
+        self.invocations_to_pass().is_some_and(|needed| needed <= ATTEMPTS)
+    }
+
+    /// How many answered invocations the target needs before one passes, if any ever does.
+    fn invocations_to_pass(self) -> Option<u32> {
         match self {
-            Target::Healthy | Target::Slow => true,
-            Target::WarmingUp(n) => n < ATTEMPTS,
-            _ => false,
+            Target::Healthy | Target::Slow => Some(1),
+            Target::WarmingUp(n) => Some(n + 1),
+            _ => None,
         }
     }
 }
@@ -168,8 +173,11 @@ impl Scenario {
                 times: 1 + rng.below(most) as usize,
             });
         }
-        if !http && !tight_deadline && rng.chance(25) {
-            let fault = if count == 1 && !report_denied && rng.chance(30) {
+        // The hook's Lambda client makes one attempt per check attempt, so Invoke faults use up
+        // attempts. They go only with one function (which check meets them is then certain) and
+        // without a denied report (whose redelivery would find them used up).
+        if !http && !tight_deadline && count == 1 && !report_denied && rng.chance(25) {
+            let fault = if rng.chance(30) {
                 Fault::AccessDenied
             } else {
                 rng.pick(&[Fault::Throttle, Fault::ServerError])
@@ -215,11 +223,20 @@ impl Scenario {
                     Fault::Latency(delay) => self.tight_deadline && delay >= Duration::from_secs(2),
                 }
         });
-        let invoke_denied_every_attempt = self.faults.iter().any(|f| {
-            f.operation == Operation::Invoke && f.fault == Fault::AccessDenied && f.times >= ATTEMPTS as usize
+        let invoke_fault = self.faults.iter().find(|f| f.operation == Operation::Invoke);
+        let all_pass = self.targets.iter().all(|target| match invoke_fault {
+            None => target.passes(),
+            // A denied invocation is not retried: the check fails at once.
+            Some(Injected {
+                fault: Fault::AccessDenied,
+                ..
+            }) => false,
+            // Each faulted invocation uses up one of the check's attempts.
+            Some(fault) => target
+                .invocations_to_pass()
+                .is_some_and(|needed| fault.times as u32 + needed <= ATTEMPTS),
         });
-        let all_pass = self.targets.iter().all(|t| t.passes());
-        if discovery_fails || invoke_denied_every_attempt || !all_pass {
+        if discovery_fails || !all_pass {
             "Failed"
         } else {
             "Succeeded"
@@ -511,5 +528,19 @@ mod tests {
         assert_eq!(scenario.expected_status(), "Failed");
         scenario.faults[0].times = SDK_ATTEMPTS - 1;
         assert_eq!(scenario.expected_status(), "Succeeded");
+        // Invoke faults use up check attempts; a denied invocation fails at once.
+        let invoke = |fault, times| Injected {
+            operation: Operation::Invoke,
+            fault,
+            times,
+        };
+        scenario.targets = vec![Target::WarmingUp(1)];
+        scenario.faults = vec![invoke(Fault::Throttle, 1)];
+        assert_eq!(scenario.expected_status(), "Succeeded");
+        scenario.faults = vec![invoke(Fault::Throttle, 2)];
+        assert_eq!(scenario.expected_status(), "Failed");
+        scenario.targets = vec![Target::Healthy];
+        scenario.faults = vec![invoke(Fault::AccessDenied, 1)];
+        assert_eq!(scenario.expected_status(), "Failed");
     }
 }

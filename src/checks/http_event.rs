@@ -17,7 +17,7 @@ use aws_lambda_events::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use aws_lambda_events::query_map::QueryMap;
 use serde_json::Value;
 
-use crate::config::EventFormat;
+use super::config::EventFormat;
 
 /// The request a check sends; `path` may carry a query string.
 pub struct SyntheticRequest<'a> {

@@ -2,25 +2,44 @@
 
 use serde_json::Value;
 
-use crate::config::EventFormat;
-use crate::status::StatusSet;
+use super::config::EventFormat;
+use super::expected_status::ExpectedStatus;
+use crate::plumbing::text::truncate;
 
-/// One attempt's result: the status seen (if any) and, when it failed, why.
+/// One attempt's result: the status seen (if any), when it failed why, and whether another
+/// attempt could turn out differently.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
     pub status: Option<u16>,
     pub failure: Option<String>,
+    /// False for a failure no attempt can change (a denied or missing function): the runner then
+    /// stops, rather than spending the deployment's time on the same answer.
+    pub worth_retrying: bool,
 }
 
 impl Judgement {
     pub fn pass(status: Option<u16>) -> Judgement {
-        Judgement { status, failure: None }
+        Judgement {
+            status,
+            failure: None,
+            worth_retrying: false,
+        }
     }
 
+    /// A failure another attempt may not repeat: a 5xx, a timeout, a version still warming up.
     pub fn fail(status: Option<u16>, reason: impl Into<String>) -> Judgement {
         Judgement {
             status,
             failure: Some(reason.into()),
+            worth_retrying: true,
+        }
+    }
+
+    /// A failure every attempt would repeat.
+    pub fn fail_for_good(status: Option<u16>, reason: impl Into<String>) -> Judgement {
+        Judgement {
+            worth_retrying: false,
+            ..Judgement::fail(status, reason)
         }
     }
 
@@ -34,7 +53,7 @@ pub fn judge_invocation(
     function_error: Option<&str>,
     payload: &[u8],
     format: Option<EventFormat>,
-    expected: &StatusSet,
+    expected: &ExpectedStatus,
 ) -> Judgement {
     if let Some(kind) = function_error {
         return Judgement::fail(None, format!("function error ({kind}): {}", describe_error(payload)));
@@ -53,7 +72,7 @@ pub fn judge_invocation(
 }
 
 /// Judges the status of a plain HTTP check.
-pub fn judge_http_status(status: u16, expected: &StatusSet, body: &str) -> Judgement {
+pub fn judge_http_status(status: u16, expected: &ExpectedStatus, body: &str) -> Judgement {
     if expected.contains(status) {
         Judgement::pass(Some(status))
     } else {
@@ -117,22 +136,12 @@ fn describe_error(payload: &[u8]) -> String {
     }
 }
 
-/// Bodies and messages go into log lines: keep them short and on one line.
-pub fn truncate(text: &str) -> String {
-    const LIMIT: usize = 200;
-    let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
-    match one_line.char_indices().nth(LIMIT) {
-        Some((cut, _)) => format!("{}…", &one_line[..cut]),
-        None => one_line,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn ok() -> StatusSet {
-        StatusSet::default()
+    fn ok() -> ExpectedStatus {
+        ExpectedStatus::default()
     }
 
     #[test]
@@ -219,13 +228,5 @@ mod tests {
             judgement.failure.as_deref(),
             Some("status 404, expected 200-399; body: not found")
         );
-    }
-
-    #[test]
-    fn truncation_keeps_logs_short_and_on_one_line() {
-        let long = "é".repeat(500);
-        let cut = truncate(&long);
-        assert_eq!(cut.chars().count(), 201);
-        assert_eq!(truncate("a\nb"), "a b");
     }
 }

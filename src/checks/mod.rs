@@ -1,10 +1,16 @@
-//! Checks: what to poke ([`plan_checks`], pure), how to poke it once ([`probe`]), and how
-//! patiently ([`runner`]: attempts, interval, a deadline, bounded concurrency).
+//! Checks, shared by every flow that decides about a new version: the settings ([`config`]),
+//! what to poke ([`plan_checks`], pure), how to poke it once ([`probe`]: a Lambda Invoke with a
+//! synthetic event from [`http_event`], or an HTTP request), how to judge the answer ([`judge`],
+//! against [`expected_status`]), how patiently ([`runner`]: attempts, interval, a deadline,
+//! bounded concurrency), and what it all means ([`verdict`]).
 
+pub mod config;
+pub mod expected_status;
 pub mod http_event;
 pub mod judge;
 pub mod probe;
 pub mod runner;
+pub mod verdict;
 
 use std::fmt;
 use std::time::Duration;
@@ -12,9 +18,26 @@ use std::time::Duration;
 use reqwest::Url;
 use serde_json::Value;
 
-use crate::appspec::Deployed;
-use crate::config::{Config, EventFormat, LambdaPayload, Mode};
+use config::{Config, EventFormat, LambdaPayload, Mode};
 use http_event::{SyntheticRequest, build_event};
+
+/// What a flow found deployed, in the terms the checks need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// New Lambda function versions, invoked directly unless `ALB_URL` is set.
+    Lambda(Vec<LambdaTarget>),
+    /// An ECS service: reachable only through a load balancer (`ALB_URL`).
+    Service,
+    /// Nothing the checks can reach by themselves; the text says why (an S3 revision, say).
+    Unknown(String),
+}
+
+/// A function version to invoke.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaTarget {
+    pub function: String,
+    pub version: String,
+}
 
 /// One thing to check, with everything needed to send it.
 #[derive(Debug, Clone, PartialEq)]
@@ -71,24 +94,22 @@ impl fmt::Display for PlanError {
 impl std::error::Error for PlanError {}
 
 /// Turns the configuration and what was deployed into the list of checks.
-pub fn plan_checks(config: &Config, deployed: Option<&Deployed>) -> Result<Vec<Check>, PlanError> {
-    match (&config.mode, deployed) {
+pub fn plan_checks(config: &Config, targets: &Targets) -> Result<Vec<Check>, PlanError> {
+    match (&config.mode, targets) {
         (Mode::Http { base_url, .. }, _) => config
             .request
             .paths
             .iter()
             .map(|path| http_check(base_url, path))
             .collect(),
-        (Mode::Lambda(payload), Some(Deployed::Lambda(functions))) => Ok(functions
+        (Mode::Lambda(payload), Targets::Lambda(functions)) => Ok(functions
             .iter()
-            .flat_map(|function| lambda_checks(config, payload, &function.name, &function.target_version))
+            .flat_map(|target| lambda_checks(config, payload, &target.function, &target.version))
             .collect()),
-        (Mode::Lambda(_), None) => Err(PlanError(
-            "the deployment's AppSpec is not in CodeDeploy (an S3 or GitHub revision), so there is no Lambda \
-             version to invoke: set ALB_URL to check through the load balancer instead"
-                .into(),
-        )),
-        (Mode::Lambda(_), Some(Deployed::Ecs(_))) => Err(PlanError(
+        (Mode::Lambda(_), Targets::Unknown(why)) => Err(PlanError(format!(
+            "{why}, so there is no Lambda version to invoke: set ALB_URL to check through the load balancer instead"
+        ))),
+        (Mode::Lambda(_), Targets::Service) => Err(PlanError(
             "this is an ECS deployment and ALB_URL is not set: set ALB_URL to the load balancer's test listener \
              (host:port) so that preflight can send it HTTP checks"
                 .into(),
@@ -156,45 +177,36 @@ impl CheckResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::appspec::{EcsService, LambdaFunction};
     use std::collections::HashMap;
 
     fn config(pairs: &[(&str, &str)]) -> Config {
         let env: HashMap<&str, &str> = pairs.iter().copied().collect();
-        Config::from_lookup(|name| env.get(name).map(|v| v.to_string())).unwrap()
+        Config::from_lookup(&|name| env.get(name).map(|v| v.to_string())).unwrap()
     }
 
-    fn function(name: &str, version: &str) -> LambdaFunction {
-        LambdaFunction {
-            logical_name: name.into(),
-            name: name.into(),
-            alias: Some("live".into()),
-            current_version: None,
-            target_version: version.into(),
+    fn function(name: &str, version: &str) -> LambdaTarget {
+        LambdaTarget {
+            function: name.into(),
+            version: version.into(),
         }
     }
 
-    fn ecs() -> Deployed {
-        Deployed::Ecs(vec![EcsService {
-            logical_name: "TargetService".into(),
-            task_definition: None,
-            container: None,
-            port: None,
-        }])
+    fn ecs() -> Targets {
+        Targets::Service
     }
 
     #[test]
     fn every_function_times_every_path() {
-        let deployed = Deployed::Lambda(vec![function("a", "2"), function("b", "9")]);
-        let checks = plan_checks(&config(&[("CHECK_PATHS", "/health,/ready?token=x")]), Some(&deployed)).unwrap();
+        let deployed = Targets::Lambda(vec![function("a", "2"), function("b", "9")]);
+        let checks = plan_checks(&config(&[("CHECK_PATHS", "/health,/ready?token=x")]), &deployed).unwrap();
         let targets: Vec<String> = checks.iter().map(Check::target).collect();
         assert_eq!(targets, vec!["a:2 /health", "a:2 /ready", "b:9 /health", "b:9 /ready"]);
     }
 
     #[test]
     fn raw_payload_is_one_check_per_function() {
-        let deployed = Deployed::Lambda(vec![function("worker", "5")]);
-        let checks = plan_checks(&config(&[("CHECK_PAYLOAD", r#"{"ping":1}"#)]), Some(&deployed)).unwrap();
+        let deployed = Targets::Lambda(vec![function("worker", "5")]);
+        let checks = plan_checks(&config(&[("CHECK_PAYLOAD", r#"{"ping":1}"#)]), &deployed).unwrap();
         assert_eq!(checks.len(), 1);
         assert!(matches!(&checks[0], Check::Lambda { format: None, payload, .. } if payload["ping"] == 1));
     }
@@ -205,7 +217,7 @@ mod tests {
             ("ALB_URL", "test-alb:8080"),
             ("CHECK_PATHS", "/health,/ready?token=secret"),
         ]);
-        let checks = plan_checks(&config, Some(&ecs())).unwrap();
+        let checks = plan_checks(&config, &ecs()).unwrap();
         let targets: Vec<String> = checks.iter().map(Check::target).collect();
         assert_eq!(
             targets,
@@ -216,7 +228,19 @@ mod tests {
 
     #[test]
     fn ecs_without_alb_url_says_what_to_set() {
-        let error = plan_checks(&config(&[]), Some(&ecs())).unwrap_err();
+        let error = plan_checks(&config(&[]), &ecs()).unwrap_err();
+        assert!(error.to_string().contains("set ALB_URL"), "{error}");
+    }
+
+    #[test]
+    fn unknown_targets_say_why_and_what_to_set() {
+        let error = plan_checks(&config(&[]), &Targets::Unknown("the AppSpec is in S3".into())).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("the AppSpec is in S3, so there is no Lambda version"),
+            "{error}"
+        );
         assert!(error.to_string().contains("set ALB_URL"), "{error}");
     }
 }

@@ -1,13 +1,15 @@
 //! One attempt at one check: a Lambda Invoke or an HTTP request, judged by [`super::judge`].
 
-use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::primitives::Blob;
 use reqwest::header::HeaderMap;
 
 use super::Check;
-use super::judge::{Judgement, judge_http_status, judge_invocation, truncate};
-use crate::config::{Config, Mode};
-use crate::status::StatusSet;
+use super::config::{Config, EventFormat, Mode};
+use super::expected_status::ExpectedStatus;
+use super::judge::{Judgement, judge_http_status, judge_invocation};
+use crate::plumbing::aws::error::is_access_denied;
+use crate::plumbing::aws::{AwsError, Service};
+use crate::plumbing::text::truncate;
 
 /// The clients and request settings every attempt shares.
 pub struct Probe {
@@ -16,10 +18,11 @@ pub struct Probe {
     http: Option<reqwest::Client>,
     method: reqwest::Method,
     headers: HeaderMap,
-    expected: StatusSet,
+    expected: ExpectedStatus,
 }
 
 impl Probe {
+    /// `lambda` should make one attempt per call (see `AwsClients::lambda`): the runner retries.
     pub fn new(config: &Config, lambda: aws_sdk_lambda::Client) -> Result<Probe, String> {
         let http = match &config.mode {
             Mode::Http { verify_tls, .. } => Some(
@@ -59,10 +62,13 @@ impl Probe {
         &self,
         function: &str,
         version: &str,
-        format: Option<crate::config::EventFormat>,
+        format: Option<EventFormat>,
         payload: &serde_json::Value,
     ) -> Judgement {
-        let body = serde_json::to_vec(payload).unwrap_or_default();
+        let body = match serde_json::to_vec(payload) {
+            Ok(body) => body,
+            Err(error) => return Judgement::fail_for_good(None, format!("cannot encode the payload: {error}")),
+        };
         let result = self
             .lambda
             .invoke()
@@ -76,19 +82,17 @@ impl Probe {
                 let answer = output.payload().map(Blob::as_ref).unwrap_or_default();
                 judge_invocation(output.function_error(), answer, format, &self.expected)
             }
-            Err(error) => Judgement::fail(
-                None,
-                format!(
-                    "Lambda Invoke failed: {}",
-                    truncate(&DisplayErrorContext(&error).to_string())
-                ),
+            Err(error) => judge_invoke_error(
+                function,
+                version,
+                &AwsError::from_sdk(Service::Lambda, "Invoke", &error),
             ),
         }
     }
 
     async fn request(&self, url: reqwest::Url) -> Judgement {
         let Some(client) = &self.http else {
-            return Judgement::fail(None, "internal: HTTP check without an HTTP client");
+            return Judgement::fail_for_good(None, "internal: HTTP check without an HTTP client");
         };
         let sent = client
             .request(self.method.clone(), url)
@@ -106,8 +110,41 @@ impl Probe {
                 };
                 judge_http_status(status, &self.expected, &body)
             }
+            // Refused or reset connections are what a task still starting gives: worth another try.
             Err(error) => Judgement::fail(None, format!("request failed: {}", describe_reqwest_error(&error))),
         }
+    }
+}
+
+/// What a failed Invoke means for the check, and what to change when no attempt can succeed.
+pub fn judge_invoke_error(function: &str, version: &str, error: &AwsError) -> Judgement {
+    let target = format!("{function}:{version}");
+    let said = || {
+        format!(
+            "AWS said: {}",
+            truncate(error.message.as_deref().unwrap_or("nothing more"))
+        )
+    };
+    match error.code() {
+        Some(code) if is_access_denied(code) => Judgement::fail_for_good(
+            None,
+            format!(
+                "Lambda refused to let the hook invoke {target} ({code}): grant the hook's role lambda:InvokeFunction \
+                 on function {function} and its versions (the template's InvokeTargetArns parameter, e.g. \
+                 arn:aws:lambda:REGION:ACCOUNT:function:{function}:*); {}",
+                said()
+            ),
+        ),
+        Some(code @ "ResourceNotFoundException") => Judgement::fail_for_good(
+            None,
+            format!(
+                "function {function} has no version {version} ({code}): check the AppSpec's Name and TargetVersion, \
+                 and that the hook runs in the function's account and region; {}",
+                said()
+            ),
+        ),
+        _ if error.retry_can_help() => Judgement::fail(None, format!("Lambda Invoke of {target} failed: {error}")),
+        _ => Judgement::fail_for_good(None, format!("Lambda Invoke of {target} failed: {error}")),
     }
 }
 

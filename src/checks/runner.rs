@@ -12,9 +12,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
+use super::config::Patience;
 use super::judge::Judgement;
 use super::{Check, CheckResult};
-use crate::config::Patience;
 
 /// Runs `attempt` for each check under `patience`, finishing by `deadline`. Results keep the
 /// order of `checks`.
@@ -96,6 +96,12 @@ where
         if last.passed() || attempts == patience.attempts {
             break;
         }
+        if !last.worth_retrying {
+            last.failure = last
+                .failure
+                .map(|why| format!("{why} (not retried: another attempt would get the same answer)"));
+            break;
+        }
         if Instant::now() + patience.interval >= deadline {
             last.failure = last
                 .failure
@@ -170,6 +176,33 @@ mod tests {
         .await;
         assert_eq!(results[0].attempts, 2);
         assert_eq!(results[0].failure.as_deref(), Some("status 500"));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_no_attempt_can_change_is_not_retried() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let seen = Arc::clone(&calls);
+        let results = run_checks(
+            vec![check(1)],
+            patience(5),
+            Instant::now() + Duration::from_secs(10),
+            move |_| {
+                seen.fetch_add(1, Ordering::SeqCst);
+                async { Judgement::fail_for_good(None, "denied") }
+            },
+        )
+        .await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert_eq!(results[0].attempts, 1);
+        assert!(
+            results[0]
+                .failure
+                .as_deref()
+                .unwrap()
+                .starts_with("denied (not retried"),
+            "{:?}",
+            results[0]
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,20 +5,11 @@
 //! configuration. Unset `MAINTENANCE_LISTENERS` means the feature is off; a bad value is a
 //! [`ConfigError`] naming the variable, returned by every notification until it is fixed.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
-use crate::config::{ConfigError, Get, invalid, number};
-
-/// Every variable the maintenance page reads, in the order of the README's table.
-pub const VARIABLES: &[&str] = &[
-    "MAINTENANCE_LISTENERS",
-    "MAINTENANCE_PRIORITY",
-    "MAINTENANCE_STATUS",
-    "MAINTENANCE_CONTENT_TYPE",
-    "MAINTENANCE_BODY",
-    "MAINTENANCE_TARGET_GROUP_ARN",
-    "MAINTENANCE_ON_SCALE_OUT",
-];
+use crate::plumbing::env::{ConfigError, Lookup, boolean, invalid, names_asked_by, non_empty, number, process_env};
 
 /// ALB's limit on a fixed response's body, in characters.
 pub const MAX_BODY_CHARS: usize = 1024;
@@ -72,14 +63,26 @@ pub struct MaintenanceConfig {
 }
 
 impl MaintenanceConfig {
+    /// Every variable the maintenance page reads (recorded, see [`names_asked_by`]).
+    pub fn variables() -> BTreeSet<String> {
+        let listeners =
+            r#"{"app": {"group": "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/a/1/2"}}"#;
+        names_asked_by(
+            |get| {
+                let _ = MaintenanceConfig::from_lookup(get);
+            },
+            &[&[], &[("MAINTENANCE_LISTENERS", listeners)]],
+        )
+    }
+
     /// Reads the process environment.
     pub fn from_env() -> Result<Option<MaintenanceConfig>, ConfigError> {
-        MaintenanceConfig::from_lookup(|name| std::env::var(name).ok())
+        MaintenanceConfig::from_lookup(&process_env)
     }
 
     /// `Ok(None)` when `MAINTENANCE_LISTENERS` is unset: the maintenance page is switched off.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Option<MaintenanceConfig>, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    pub fn from_lookup(lookup: &Lookup) -> Result<Option<MaintenanceConfig>, ConfigError> {
+        let get = non_empty(lookup);
         let Some(listeners) = get("MAINTENANCE_LISTENERS") else {
             return Ok(None);
         };
@@ -87,7 +90,7 @@ impl MaintenanceConfig {
             listeners: parse_listeners(&listeners)?,
             priority: number(&get, "MAINTENANCE_PRIORITY", 1, 1, 50_000)? as i32,
             page: parse_page(&get)?,
-            on_scale_out: parse_bool(&get, "MAINTENANCE_ON_SCALE_OUT")?,
+            on_scale_out: boolean(&get, "MAINTENANCE_ON_SCALE_OUT", false)?,
         }))
     }
 
@@ -110,12 +113,21 @@ fn parse_listeners(text: &str) -> Result<Vec<ListenerMapping>, ConfigError> {
     let applications = value.as_object().ok_or_else(|| bad("is not a JSON object".into()))?;
     let mut mappings = Vec::new();
     for (application, groups) in applications {
+        // An empty name cannot match any notification: the page would silently never show.
+        if application.trim().is_empty() {
+            return Err(bad("has an empty application name".into()));
+        }
         let groups = groups.as_object().ok_or_else(|| {
             bad(format!(
                 "maps application `{application}` to something other than an object"
             ))
         })?;
         for (group, arn) in groups {
+            if group.trim().is_empty() {
+                return Err(bad(format!(
+                    "has an empty deployment group name under application `{application}`"
+                )));
+            }
             let arn = arn.as_str().ok_or_else(|| {
                 bad(format!(
                     "maps `{application}`/`{group}` to something other than a string"
@@ -139,7 +151,7 @@ fn parse_listeners(text: &str) -> Result<Vec<ListenerMapping>, ConfigError> {
     Ok(mappings)
 }
 
-fn parse_page(get: &Get) -> Result<Page, ConfigError> {
+fn parse_page(get: &Lookup) -> Result<Page, ConfigError> {
     if let Some(arn) = get("MAINTENANCE_TARGET_GROUP_ARN") {
         if let Some(clash) = ["MAINTENANCE_STATUS", "MAINTENANCE_CONTENT_TYPE", "MAINTENANCE_BODY"]
             .into_iter()
@@ -196,14 +208,6 @@ fn parse_page(get: &Get) -> Result<Page, ConfigError> {
     })
 }
 
-fn parse_bool(get: &Get, variable: &'static str) -> Result<bool, ConfigError> {
-    match get(variable).as_deref().map(str::trim) {
-        None | Some("false") => Ok(false),
-        Some("true") => Ok(true),
-        Some(other) => Err(invalid(variable, format!("is `{other}`: expected true or false"))),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -215,7 +219,7 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Result<Option<MaintenanceConfig>, ConfigError> {
         let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        MaintenanceConfig::from_lookup(|name| env.get(name).cloned())
+        MaintenanceConfig::from_lookup(&|name| env.get(name).cloned())
     }
 
     fn listeners() -> String {
@@ -274,6 +278,9 @@ mod tests {
     fn each_bad_value_names_its_variable() {
         let long_body = "x".repeat(MAX_BODY_CHARS + 1);
         let listeners = listeners();
+        // What the template makes of an unset MaintenanceApplication or MaintenanceDeploymentGroup.
+        let empty_application = format!(r#"{{"": {{"shop-web": "{LISTENER}"}}}}"#);
+        let empty_group = format!(r#"{{"shop": {{" ": "{LISTENER}"}}}}"#);
         // (settings, the variable the error must name, what it must say)
         type Case<'a> = (Vec<(&'a str, &'a str)>, &'a str, &'a str);
         let cases: Vec<Case> = vec![
@@ -286,6 +293,16 @@ mod tests {
                 vec![("MAINTENANCE_LISTENERS", "{}")],
                 "MAINTENANCE_LISTENERS",
                 "no deployment group",
+            ),
+            (
+                vec![("MAINTENANCE_LISTENERS", &empty_application)],
+                "MAINTENANCE_LISTENERS",
+                "empty application name",
+            ),
+            (
+                vec![("MAINTENANCE_LISTENERS", &empty_group)],
+                "MAINTENANCE_LISTENERS",
+                "empty deployment group name under application `shop`",
             ),
             (
                 vec![("MAINTENANCE_LISTENERS", r#"{"shop": "arn:x"}"#)],

@@ -1,23 +1,51 @@
 //! The ALB listener's rules, through ELBv2: find preflight's pages, put one up, take one down.
 //!
-//! Every failure comes back as a message naming the call and AWS's reason, so that the handler
-//! can log it and fail the invocation (and the delivery is retried), never swallow it.
+//! Every failure comes back as an [`AwsError`] with AWS's code, so that the executor can tell a
+//! refusal from a passing fault, log it, and fail the invocation; never swallow it.
 
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, FixedResponseActionConfig, PathPatternConditionConfig, RuleCondition, Tag,
 };
 
 use super::config::Page;
 use super::plan::{DEPLOYMENT_TAG, GROUP_TAG, PageRule, ROLE_TAG, ROLE_VALUE};
-use crate::aws::describe_sdk_error;
+use crate::plumbing::aws::{AwsError, Service};
+
+/// ELBv2's error code when another rule holds the priority.
+pub const PRIORITY_IN_USE: &str = "PriorityInUse";
+
+fn elb_error<E>(
+    operation: &'static str,
+) -> impl Fn(
+    aws_sdk_elasticloadbalancingv2::error::SdkError<E, aws_sdk_elasticloadbalancingv2::config::http::HttpResponse>,
+) -> AwsError
+where
+    E: aws_sdk_elasticloadbalancingv2::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    move |error| {
+        let error = AwsError::from_sdk(Service::ElasticLoadBalancing, operation, &error);
+        let advice = match error.code() {
+            Some("ListenerNotFound") => Some("the listener does not exist: correct MAINTENANCE_LISTENERS"),
+            Some("TargetGroupNotFound") => {
+                Some("the target group does not exist: correct MAINTENANCE_TARGET_GROUP_ARN")
+            }
+            Some("TooManyRules") => Some("the listener holds as many rules as it may: remove one"),
+            Some("TooManyTags") => Some("the listener rule cannot take preflight's three tags"),
+            _ => None,
+        };
+        match advice {
+            Some(advice) => error.with_advice(advice),
+            None => error,
+        }
+    }
+}
 
 /// DescribeTags takes at most 20 ARNs a call.
 const TAGS_PER_CALL: usize = 20;
 
 /// The preflight pages on `listener_arn`, found by their tags.
-pub async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageRule>, String> {
+pub async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageRule>, AwsError> {
     let rule_arns = list_rule_arns(client, listener_arn).await?;
     let mut pages = Vec::new();
     for chunk in rule_arns.chunks(TAGS_PER_CALL) {
@@ -26,7 +54,7 @@ pub async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageR
             .set_resource_arns(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|error| describe_sdk_error("DescribeTags", &error))?;
+            .map_err(elb_error("DescribeTags"))?;
         for description in output.tag_descriptions() {
             let tag = |key: &str| {
                 description
@@ -50,7 +78,7 @@ pub async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageR
 }
 
 /// Every non-default rule of the listener, following DescribeRules' markers.
-async fn list_rule_arns(client: &Client, listener_arn: &str) -> Result<Vec<String>, String> {
+async fn list_rule_arns(client: &Client, listener_arn: &str) -> Result<Vec<String>, AwsError> {
     let mut arns = Vec::new();
     let mut marker = None;
     loop {
@@ -60,7 +88,7 @@ async fn list_rule_arns(client: &Client, listener_arn: &str) -> Result<Vec<Strin
             .set_marker(marker)
             .send()
             .await
-            .map_err(|error| describe_sdk_error("DescribeRules", &error))?;
+            .map_err(elb_error("DescribeRules"))?;
         arns.extend(
             output
                 .rules()
@@ -85,9 +113,8 @@ pub struct NewPage<'a> {
 }
 
 /// Creates the page's rule, tagged in the same call so that it is never untracked. Two
-/// simultaneous starts cannot both succeed: the second meets `PriorityInUse` and is retried,
-/// then finds the first one's page.
-pub async fn put_up(client: &Client, new: NewPage<'_>) -> Result<String, String> {
+/// simultaneous starts cannot both succeed: the second meets [`PRIORITY_IN_USE`].
+pub async fn put_up(client: &Client, new: NewPage<'_>) -> Result<String, AwsError> {
     let every_path = RuleCondition::builder()
         .field("path-pattern")
         .path_pattern_config(PathPatternConditionConfig::builder().values("/*").build())
@@ -107,22 +134,21 @@ pub async fn put_up(client: &Client, new: NewPage<'_>) -> Result<String, String>
         .set_tags(Some(tags.to_vec()))
         .send()
         .await
-        .map_err(|error| {
-            let mut why = describe_sdk_error("CreateRule", &error);
-            if error.code() == Some("PriorityInUse") {
-                why.push_str(&format!(
-                    "; another rule on the listener has priority {}: free it or set MAINTENANCE_PRIORITY",
-                    new.priority
-                ));
-            }
-            why
-        })?;
+        .map_err(elb_error("CreateRule"))?;
     output
         .rules()
         .first()
         .and_then(|rule| rule.rule_arn())
         .map(str::to_string)
-        .ok_or_else(|| "CreateRule answered without the new rule's ARN".to_string())
+        .ok_or_else(|| AwsError {
+            service: Service::ElasticLoadBalancing,
+            operation: "CreateRule",
+            failure: crate::plumbing::aws::error::Failure::Response,
+            code: None,
+            message: Some("the answer has no rule ARN".into()),
+            http_status: None,
+            advice: None,
+        })
 }
 
 fn page_action(page: &Page) -> Action {
@@ -149,10 +175,12 @@ fn page_action(page: &Page) -> Action {
 }
 
 /// Deletes a page's rule; one that is already gone counts as deleted.
-pub async fn take_down(client: &Client, rule_arn: &str) -> Result<(), String> {
+pub async fn take_down(client: &Client, rule_arn: &str) -> Result<(), AwsError> {
     match client.delete_rule().rule_arn(rule_arn).send().await {
         Ok(_) => Ok(()),
-        Err(error) if error.code() == Some("RuleNotFound") => Ok(()),
-        Err(error) => Err(describe_sdk_error("DeleteRule", &error)),
+        Err(error) => {
+            let error = elb_error("DeleteRule")(error);
+            if error.is("RuleNotFound") { Ok(()) } else { Err(error) }
+        }
     }
 }

@@ -2,13 +2,17 @@
 //!
 //! While a deployment runs in a configured deployment group, a listener rule of the configured
 //! priority answers every path with the maintenance page (or forwards to a maintenance target
-//! group). [`plan`] decides, [`listener`] talks to ELBv2, [`config`] says which groups and what
-//! page. Every notification ends in one `maintenance summary` log line; an AWS failure fails the
-//! invocation, so that SNS or EventBridge delivers the notification again.
+//! group). [`notification`] reads SNS and EventBridge notifications, [`config`] says which groups
+//! and what page, [`plan`] decides, [`reconcile`] carries the decision out through
+//! [`listener`]'s ELBv2 calls. Every notification ends in one `maintenance summary` log line; an
+//! AWS failure fails the invocation, so that SNS or EventBridge delivers the notification again,
+//! and its `errorType` says whether a redelivery can help.
 
 pub mod config;
 pub mod listener;
+pub mod notification;
 pub mod plan;
+pub mod reconcile;
 
 use std::fmt;
 
@@ -16,23 +20,15 @@ use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::aws::describe_sdk_error;
-use crate::config::ConfigError;
-use crate::notification::{DeploymentNotification, NotificationError, Phase, parse_notifications};
+use crate::plumbing::aws::AwsClients;
+use crate::plumbing::env::ConfigError;
 use config::MaintenanceConfig;
-use listener::{NewPage, find_pages, put_up, take_down};
-use plan::{DeploymentState, PageRule, is_stale, page_wanted};
+use notification::{DeploymentNotification, NotificationError, parse_notifications};
+use reconcile::{ApplyError, Outcome, reconcile};
 
-/// The maintenance side of the function: its configuration and, from the first notification
-/// on, its AWS clients.
+/// The maintenance side of the function: its configuration, read at start-up.
 pub struct Maintenance {
     config: Result<Option<MaintenanceConfig>, ConfigError>,
-    clients: tokio::sync::OnceCell<Clients>,
-}
-
-struct Clients {
-    codedeploy: aws_sdk_codedeploy::Client,
-    elb: aws_sdk_elasticloadbalancingv2::Client,
 }
 
 /// Why a notification invocation failed.
@@ -41,7 +37,10 @@ pub enum MaintenanceError {
     Notification(NotificationError),
     NotConfigured,
     Config(ConfigError),
+    /// A passing fault (throttling, 5xx, no answer in time): the redelivery may succeed.
     NotApplied(String),
+    /// AWS refused in a way no redelivery changes; the message says what to change.
+    Refused(String),
 }
 
 impl fmt::Display for MaintenanceError {
@@ -54,6 +53,10 @@ impl fmt::Display for MaintenanceError {
             ),
             MaintenanceError::Config(error) => error.fmt(f),
             MaintenanceError::NotApplied(why) => write!(f, "the maintenance page was not updated: {why}"),
+            MaintenanceError::Refused(why) => write!(
+                f,
+                "the maintenance page was not updated, and a redelivery will not change that: {why}"
+            ),
         }
     }
 }
@@ -64,6 +67,7 @@ impl From<MaintenanceError> for Diagnostic {
             MaintenanceError::Notification(_) => "InvalidNotification",
             MaintenanceError::NotConfigured | MaintenanceError::Config(_) => "MaintenanceNotConfigured",
             MaintenanceError::NotApplied(_) => "MaintenanceNotApplied",
+            MaintenanceError::Refused(_) => "MaintenanceRefused",
         };
         Diagnostic {
             error_type: error_type.into(),
@@ -72,46 +76,38 @@ impl From<MaintenanceError> for Diagnostic {
     }
 }
 
-/// What one notification did to the listener.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// `shown`, `already_shown`, `removed`, `none` or `ignored`.
-    pub action: &'static str,
-    pub reason: String,
-    pub listener_arn: Option<String>,
-    pub rule_arn: Option<String>,
-    /// Pages of other deployments that were over, taken down on the way.
-    pub stale_removed: Vec<String>,
+impl From<ApplyError> for MaintenanceError {
+    fn from(error: ApplyError) -> MaintenanceError {
+        if error.retry_can_help {
+            MaintenanceError::NotApplied(error.reason)
+        } else {
+            MaintenanceError::Refused(error.reason)
+        }
+    }
 }
 
 impl Maintenance {
     /// Reads the configuration; a bad one is logged now and returned by every notification.
     pub fn from_env() -> Maintenance {
-        let config = MaintenanceConfig::from_env();
+        Maintenance::new(MaintenanceConfig::from_env())
+    }
+
+    /// The maintenance page with this configuration (`Ok(None)`: switched off).
+    pub fn new(config: Result<Option<MaintenanceConfig>, ConfigError>) -> Maintenance {
         if let Err(error) = &config {
             tracing::error!(variable = error.variable, "{error}");
         }
-        Maintenance {
-            config,
-            clients: tokio::sync::OnceCell::new(),
-        }
-    }
-
-    async fn clients(&self) -> &Clients {
-        self.clients
-            .get_or_init(|| async {
-                let sdk = crate::aws::load_sdk_config().await;
-                Clients {
-                    codedeploy: aws_sdk_codedeploy::Client::new(&sdk),
-                    elb: aws_sdk_elasticloadbalancingv2::Client::new(&sdk),
-                }
-            })
-            .await
+        Maintenance { config }
     }
 
     /// Handles every notification in the payload, in order, stopping at the first failure (all
-    /// of them are safe to apply again when the delivery is retried).
-    pub async fn handle(&self, payload: &Value, deadline: Instant) -> Result<Value, MaintenanceError> {
+    /// of them are safe to apply again when the delivery is retried). Work stops at `deadline`.
+    pub async fn handle(
+        &self,
+        clients: &AwsClients,
+        payload: &Value,
+        deadline: Instant,
+    ) -> Result<Value, MaintenanceError> {
         let started = Instant::now();
         let notifications = parse_notifications(payload).map_err(|error| {
             tracing::error!(error = %error, "maintenance summary");
@@ -129,10 +125,13 @@ impl Maintenance {
         };
         let mut done = Vec::new();
         for notification in &notifications {
-            let result = tokio::time::timeout_at(deadline, self.apply(config, notification))
+            let result = tokio::time::timeout_at(deadline, reconcile(clients, config, notification))
                 .await
                 .unwrap_or_else(|_| {
-                    Err("ran out of time before ELBv2 and CodeDeploy answered (the function's timeout)".into())
+                    Err(ApplyError {
+                        reason: "ran out of time before ELBv2 and CodeDeploy answered (the function's timeout)".into(),
+                        retry_can_help: true,
+                    })
                 });
             log_summary(notification, &result, started);
             match result {
@@ -142,138 +141,18 @@ impl Maintenance {
                     "reason": outcome.reason,
                     "ruleArn": outcome.rule_arn,
                 })),
-                Err(why) => return Err(MaintenanceError::NotApplied(why)),
+                Err(error) => return Err(error.into()),
             }
         }
         Ok(json!({ "maintenance": done }))
     }
-
-    /// Brings the listener of the notification's deployment group to the state [`plan`] wants.
-    async fn apply(
-        &self,
-        config: &MaintenanceConfig,
-        notification: &DeploymentNotification,
-    ) -> Result<Outcome, String> {
-        let Some(listener_arn) = config.listener_for(&notification.application, &notification.deployment_group) else {
-            return Ok(Outcome {
-                action: "ignored",
-                reason: format!(
-                    "deployment group {}/{} is not in MAINTENANCE_LISTENERS",
-                    notification.application, notification.deployment_group
-                ),
-                listener_arn: None,
-                rule_arn: None,
-                stale_removed: Vec::new(),
-            });
-        };
-        let clients = self.clients().await;
-        let (ours, others): (Vec<PageRule>, Vec<PageRule>) = find_pages(&clients.elb, listener_arn)
-            .await?
-            .into_iter()
-            .partition(|page| page.deployment_id.as_deref() == Some(notification.deployment_id.as_str()));
-        let stale_removed = remove_stale_pages(clients, others).await?;
-        let state = match notification.phase {
-            Phase::Running => Some(deployment_state(&clients.codedeploy, &notification.deployment_id).await?),
-            Phase::Ended => None,
-        };
-        let outcome = |action, reason: String, rule_arn| Outcome {
-            action,
-            reason,
-            listener_arn: Some(listener_arn.to_string()),
-            rule_arn,
-            stale_removed: stale_removed.clone(),
-        };
-        if let Err(no_page) = page_wanted(notification.phase, state.as_ref(), config.on_scale_out) {
-            for page in &ours {
-                take_down(&clients.elb, &page.rule_arn).await?;
-            }
-            let action = if ours.is_empty() { "none" } else { "removed" };
-            return Ok(outcome(
-                action,
-                no_page.describe().into(),
-                ours.first().map(|p| p.rule_arn.clone()),
-            ));
-        }
-        if let Some((kept, extra)) = ours.split_first() {
-            for page in extra {
-                take_down(&clients.elb, &page.rule_arn).await?;
-            }
-            return Ok(outcome(
-                "already_shown",
-                "the deployment's page is already up".into(),
-                Some(kept.rule_arn.clone()),
-            ));
-        }
-        let rule_arn = put_up(
-            &clients.elb,
-            NewPage {
-                listener_arn,
-                priority: config.priority,
-                page: &config.page,
-                deployment_id: &notification.deployment_id,
-                deployment_group: format!("{}/{}", notification.application, notification.deployment_group),
-            },
-        )
-        .await?;
-        // The end may have been handled while this start was on its way, finding no page to
-        // remove; looking again after the page is up closes that window.
-        if is_stale(&deployment_state(&clients.codedeploy, &notification.deployment_id).await?) {
-            take_down(&clients.elb, &rule_arn).await?;
-            return Ok(outcome(
-                "removed",
-                "the deployment ended while its page went up".into(),
-                Some(rule_arn),
-            ));
-        }
-        Ok(outcome("shown", "the deployment is running".into(), Some(rule_arn)))
-    }
-}
-
-/// Takes down the pages of other deployments that are over: an end that was never delivered
-/// must not leave a page up for good.
-async fn remove_stale_pages(clients: &Clients, pages: Vec<PageRule>) -> Result<Vec<String>, String> {
-    let mut removed = Vec::new();
-    for page in pages {
-        let state = match &page.deployment_id {
-            Some(id) => deployment_state(&clients.codedeploy, id).await?,
-            None => DeploymentState::Unknown,
-        };
-        if is_stale(&state) {
-            take_down(&clients.elb, &page.rule_arn).await?;
-            removed.push(page.rule_arn);
-        }
-    }
-    Ok(removed)
-}
-
-/// GetDeployment, reduced to what the page depends on.
-async fn deployment_state(client: &aws_sdk_codedeploy::Client, deployment_id: &str) -> Result<DeploymentState, String> {
-    let output = match client.get_deployment().deployment_id(deployment_id).send().await {
-        Ok(output) => output,
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_deployment_does_not_exist_exception()) =>
-        {
-            return Ok(DeploymentState::Unknown);
-        }
-        Err(error) => return Err(describe_sdk_error("GetDeployment", &error)),
-    };
-    let info = output
-        .deployment_info()
-        .ok_or_else(|| format!("GetDeployment returned no deploymentInfo for {deployment_id}"))?;
-    let status = info.status().map(|s| s.as_str()).unwrap_or_default();
-    if plan::status_is_over(status) {
-        return Ok(DeploymentState::Over);
-    }
-    let creator = info.creator().map(|c| c.as_str()).unwrap_or_default();
-    Ok(DeploymentState::Running {
-        created_by_auto_scaling: plan::created_by_auto_scaling(creator),
-    })
 }
 
 fn log_each_failure(notifications: &[DeploymentNotification], error: MaintenanceError) -> MaintenanceError {
-    let why = error.to_string();
+    let why = ApplyError {
+        reason: error.to_string(),
+        retry_can_help: false,
+    };
     for notification in notifications {
         log_summary(notification, &Err(why.clone()), Instant::now());
     }
@@ -281,7 +160,7 @@ fn log_each_failure(notifications: &[DeploymentNotification], error: Maintenance
 }
 
 /// The one line per notification: which deployment, what the listener got, and why.
-fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, String>, started: Instant) {
+fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, ApplyError>, started: Instant) {
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let group = format!("{}/{}", notification.application, notification.deployment_group);
     match result {
@@ -299,13 +178,14 @@ fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, S
             elapsed_ms,
             "maintenance summary"
         ),
-        Err(why) => tracing::error!(
+        Err(error) => tracing::error!(
             carrier = %notification.carrier,
             deployment_id = notification.deployment_id.as_str(),
             deployment_group = group.as_str(),
             status = notification.status.as_str(),
             action = "failed",
-            error = why.as_str(),
+            error = error.reason.as_str(),
+            retry_can_help = error.retry_can_help,
             elapsed_ms,
             "maintenance summary"
         ),

@@ -1,25 +1,26 @@
-//! Expected HTTP status codes: a set of codes and ranges such as `200-299,304`.
+//! The HTTP status codes a check accepts (`EXPECTED_STATUS`): codes and ranges such as
+//! `200-299,304`. (Not to be confused with the verdict, or with CodeDeploy's deployment status.)
 
 use std::fmt;
 use std::ops::RangeInclusive;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatusSet {
+pub struct ExpectedStatus {
     ranges: Vec<RangeInclusive<u16>>,
 }
 
-impl Default for StatusSet {
+impl Default for ExpectedStatus {
     /// 200–399: success and redirects, as a load balancer health check counts them.
     fn default() -> Self {
-        StatusSet {
+        ExpectedStatus {
             ranges: vec![200..=399],
         }
     }
 }
 
-impl StatusSet {
+impl ExpectedStatus {
     /// Parses `200`, `200-299` and comma-separated lists of both.
-    pub fn parse(text: &str) -> Result<StatusSet, String> {
+    pub fn parse(text: &str) -> Result<ExpectedStatus, String> {
         let ranges = text
             .split(',')
             .map(str::trim)
@@ -29,7 +30,7 @@ impl StatusSet {
         if ranges.is_empty() {
             return Err("no status code given; write codes or ranges like 200-299,304".into());
         }
-        Ok(StatusSet { ranges })
+        Ok(ExpectedStatus { ranges })
     }
 
     pub fn contains(&self, status: u16) -> bool {
@@ -54,7 +55,7 @@ fn parse_code(text: &str) -> Result<u16, String> {
     }
 }
 
-impl fmt::Display for StatusSet {
+impl fmt::Display for ExpectedStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let parts: Vec<String> = self
             .ranges
@@ -77,7 +78,7 @@ mod tests {
 
     #[test]
     fn lists_of_codes_and_ranges() {
-        let set = StatusSet::parse("200-204, 301,418").unwrap();
+        let set = ExpectedStatus::parse("200-204, 301,418").unwrap();
         for code in [200, 204, 301, 418] {
             assert!(set.contains(code), "{code}");
         }
@@ -90,7 +91,7 @@ mod tests {
     #[test]
     fn rejects_nonsense() {
         for text in ["", ",", "abc", "200-", "-200", "299-200", "99", "600", "200-700"] {
-            assert!(StatusSet::parse(text).is_err(), "{text:?}");
+            assert!(ExpectedStatus::parse(text).is_err(), "{text:?}");
         }
     }
 }

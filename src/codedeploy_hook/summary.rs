@@ -4,10 +4,10 @@ use std::time::Duration;
 
 use tracing::Level;
 
+use super::payload::{HookEvent, PayloadError};
+use super::report::Delivery;
 use crate::checks::CheckResult;
-use crate::event::{HookEvent, PayloadError};
-use crate::report::Delivery;
-use crate::verdict::{Status, Verdict};
+use crate::checks::verdict::{Status, Verdict};
 
 pub struct Summary<'a> {
     pub event: &'a HookEvent,

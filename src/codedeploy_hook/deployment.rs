@@ -1,9 +1,16 @@
-//! What was deployed: GetDeployment, and GetApplicationRevision when the AppSpec is not inline.
+//! What was deployed: GetDeployment, then GetApplicationRevision for the AppSpec's text.
+//!
+//! GetDeployment names the revision only by its type and `sha256` (its `content` "is always
+//! null", as the SDK's documentation says); GetApplicationRevision with that revision returns
+//! the text. Inline content is still read when it is there, since it costs nothing.
+
+use std::fmt;
 
 use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::types::{RevisionLocation, RevisionLocationType};
 
-use crate::aws::describe_sdk_error;
+use crate::plumbing::aws::codedeploy::get_deployment;
+use crate::plumbing::aws::{AwsError, Service};
 
 /// The facts about a deployment that the checks and the logs need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +32,7 @@ pub enum AppSpecText {
 #[derive(Debug, PartialEq, Eq)]
 pub enum RevisionSource {
     Inline(String),
-    /// Only a sha256 came back (deployments made by CloudFormation/SAM): ask GetApplicationRevision.
+    /// Only a sha256 came back (the normal case): ask GetApplicationRevision.
     Lookup,
     Elsewhere(String),
 }
@@ -46,21 +53,45 @@ pub fn revision_source(revision: &RevisionLocation) -> RevisionSource {
     }
 }
 
+/// Why the deployment could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DiscoveryError {
+    Aws(AwsError),
+    NoRevision { deployment_id: String },
+    NoContent { application: String },
+}
+
+impl fmt::Display for DiscoveryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DiscoveryError::Aws(error) => error.fmt(f),
+            DiscoveryError::NoRevision { deployment_id } => write!(
+                f,
+                "deployment {deployment_id} has no revision, so there is no AppSpec to read"
+            ),
+            DiscoveryError::NoContent { application } => write!(
+                f,
+                "GetApplicationRevision returned no AppSpec content for application {application}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for DiscoveryError {}
+
+impl From<AwsError> for DiscoveryError {
+    fn from(error: AwsError) -> DiscoveryError {
+        DiscoveryError::Aws(error)
+    }
+}
+
 /// Asks CodeDeploy what the deployment is and fetches its AppSpec.
-pub async fn discover(client: &Client, deployment_id: &str) -> Result<DeploymentFacts, String> {
-    let output = client
-        .get_deployment()
-        .deployment_id(deployment_id)
-        .send()
-        .await
-        .map_err(|error| describe_sdk_error("GetDeployment", &error))?;
-    let info = output
-        .deployment_info()
-        .ok_or_else(|| format!("GetDeployment returned no deploymentInfo for {deployment_id}"))?;
+pub async fn discover(client: &Client, deployment_id: &str) -> Result<DeploymentFacts, DiscoveryError> {
+    let info = get_deployment(client, deployment_id).await?;
     let application = info.application_name().unwrap_or_default().to_string();
-    let revision = info
-        .revision()
-        .ok_or_else(|| format!("deployment {deployment_id} has no revision, so there is no AppSpec to read"))?;
+    let revision = info.revision().ok_or_else(|| DiscoveryError::NoRevision {
+        deployment_id: deployment_id.to_string(),
+    })?;
     let appspec = match revision_source(revision) {
         RevisionSource::Inline(content) => AppSpecText::Content(content),
         RevisionSource::Elsewhere(kind) => AppSpecText::Elsewhere(kind),
@@ -73,19 +104,32 @@ pub async fn discover(client: &Client, deployment_id: &str) -> Result<Deployment
     })
 }
 
-async fn fetch_revision(client: &Client, application: &str, revision: &RevisionLocation) -> Result<String, String> {
+async fn fetch_revision(
+    client: &Client,
+    application: &str,
+    revision: &RevisionLocation,
+) -> Result<String, DiscoveryError> {
     let output = client
         .get_application_revision()
         .application_name(application)
         .revision(revision.clone())
         .send()
         .await
-        .map_err(|error| describe_sdk_error("GetApplicationRevision", &error))?;
+        .map_err(|error| {
+            let error = AwsError::from_sdk(Service::CodeDeploy, "GetApplicationRevision", &error);
+            if error.is("RevisionDoesNotExistException") {
+                error.with_advice(format!(
+                    "CodeDeploy has no revision with the deployment's sha256 in application {application}"
+                ))
+            } else {
+                error
+            }
+        })?;
     match output.revision().map(revision_source) {
         Some(RevisionSource::Inline(content)) => Ok(content),
-        _ => Err(format!(
-            "GetApplicationRevision returned no AppSpec content for application {application}"
-        )),
+        _ => Err(DiscoveryError::NoContent {
+            application: application.to_string(),
+        }),
     }
 }
 

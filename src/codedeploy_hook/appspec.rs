@@ -8,6 +8,9 @@ use std::fmt;
 
 use serde::Deserialize;
 
+use crate::checks::{LambdaTarget, Targets};
+use crate::plumbing::text::first_line;
+
 /// What the AppSpec says was deployed, with every resource of its kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Deployed {
@@ -33,6 +36,22 @@ pub struct EcsService {
 }
 
 impl Deployed {
+    /// What the checks can reach: each function's new version, or the ECS service.
+    pub fn targets(&self) -> Targets {
+        match self {
+            Deployed::Lambda(functions) => Targets::Lambda(
+                functions
+                    .iter()
+                    .map(|f| LambdaTarget {
+                        function: f.name.clone(),
+                        version: f.target_version.clone(),
+                    })
+                    .collect(),
+            ),
+            Deployed::Ecs(_) => Targets::Service,
+        }
+    }
+
     /// One line for the logs, such as `Lambda my-api 1→2`.
     pub fn describe(&self) -> String {
         match self {
@@ -190,11 +209,6 @@ fn ecs_service(logical_name: String, properties: RawProperties) -> EcsService {
         container,
         port,
     }
-}
-
-/// Parser messages can carry a multi-line source snippet; the log line wants the first line.
-fn first_line(message: &str) -> String {
-    message.lines().next().unwrap_or(message).trim().to_string()
 }
 
 #[cfg(test)]

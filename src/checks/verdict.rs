@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use crate::checks::CheckResult;
+use super::CheckResult;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {

@@ -1,36 +1,19 @@
-//! Configuration: the environment variables that say what preflight checks and how patiently.
+//! The check settings: the environment variables that say what to poke, how, and how patiently.
 //!
-//! Everything is read once at start-up by [`Config::from_lookup`], a pure function over a lookup
-//! closure so that tests never touch the process environment. A bad value becomes a
-//! [`ConfigError`] naming the variable; the hook keeps running and reports `Failed` with that
-//! reason for every execution, so a typo can never turn into a silent pass.
+//! Read once at start-up by [`Config::from_lookup`], a pure function over a lookup so that tests
+//! never touch the process environment. A bad value becomes a [`ConfigError`] naming the
+//! variable; the flow keeps running and fails every verdict with that reason, so a typo can never
+//! turn into a silent pass. (`tests/docs.rs` records the names this module asks for and checks
+//! that the README and the template cover each one.)
 
-use std::fmt;
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
 use reqwest::Url;
 
-use crate::status::StatusSet;
-
-/// Every variable preflight reads, in the order of the README's configuration table (which gives
-/// the defaults; `tests/docs.rs` checks that the README and the template cover each one).
-pub const VARIABLES: &[&str] = &[
-    "ALB_URL",
-    "CHECK_PATHS",
-    "CHECK_METHOD",
-    "CHECK_HEADERS",
-    "CHECK_BODY",
-    "EVENT_FORMAT",
-    "CHECK_PAYLOAD",
-    "EXPECTED_STATUS",
-    "CHECK_ATTEMPTS",
-    "CHECK_INTERVAL_MS",
-    "CHECK_TIMEOUT_MS",
-    "CHECK_CONCURRENCY",
-    "DEADLINE_MARGIN_MS",
-    "CHECK_TLS_VERIFY",
-];
+use super::expected_status::ExpectedStatus;
+use crate::plumbing::env::{ConfigError, Lookup, boolean, invalid, millis, names_asked_by, non_empty, number};
 
 /// What to poke: the load balancer's test listener, or the new Lambda version directly.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,52 +76,37 @@ pub struct Patience {
 pub struct Config {
     pub mode: Mode,
     pub request: RequestSpec,
-    pub expected: StatusSet,
+    pub expected: ExpectedStatus,
     pub patience: Patience,
 }
 
-/// A variable whose value preflight cannot use.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigError {
-    pub variable: &'static str,
-    pub problem: String,
-}
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration: {} {}; fix the function's environment variable and redeploy the hook",
-            self.variable, self.problem
+impl Config {
+    /// Every variable the check settings read (recorded, see [`names_asked_by`]).
+    pub fn variables() -> BTreeSet<String> {
+        // Without ALB_URL the Lambda branch is read; with it, the HTTP branch.
+        names_asked_by(
+            |get| {
+                let _ = Config::from_lookup(get);
+            },
+            &[&[], &[("ALB_URL", "test-alb:8080")]],
         )
     }
-}
 
-impl std::error::Error for ConfigError {}
-
-pub(crate) fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
-    ConfigError {
-        variable,
-        problem: problem.into(),
-    }
-}
-
-impl Config {
     /// Reads the process environment.
     pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from_lookup(|name| std::env::var(name).ok())
+        Config::from_lookup(&crate::plumbing::env::process_env)
     }
 
     /// Builds the configuration from `lookup(name)`; empty values count as unset.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
+    pub fn from_lookup(lookup: &Lookup) -> Result<Config, ConfigError> {
+        let get = non_empty(lookup);
         let mode = parse_mode(&get)?;
         let request = parse_request(&get, &mode)?;
         let expected = match get("EXPECTED_STATUS") {
             Some(text) => {
-                StatusSet::parse(&text).map_err(|why| invalid("EXPECTED_STATUS", format!("is `{text}`: {why}")))?
+                ExpectedStatus::parse(&text).map_err(|why| invalid("EXPECTED_STATUS", format!("is `{text}`: {why}")))?
             }
-            None => StatusSet::default(),
+            None => ExpectedStatus::default(),
         };
         let default_timeout = match mode {
             Mode::Http { .. } => 2_000,
@@ -160,15 +128,16 @@ impl Config {
     }
 }
 
-pub(crate) type Get<'a> = dyn Fn(&str) -> Option<String> + 'a;
-
-fn parse_mode(get: &Get) -> Result<Mode, ConfigError> {
+fn parse_mode(get: &Lookup) -> Result<Mode, ConfigError> {
     if let Some(alb) = get("ALB_URL") {
-        let verify_tls = match get("CHECK_TLS_VERIFY").as_deref().map(str::trim) {
-            None | Some("true") => true,
-            Some("false") => false,
-            Some(other) => return Err(invalid("CHECK_TLS_VERIFY", format!("is `{other}`: use true or false"))),
-        };
+        let verify_tls = boolean(get, "CHECK_TLS_VERIFY", true)?;
+        // A raw payload is for invoking a function; over HTTP it would be dropped without a word.
+        if get("CHECK_PAYLOAD").is_some() {
+            return Err(invalid(
+                "CHECK_PAYLOAD",
+                "is set together with ALB_URL, but HTTP checks send no payload: unset CHECK_PAYLOAD, or ALB_URL to invoke the function",
+            ));
+        }
         return Ok(Mode::Http {
             base_url: parse_base_url(alb.trim())?,
             verify_tls,
@@ -222,7 +191,7 @@ fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
-fn parse_request(get: &Get, mode: &Mode) -> Result<RequestSpec, ConfigError> {
+fn parse_request(get: &Lookup, mode: &Mode) -> Result<RequestSpec, ConfigError> {
     let paths = match get("CHECK_PATHS") {
         Some(text) => parse_paths(&text)?,
         None => vec!["/healthcheck".to_string()],
@@ -316,23 +285,6 @@ fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigErr
         .collect()
 }
 
-pub(crate) fn number(get: &Get, variable: &'static str, default: u64, min: u64, max: u64) -> Result<u64, ConfigError> {
-    let Some(text) = get(variable) else {
-        return Ok(default);
-    };
-    match text.trim().parse::<u64>() {
-        Ok(value) if (min..=max).contains(&value) => Ok(value),
-        _ => Err(invalid(
-            variable,
-            format!("is `{text}`: expected a whole number from {min} to {max}"),
-        )),
-    }
-}
-
-fn millis(get: &Get, variable: &'static str, default: u64, min: u64, max: u64) -> Result<Duration, ConfigError> {
-    number(get, variable, default, min, max).map(Duration::from_millis)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,7 +292,7 @@ mod tests {
 
     fn config(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Config::from_lookup(|name| env.get(name).cloned())
+        Config::from_lookup(&|name| env.get(name).cloned())
     }
 
     #[test]
@@ -462,6 +414,13 @@ mod tests {
         );
         let both = config(&[("CHECK_PAYLOAD", "{}"), ("EVENT_FORMAT", "alb")]).unwrap_err();
         assert_eq!(both.variable, "CHECK_PAYLOAD");
+    }
+
+    #[test]
+    fn a_raw_payload_is_refused_with_http_checks() {
+        let error = config(&[("ALB_URL", "test-alb:8080"), ("CHECK_PAYLOAD", r#"{"ping": true}"#)]).unwrap_err();
+        assert_eq!(error.variable, "CHECK_PAYLOAD");
+        assert!(error.problem.contains("ALB_URL"), "{error}");
     }
 
     #[test]

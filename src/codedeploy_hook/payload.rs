@@ -8,6 +8,8 @@ use std::fmt;
 use aws_lambda_events::codedeploy::CodeDeployLifecycleEvent;
 use serde_json::Value;
 
+use crate::plumbing::text::kind_of;
+
 /// The two ids every report needs. Never empty.
 pub type HookEvent = CodeDeployLifecycleEvent;
 
@@ -45,17 +47,6 @@ pub fn parse_hook_event(payload: &Value) -> Result<HookEvent, PayloadError> {
         }
     }
     serde_json::from_value(payload.clone()).map_err(|error| PayloadError(error.to_string()))
-}
-
-fn kind_of(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -6,9 +6,9 @@ use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusError;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
 
-use crate::aws::describe_sdk_error;
-use crate::event::HookEvent;
-use crate::verdict::Status;
+use super::payload::HookEvent;
+use crate::checks::verdict::Status;
+use crate::plumbing::aws::{AwsError, Service};
 
 /// What became of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,9 +27,11 @@ impl fmt::Display for Delivery {
     }
 }
 
-/// Sends the status. Throttling and 5xx are retried by the SDK (see [`crate::aws`]); any other
-/// failure is returned so that the invocation fails and Lambda's retry can report again.
-pub async fn send_report(client: &Client, event: &HookEvent, status: Status) -> Result<Delivery, String> {
+/// Sends the status. Throttling and 5xx are retried by the SDK (see [`crate::plumbing::aws`]);
+/// any other failure is returned so that the invocation fails and Lambda's retry can report
+/// again. (Even a denied report: a role created with the stack is often not usable everywhere
+/// for its first minute, and the retry comes after that.)
+pub async fn send_report(client: &Client, event: &HookEvent, status: Status) -> Result<Delivery, AwsError> {
     let status = match status {
         Status::Succeeded => LifecycleEventStatus::Succeeded,
         Status::Failed => LifecycleEventStatus::Failed,
@@ -47,7 +49,11 @@ pub async fn send_report(client: &Client, event: &HookEvent, status: Status) -> 
             Some(PutLifecycleEventHookExecutionStatusError::LifecycleEventAlreadyCompletedException(_)) => {
                 Ok(Delivery::AlreadyReported)
             }
-            _ => Err(describe_sdk_error("PutLifecycleEventHookExecutionStatus", &error)),
+            _ => Err(AwsError::from_sdk(
+                Service::CodeDeploy,
+                "PutLifecycleEventHookExecutionStatus",
+                &error,
+            )),
         },
     }
 }

@@ -1,0 +1,156 @@
+//! The executor: looks at the listener and at CodeDeploy, asks [`super::plan`] what to do, and
+//! does it through [`super::listener`]. Every decision is the plan's; this module only orders
+//! the calls and turns their failures into an [`ApplyError`] that says whether a redelivery can
+//! help.
+
+use std::collections::HashMap;
+
+use aws_sdk_codedeploy::Client as CodeDeploy;
+
+use super::config::MaintenanceConfig;
+use super::listener::{NewPage, PRIORITY_IN_USE, find_pages, put_up, take_down};
+use super::notification::DeploymentNotification;
+use super::plan::{DeploymentState, OwnPage, deployments_to_ask, is_stale, own_page, plan, state_of};
+use crate::plumbing::aws::codedeploy::{DEPLOYMENT_DOES_NOT_EXIST, get_deployment};
+use crate::plumbing::aws::{AwsClients, AwsError};
+
+/// What one notification did to the listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// `shown`, `already_shown`, `removed`, `none` or `ignored`.
+    pub action: &'static str,
+    pub reason: String,
+    pub listener_arn: Option<String>,
+    pub rule_arn: Option<String>,
+    /// Pages of other deployments that were over, taken down on the way.
+    pub stale_removed: Vec<String>,
+}
+
+/// Why the listener could not be brought to the plan's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplyError {
+    pub reason: String,
+    /// False when AWS refused in a way no redelivery of the notification changes (a missing
+    /// permission or listener, a priority held by another rule): someone must change something.
+    pub retry_can_help: bool,
+}
+
+impl From<AwsError> for ApplyError {
+    fn from(error: AwsError) -> ApplyError {
+        ApplyError {
+            retry_can_help: error.retry_can_help(),
+            reason: error.to_string(),
+        }
+    }
+}
+
+/// Brings the listener of the notification's deployment group to the state the plan wants. A
+/// group without a listener is ignored before any client is made.
+pub async fn reconcile(
+    clients: &AwsClients,
+    config: &MaintenanceConfig,
+    notification: &DeploymentNotification,
+) -> Result<Outcome, ApplyError> {
+    let Some(listener_arn) = config.listener_for(&notification.application, &notification.deployment_group) else {
+        return Ok(Outcome {
+            action: "ignored",
+            reason: format!(
+                "deployment group {}/{} is not in MAINTENANCE_LISTENERS",
+                notification.application, notification.deployment_group
+            ),
+            listener_arn: None,
+            rule_arn: None,
+            stale_removed: Vec::new(),
+        });
+    };
+    let (codedeploy, elb) = (clients.codedeploy().await, clients.elb().await);
+    let id = notification.deployment_id.as_str();
+    let pages = find_pages(elb, listener_arn).await?;
+    let mut states = HashMap::new();
+    for asked in deployments_to_ask(notification.phase, id, &pages) {
+        let state = deployment_state(codedeploy, &asked).await?;
+        states.insert(asked, state);
+    }
+    let plan = plan(notification.phase, id, &pages, &states, config.on_scale_out);
+    for rule in &plan.stale {
+        take_down(elb, rule).await?;
+    }
+    let outcome = |action, reason: String, rule_arn: Option<&String>| Outcome {
+        action,
+        reason,
+        listener_arn: Some(listener_arn.to_string()),
+        rule_arn: rule_arn.cloned(),
+        stale_removed: plan.stale.clone(),
+    };
+    match &plan.own {
+        OwnPage::TakeDown { rules, why } => {
+            for rule in rules {
+                take_down(elb, rule).await?;
+            }
+            let action = if rules.is_empty() { "none" } else { "removed" };
+            Ok(outcome(action, why.describe().into(), rules.first()))
+        }
+        OwnPage::Keep { rule, duplicates } => {
+            for duplicate in duplicates {
+                take_down(elb, duplicate).await?;
+            }
+            Ok(outcome(
+                "already_shown",
+                "the deployment's page is already up".into(),
+                Some(rule),
+            ))
+        }
+        OwnPage::PutUp => {
+            let new = NewPage {
+                listener_arn,
+                priority: config.priority,
+                page: &config.page,
+                deployment_id: id,
+                deployment_group: format!("{}/{}", notification.application, notification.deployment_group),
+            };
+            let rule = match put_up(elb, new).await {
+                Ok(rule) => rule,
+                Err(error) if error.is(PRIORITY_IN_USE) => {
+                    // A simultaneous delivery may have put this very page up a moment ago.
+                    let pages = find_pages(elb, listener_arn).await?;
+                    return match own_page(&pages, id) {
+                        Some(page) => Ok(outcome(
+                            "already_shown",
+                            "the deployment's page went up in a simultaneous delivery".into(),
+                            Some(&page.rule_arn),
+                        )),
+                        None => Err(ApplyError::from(error.with_advice(format!(
+                            "another rule on the listener holds priority {}: free it or set MAINTENANCE_PRIORITY",
+                            config.priority
+                        )))),
+                    };
+                }
+                Err(error) => return Err(error.into()),
+            };
+            // The end may have been handled while this start was on its way, finding no page to
+            // remove; looking again after the page is up closes that window.
+            if is_stale(&deployment_state(codedeploy, id).await?) {
+                take_down(elb, &rule).await?;
+                return Ok(outcome(
+                    "removed",
+                    "the deployment ended while its page went up".into(),
+                    Some(&rule),
+                ));
+            }
+            Ok(outcome("shown", "the deployment is running".into(), Some(&rule)))
+        }
+    }
+}
+
+/// GetDeployment, reduced to what the page depends on; a deployment CodeDeploy does not know is
+/// [`DeploymentState::Unknown`], not an error.
+async fn deployment_state(client: &CodeDeploy, deployment_id: &str) -> Result<DeploymentState, AwsError> {
+    match get_deployment(client, deployment_id).await {
+        Ok(info) => Ok(state_of(
+            info.status().map(|s| s.as_str()).unwrap_or_default(),
+            info.creator().map(|c| c.as_str()).unwrap_or_default(),
+        )),
+        Err(error) if error.is(DEPLOYMENT_DOES_NOT_EXIST) => Ok(DeploymentState::Unknown),
+        Err(error) => Err(error),
+    }
+}

@@ -1,0 +1,37 @@
+//! The CodeDeploy call every flow makes: GetDeployment, with its errors typed once.
+
+use aws_sdk_codedeploy::Client;
+use aws_sdk_codedeploy::types::DeploymentInfo;
+
+use super::error::{AwsError, Failure, Service};
+
+/// CodeDeploy's error code for an id it does not know.
+pub const DEPLOYMENT_DOES_NOT_EXIST: &str = "DeploymentDoesNotExistException";
+
+/// GetDeployment's `deploymentInfo`. Throttling and 5xx have been retried by the SDK already.
+pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<DeploymentInfo, AwsError> {
+    let output = client
+        .get_deployment()
+        .deployment_id(deployment_id)
+        .send()
+        .await
+        .map_err(|error| {
+            let error = AwsError::from_sdk(Service::CodeDeploy, "GetDeployment", &error);
+            if error.is(DEPLOYMENT_DOES_NOT_EXIST) {
+                error.with_advice(format!(
+                    "CodeDeploy in this account and region has no deployment {deployment_id}"
+                ))
+            } else {
+                error
+            }
+        })?;
+    output.deployment_info.ok_or_else(|| AwsError {
+        service: Service::CodeDeploy,
+        operation: "GetDeployment",
+        failure: Failure::Response,
+        code: None,
+        message: Some(format!("the answer for {deployment_id} has no deploymentInfo")),
+        http_status: None,
+        advice: None,
+    })
+}

@@ -1,0 +1,9 @@
+//! What every flow shares, written once: AWS set-up, clients and errors ([`aws`]), reading the
+//! environment ([`env`]), the invocation's deadline ([`deadline`]), text for log lines
+//! ([`text`]) and the JSON logs ([`logging`]). Nothing here knows which flow it serves.
+
+pub mod aws;
+pub mod deadline;
+pub mod env;
+pub mod logging;
+pub mod text;

@@ -1,0 +1,57 @@
+//! The Lambda handler: one binary, several flows. A CodeDeploy lifecycle hook payload goes to
+//! the [`Hook`]; a CodeDeploy deployment notification (SNS or EventBridge) goes to the
+//! [`Maintenance`] page. The router owns the AWS clients and lends them to the flow it calls.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use serde_json::Value;
+
+use crate::codedeploy_hook::Hook;
+use crate::maintenance::Maintenance;
+use crate::maintenance::notification::looks_like_notification;
+use crate::plumbing::aws::AwsClients;
+use crate::plumbing::deadline::{instant_of, keep_back};
+
+/// Time kept back from the Lambda deadline so that a slow ELBv2 call still ends in a logged
+/// error rather than a killed process.
+const NOTIFICATION_MARGIN: Duration = Duration::from_millis(500);
+
+pub struct Preflight {
+    clients: Arc<AwsClients>,
+    hook: Arc<Hook>,
+    maintenance: Maintenance,
+}
+
+impl Preflight {
+    /// Reads every flow's configuration; none can fail here (bad values are logged and returned
+    /// by the invocations that need them). No AWS client is made yet.
+    pub fn from_env() -> Preflight {
+        Preflight::new(AwsClients::from_env(), Hook::from_env(), Maintenance::from_env())
+    }
+
+    /// A router over these parts (tests give it mock clients).
+    pub fn new(clients: AwsClients, hook: Hook, maintenance: Maintenance) -> Preflight {
+        Preflight {
+            clients: Arc::new(clients),
+            hook: Arc::new(hook),
+            maintenance,
+        }
+    }
+
+    pub async fn handle(self: Arc<Self>, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
+        let deadline = instant_of(event.context.deadline);
+        if looks_like_notification(&event.payload) {
+            return self
+                .maintenance
+                .handle(&self.clients, &event.payload, keep_back(deadline, NOTIFICATION_MARGIN))
+                .await
+                .map_err(Diagnostic::from);
+        }
+        Arc::clone(&self.hook)
+            .handle(Arc::clone(&self.clients), &event.payload, deadline)
+            .await
+            .map_err(Diagnostic::from)
+    }
+}
