@@ -12,6 +12,8 @@ pub mod deployment;
 pub mod payload;
 pub mod report;
 pub mod summary;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;

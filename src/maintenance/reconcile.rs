@@ -14,6 +14,9 @@ use super::plan::{DeploymentState, OwnPage, deployments_to_ask, is_stale, own_pa
 use crate::plumbing::aws::codedeploy::{DEPLOYMENT_DOES_NOT_EXIST, get_deployment};
 use crate::plumbing::aws::{AwsClients, AwsError};
 
+#[cfg(test)]
+mod tests;
+
 /// What one notification did to the listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {

@@ -2,6 +2,8 @@
 //! the router owns and lends, the typed error of every call ([`error`]), and the CodeDeploy
 //! calls more than one flow makes ([`codedeploy`]).
 
+#[cfg(test)]
+pub(crate) mod canned;
 pub mod codedeploy;
 pub mod error;
 
@@ -71,10 +73,8 @@ impl AwsClients {
     pub async fn lambda(&self) -> &aws_sdk_lambda::Client {
         self.lambda
             .get_or_init(|| async {
-                let config = aws_sdk_lambda::config::Builder::from(self.sdk().await)
-                    .retry_config(RetryConfig::disabled())
-                    .build();
-                aws_sdk_lambda::Client::from_conf(config)
+                let config = lambda_config(aws_sdk_lambda::config::Builder::from(self.sdk().await));
+                aws_sdk_lambda::Client::from_conf(config.build())
             })
             .await
     }
@@ -86,6 +86,18 @@ impl AwsClients {
     }
 }
 
+/// The Lambda client's own settings on top of the shared ones: one attempt per call.
+pub(crate) fn lambda_config(builder: aws_sdk_lambda::config::Builder) -> aws_sdk_lambda::config::Builder {
+    builder.retry_config(RetryConfig::disabled())
+}
+
+/// CodeDeploy and ELBv2 calls: throttling and 5xx retried, 4 attempts, starting at 200 ms.
+pub(crate) fn retry_config() -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(4)
+        .with_initial_backoff(Duration::from_millis(200))
+}
+
 /// Loads region and credentials the usual way (and `AWS_ENDPOINT_URL`, which the rehearsal and
 /// tests use). Throttling and 5xx are retried with a short backoff: the report must go out well
 /// inside the deadline margin.
@@ -95,11 +107,7 @@ async fn load_sdk_config() -> SdkConfig {
         loader = loader.http_client(client);
     }
     loader
-        .retry_config(
-            RetryConfig::standard()
-                .with_max_attempts(4)
-                .with_initial_backoff(Duration::from_millis(200)),
-        )
+        .retry_config(retry_config())
         .timeout_config(TimeoutConfig::builder().connect_timeout(Duration::from_secs(3)).build())
         .load()
         .await

@@ -1,0 +1,73 @@
+//! Canned AWS answers for in-process tests: error responses in each protocol's own shape, so
+//! that the SDK's real deserialisers read them as they would read AWS's, and mock clients
+//! configured as production configures its clients.
+
+use aws_sdk_codedeploy::config::http::HttpResponse;
+use aws_smithy_mocks::{Rule, RuleMode, mock_client};
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::retry::RetryConfig;
+
+fn response(status: u16, headers: &[(&str, &str)], body: String) -> HttpResponse {
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).expect("a valid HTTP status"),
+        SdkBody::from(body),
+    );
+    for (name, value) in headers {
+        response.headers_mut().insert(name.to_string(), value.to_string());
+    }
+    response
+}
+
+/// CodeDeploy's awsJson1_1 error: `{"__type": CODE, "message": …}`.
+pub fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = serde_json::json!({"__type": code, "message": message}).to_string();
+    response(status, &[("content-type", "application/x-amz-json-1.1")], body)
+}
+
+/// Lambda's restJson1 error: the code in `x-amzn-errortype`, the message in the body.
+pub fn rest_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = serde_json::json!({"Type": "User", "Message": message}).to_string();
+    response(
+        status,
+        &[("content-type", "application/json"), ("x-amzn-errortype", code)],
+        body,
+    )
+}
+
+/// ELBv2's awsQuery error document.
+pub fn query_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let body = format!(
+        "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">\
+         <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
+         <RequestId>6f0d0c5e-canned</RequestId></ErrorResponse>"
+    );
+    response(status, &[("content-type", "text/xml")], body)
+}
+
+/// A CodeDeploy client answering from `rules` (any order), retrying as production does.
+pub fn codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
+    mock_client!(
+        aws_sdk_codedeploy,
+        RuleMode::MatchAny,
+        rules.iter().copied(),
+        |config| config.retry_config(super::retry_config())
+    )
+}
+
+/// A Lambda client answering from `rules`, with production's Lambda settings.
+pub fn lambda(rules: &[&Rule]) -> aws_sdk_lambda::Client {
+    mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules.iter().copied(), |config| {
+        super::lambda_config(config.retry_config(RetryConfig::standard()))
+    })
+}
+
+/// An ELBv2 client answering from `rules`, retrying as production does.
+pub fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
+    mock_client!(
+        aws_sdk_elasticloadbalancingv2,
+        RuleMode::MatchAny,
+        rules.iter().copied(),
+        |config| config.retry_config(super::retry_config())
+    )
+}
