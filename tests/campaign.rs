@@ -8,7 +8,7 @@ use rehearsal::campaign::run_campaign;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_campaign_keeps_every_invariant() {
     let seed = 0x5eed_2026_1123_0001;
-    let tally = run_campaign(Path::new(env!("CARGO_BIN_EXE_bootstrap")), seed, 40, 12)
+    let tally = run_campaign(Path::new(env!("CARGO_BIN_EXE_bootstrap")), seed, 40, 20)
         .await
         .expect("the campaign runs");
     assert_eq!(tally.deployments, 40);

@@ -1,78 +1,22 @@
 //! The real `bootstrap`, run as a child process against the local stand-in for CodeDeploy, Lambda
 //! and the Runtime API; every test asserts on what was reported and invoked.
 
-use std::path::Path;
+mod common;
+
 use std::time::Duration;
 
+use common::{HookRig as Rig, TIMEOUT, text};
+use rehearsal::kit::{lambda_appspec, sample};
 use rehearsal::{
-    Answer, Deployment, DeploymentSpec, Fault, FunctionVersion, HookProcess, HttpTarget, LocalAws, Operation, Reply,
-    RevisionForm, RuntimeOutcome,
+    Answer, DeploymentSpec, Fault, FunctionVersion, HttpTarget, Operation, Reply, RevisionForm, RuntimeOutcome,
 };
 use serde_json::{Value, json};
 
-const TIMEOUT: Duration = Duration::from_secs(20);
 /// Fast retries, so that failing checks do not slow the suite.
 const QUICK: &[(&str, &str)] = &[("CHECK_INTERVAL_MS", "20")];
 
-fn bootstrap() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_bootstrap"))
-}
-
 fn appspec(functions: &[(&str, &str, &str)]) -> String {
-    let mut text = String::from("version: 0.0\nResources:\n");
-    for (name, from, to) in functions {
-        text.push_str(&format!(
-            "  - {name}Function:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: {name}\n        \
-             Alias: live\n        CurrentVersion: {from}\n        TargetVersion: {to}\n"
-        ));
-    }
-    text
-}
-
-struct Rig {
-    aws: LocalAws,
-    hook: HookProcess,
-}
-
-impl Rig {
-    async fn start(config: &[(&str, &str)]) -> Rig {
-        let aws = LocalAws::start().await.expect("start the stand-in");
-        let hook = HookProcess::launch(bootstrap(), &aws, config).expect("launch bootstrap");
-        Rig { aws, hook }
-    }
-
-    /// A deployment of `my-api` from version 1 to 2, where version 2 replies `reply`.
-    fn my_api(&self, reply: Reply) -> Deployment {
-        self.aws.add_function("my-api", "2", FunctionVersion::replying(reply));
-        self.aws
-            .create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])))
-    }
-
-    async fn run(&self, deployment: &Deployment) -> RuntimeOutcome {
-        self.aws.deliver(deployment, TIMEOUT).await.outcome
-    }
-
-    async fn last_summary(&self, count: usize) -> Value {
-        let summaries = self.hook.wait_for_summaries(count).await;
-        assert!(
-            summaries.len() >= count,
-            "expected {count} summary lines, got {:?}",
-            self.hook.lines()
-        );
-        summaries[count - 1].clone()
-    }
-
-    fn accepted_reports(&self) -> usize {
-        self.aws.reports().iter().filter(|r| r.accepted).count()
-    }
-}
-
-fn text(summary: &Value, field: &str) -> String {
-    summary
-        .get(field)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
+    lambda_appspec(functions)
 }
 
 #[tokio::test]
@@ -95,7 +39,7 @@ async fn healthy_version_is_reported_succeeded() {
     assert_eq!(invocations[0].payload["path"], "/healthcheck");
     assert_eq!(invocations[0].payload["requestContext"]["httpMethod"], "GET");
 
-    let summary = rig.last_summary(1).await;
+    let summary = rig.summary(1).await;
     assert_eq!(text(&summary, "deployment_id"), deployment.id);
     assert_eq!(text(&summary, "status"), "Succeeded");
     assert_eq!(text(&summary, "report"), "accepted");
@@ -118,7 +62,7 @@ async fn server_error_is_reported_failed_after_every_attempt() {
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     assert_eq!(rig.aws.invocations().len(), 2);
-    let summary = rig.last_summary(1).await;
+    let summary = rig.summary(1).await;
     assert!(
         text(&summary, "reason").contains("status 500, expected 200-399"),
         "{summary}"
@@ -133,7 +77,7 @@ async fn function_error_is_reported_failed() {
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    let summary = rig.last_summary(1).await;
+    let summary = rig.summary(1).await;
     assert!(
         text(&summary, "reason").contains("function error (Unhandled)"),
         "{summary}"
@@ -177,7 +121,7 @@ async fn hanging_version_is_reported_failed_before_the_deadline() {
         report.at >= delivered.deadline - Duration::from_millis(2_500),
         "gave up far too early"
     );
-    let summary = rig.last_summary(1).await;
+    let summary = rig.summary(1).await;
     assert!(
         text(&summary, "reason").contains("no answer before the deadline"),
         "{summary}"
@@ -199,30 +143,68 @@ async fn json_appspec_is_read_like_yaml() {
 }
 
 #[tokio::test]
-async fn sha256_only_revision_is_fetched_with_get_application_revision() {
-    let rig = Rig::start(&[]).await;
-    rig.aws
-        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
-    let spec = DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(RevisionForm::Sha256Only);
-    let deployment = rig.aws.create_deployment(spec);
-    rig.run(&deployment).await;
+async fn the_appspec_is_fetched_by_its_sha256_for_either_revision_type() {
+    for form in [RevisionForm::AppSpecContent, RevisionForm::String] {
+        let rig = Rig::start(&[]).await;
+        let deployment = rig
+            .aws
+            .create_deployment(DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(form));
+        rig.aws
+            .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+        rig.run(&deployment).await;
 
-    assert_eq!(rig.aws.calls(Operation::GetApplicationRevision), 1);
-    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
-    assert_eq!(rig.aws.invocations()[0].qualifier.as_deref(), Some("2"));
+        assert_eq!(rig.aws.calls(Operation::GetApplicationRevision), 1, "{form:?}");
+        assert_eq!(
+            rig.aws.accepted_status(&deployment).as_deref(),
+            Some("Succeeded"),
+            "{form:?}"
+        );
+        assert_eq!(rig.aws.invocations()[0].qualifier.as_deref(), Some("2"));
+    }
 }
 
 #[tokio::test]
-async fn legacy_string_revision_is_read_inline() {
-    let rig = Rig::start(&[]).await;
-    rig.aws
-        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
-    let spec = DeploymentSpec::lambda(appspec(&[("my-api", "1", "2")])).form(RevisionForm::String);
-    let deployment = rig.aws.create_deployment(spec);
+async fn a_denied_invoke_is_tried_once_and_reported_failed_saying_what_to_grant() {
+    let rig = Rig::start(QUICK).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.aws.inject(Operation::Invoke, Fault::AccessDenied, 3);
     rig.run(&deployment).await;
 
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert_eq!(rig.aws.calls(Operation::Invoke), 1, "a refusal is not retried");
+    let reason = text(&rig.summary(1).await, "reason");
+    assert!(reason.contains("lambda:InvokeFunction on function my-api"), "{reason}");
+    assert!(reason.contains("InvokeTargetArns"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_throttled_target_is_invoked_once_per_attempt() {
+    let rig = Rig::start(&[("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "20")]).await;
+    let deployment = rig.my_api(Reply::Status(200));
+    rig.aws.inject(Operation::Invoke, Fault::Throttle, 2);
+    rig.run(&deployment).await;
+
+    assert_eq!(
+        rig.aws.calls(Operation::Invoke),
+        2,
+        "the SDK must not add attempts of its own"
+    );
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let reason = text(&rig.summary(1).await, "reason");
+    assert!(reason.contains("TooManyRequestsException"), "{reason}");
+}
+
+#[tokio::test]
+async fn an_s3_revision_without_alb_url_is_reported_failed_saying_what_to_set() {
+    let rig = Rig::start(&[]).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::server("shop", "shop-web"));
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     assert_eq!(rig.aws.calls(Operation::GetApplicationRevision), 0);
-    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    let reason = text(&rig.summary(1).await, "reason");
+    assert!(reason.contains("an S3 revision"), "{reason}");
+    assert!(reason.contains("set ALB_URL"), "{reason}");
 }
 
 #[tokio::test]
@@ -245,7 +227,7 @@ async fn every_function_is_checked_and_one_bad_one_fails_the_deployment() {
     assert!(invoked.contains(&("orders".into(), Some("4".into()))), "{invoked:?}");
     assert!(invoked.contains(&("payments".into(), Some("9".into()))), "{invoked:?}");
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(
         reason.starts_with("1 of 2 checks failed: payments:9 /healthcheck"),
         "{reason}"
@@ -273,7 +255,7 @@ async fn every_path_is_checked_over_http_and_one_bad_path_fails() {
     let paths: Vec<String> = target.requests().into_iter().map(|r| r.path).collect();
     assert_eq!(paths.iter().filter(|p| *p == "/healthcheck").count(), 1, "{paths:?}");
     assert_eq!(paths.iter().filter(|p| *p == "/ready").count(), 3, "{paths:?}");
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(reason.contains("/ready: status 503"), "{reason}");
     assert!(!reason.contains("/healthcheck"), "{reason}");
 }
@@ -329,7 +311,7 @@ async fn a_hanging_http_target_is_cut_by_the_check_timeout() {
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     assert_eq!(target.requests().len(), 2);
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(reason.contains("no answer within 200 ms"), "{reason}");
 }
 
@@ -417,7 +399,7 @@ async fn duplicate_delivery_is_reported_once() {
     );
     assert_eq!(rig.accepted_reports(), 1);
     assert_eq!(rig.aws.reports().len(), 2, "the duplicate tried once and stopped");
-    assert_eq!(text(&rig.last_summary(2).await, "report"), "already_reported");
+    assert_eq!(text(&rig.summary(2).await, "report"), "already_reported");
 }
 
 #[tokio::test]
@@ -432,7 +414,7 @@ async fn get_deployment_denied_is_reported_failed() {
         rig.aws.invocations().is_empty(),
         "nothing can be checked without the AppSpec"
     );
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(
         reason.starts_with("GetDeployment failed: AccessDeniedException"),
         "{reason}"
@@ -452,7 +434,7 @@ async fn a_report_that_cannot_be_delivered_fails_the_invocation_for_a_retry() {
     };
     assert_eq!(error["errorType"], "ReportNotDelivered");
     assert_eq!(rig.aws.accepted_status(&deployment), None);
-    let summary = rig.last_summary(1).await;
+    let summary = rig.summary(1).await;
     assert_eq!(text(&summary, "report"), "not_delivered", "{summary}");
     assert_eq!(text(&summary, "level"), "ERROR", "{summary}");
     assert!(
@@ -472,7 +454,7 @@ async fn invalid_configuration_is_reported_failed_naming_the_variable() {
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     assert!(rig.aws.invocations().is_empty());
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(reason.contains("CHECK_ATTEMPTS"), "{reason}");
     let startup = rig.hook.lines().join("\n");
     assert!(
@@ -490,7 +472,7 @@ async fn unreadable_appspec_is_reported_failed() {
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(reason.contains("has no `Name`"), "{reason}");
 }
 
@@ -503,7 +485,7 @@ async fn ecs_deployment_without_alb_url_is_reported_failed_with_advice() {
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    assert!(text(&rig.last_summary(1).await, "reason").contains("set ALB_URL"));
+    assert!(text(&rig.summary(1).await, "reason").contains("set ALB_URL"));
 }
 
 #[tokio::test]
@@ -556,20 +538,14 @@ async fn lambda_path_matters_to_the_function() {
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    let reason = text(&rig.last_summary(1).await, "reason");
+    let reason = text(&rig.summary(1).await, "reason");
     assert!(reason.contains("my-api:2 /ready: status 500"), "{reason}");
-}
-
-fn sample_event(name: &str) -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 #[tokio::test]
 async fn sample_events_drive_a_deployment_or_are_rejected() {
     let rig = Rig::start(&[]).await;
-    let good = sample_event("lifecycle-hook.json");
+    let good = sample("lifecycle-hook.json").expect("the sample");
     let ids = |field: &str| good[field].as_str().unwrap().to_string();
     rig.aws
         .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
@@ -582,7 +558,7 @@ async fn sample_events_drive_a_deployment_or_are_rejected() {
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
 
     for bad in ["missing-execution-id.json", "wrong-types.json"] {
-        let outcome = rig.aws.deliver_payload(sample_event(bad), TIMEOUT).await.outcome;
+        let outcome = rig.invoke(sample(bad).expect("the sample"), TIMEOUT).await;
         assert!(
             matches!(&outcome, RuntimeOutcome::Error(e) if e["errorType"] == "InvalidHookPayload"),
             "{bad}: {outcome:?}"

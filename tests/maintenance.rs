@@ -3,19 +3,15 @@
 //! real ELBv2 implementation (`moto_server`, installed by `rehearsal::moto`). Every test asserts
 //! on the listener's rules after its sequence of notifications.
 
-use std::path::Path;
-use std::time::Duration;
+mod common;
 
-use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
+use std::ops::Deref;
+
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, FixedResponseActionConfig, RuleCondition};
-use rehearsal::{Alb, Deployment, DeploymentSpec, HookProcess, LocalAws, MotoServer, Operation, RuntimeOutcome};
+use common::{MotoRig, TIMEOUT, bootstrap};
+use rehearsal::kit::sample;
+use rehearsal::{Alb, Deployment, DeploymentSpec, Operation, Rig as StandIn, RuntimeOutcome};
 use serde_json::{Value, json};
-
-const TIMEOUT: Duration = Duration::from_secs(30);
-
-fn bootstrap() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_bootstrap"))
-}
 
 /// A rule on the listener, as the tests look at it.
 #[derive(Debug)]
@@ -36,12 +32,14 @@ impl RuleView {
     }
 }
 
-struct Rig {
-    _moto: MotoServer,
-    alb: Alb,
-    aws: LocalAws,
-    hook: HookProcess,
-    elb: ElbClient,
+/// The real hook with a load balancer of its own in the shared moto server.
+struct Rig(MotoRig);
+
+impl Deref for Rig {
+    type Target = MotoRig;
+    fn deref(&self) -> &MotoRig {
+        &self.0
+    }
 }
 
 impl Rig {
@@ -53,37 +51,17 @@ impl Rig {
 
     /// As [`Rig::start`], with settings that depend on what moto created (ARNs).
     async fn start_with(extra: impl Fn(&Alb) -> Vec<(&'static str, String)>) -> Rig {
-        let moto = MotoServer::start().await.expect("start moto_server");
-        let alb = moto.create_alb().await.expect("create the load balancer in moto");
-        let aws = LocalAws::start().await.expect("start the local CodeDeploy");
-        let endpoint = moto.endpoint_url();
-        let mut config = vec![
-            ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", endpoint.clone()),
-            (
-                "MAINTENANCE_LISTENERS",
-                json!({"shop": {"shop-web": alb.listener}}).to_string(),
-            ),
-        ];
-        config.extend(extra(&alb));
-        let config: Vec<(&str, &str)> = config.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let hook = HookProcess::launch(bootstrap(), &aws, &config).expect("launch bootstrap");
-        let elb = elb_client(&endpoint).await;
-        Rig {
-            _moto: moto,
-            alb,
-            aws,
-            hook,
-            elb,
-        }
+        Rig(MotoRig::start(extra).await)
     }
 
     fn deployment(&self, group: &str, creator: &str) -> Deployment {
-        self.aws
+        self.rig
+            .aws
             .create_deployment(DeploymentSpec::server("shop", group).created_by(creator))
     }
 
     async fn notify(&self, payload: Value) -> RuntimeOutcome {
-        self.aws.deliver_payload(payload, TIMEOUT).await.outcome
+        self.rig.invoke(payload, TIMEOUT).await
     }
 
     /// Every non-default rule of the listener, with its tags.
@@ -129,11 +107,11 @@ impl Rig {
     }
 
     async fn summaries(&self, count: usize) -> Vec<Value> {
-        let found = self.hook.wait_for_logged("maintenance summary", count).await;
+        let found = self.rig.hook.wait_for_logged("maintenance summary", count).await;
         assert!(
             found.len() >= count,
             "expected {count} summaries: {:?}",
-            self.hook.lines()
+            self.rig.hook.lines()
         );
         found
     }
@@ -144,16 +122,6 @@ fn condition_paths(condition: &RuleCondition) -> Vec<String> {
         .path_pattern_config()
         .map(|config| config.values().to_vec())
         .unwrap_or_default()
-}
-
-async fn elb_client(endpoint: &str) -> ElbClient {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::for_tests())
-        .load()
-        .await;
-    ElbClient::new(&config)
 }
 
 /// An SNS delivery of a CodeDeploy trigger message, in the form captured from real triggers
@@ -236,7 +204,7 @@ async fn start_shows_a_503_page_on_every_path_and_the_end_removes_it() {
     assert_eq!(page.tag("preflight:deployment-id"), Some(deployment.id.as_str()));
     assert_eq!(page.tag("preflight:deployment-group"), Some("shop/shop-web"));
 
-    rig.aws.set_status(&deployment, "Succeeded");
+    rig.rig.aws.set_status(&deployment, "Succeeded");
     let ended = rig.notify(sns_trigger(&deployment, "shop-web", "SUCCEEDED")).await;
     assert_eq!(action_of(&ended), "removed");
     assert!(rig.rules().await.is_empty(), "the page is still up");
@@ -264,7 +232,7 @@ async fn repeated_starts_from_both_carriers_make_one_page() {
     assert_eq!(action_of(&progress), "already_shown");
     assert_eq!(rig.pages().await.len(), 1);
 
-    rig.aws.set_status(&deployment, "Stopped");
+    rig.rig.aws.set_status(&deployment, "Stopped");
     assert_eq!(
         action_of(&rig.notify(eventbridge(&deployment, "STOP")).await),
         "removed"
@@ -278,7 +246,7 @@ async fn repeated_starts_from_both_carriers_make_one_page() {
 async fn an_end_that_arrives_before_its_start_leaves_no_page() {
     let rig = Rig::start(&[]).await;
     let deployment = rig.deployment("shop-web", "user");
-    rig.aws.set_status(&deployment, "Failed");
+    rig.rig.aws.set_status(&deployment, "Failed");
 
     let ended = rig.notify(sns_trigger(&deployment, "shop-web", "FAILED")).await;
     assert_eq!(action_of(&ended), "none");
@@ -315,7 +283,7 @@ async fn deployment_groups_not_configured_are_ignored_without_aws_calls() {
     let outcome = rig.notify(sns_trigger(&other, "shop-batch", "CREATED")).await;
     assert_eq!(action_of(&outcome), "ignored");
     assert!(rig.rules().await.is_empty());
-    assert_eq!(rig.aws.calls(Operation::GetDeployment), 0);
+    assert_eq!(rig.rig.aws.calls(Operation::GetDeployment), 0);
 }
 
 #[tokio::test]
@@ -324,7 +292,7 @@ async fn a_page_left_by_a_lost_end_is_removed_by_the_next_deployment() {
     let first = rig.deployment("shop-web", "user");
     assert_eq!(action_of(&rig.notify(eventbridge(&first, "START")).await), "shown");
     // The first deployment ends, but its end notification never arrives.
-    rig.aws.set_status(&first, "Succeeded");
+    rig.rig.aws.set_status(&first, "Succeeded");
 
     let second = rig.deployment("shop-web", "user");
     assert_eq!(action_of(&rig.notify(eventbridge(&second, "START")).await), "shown");
@@ -427,17 +395,16 @@ async fn bad_notifications_and_missing_configuration_are_clear_errors() {
     assert_eq!(kind, "InvalidNotification");
     assert!(message.contains("instance state change"), "{message}");
 
-    let aws = LocalAws::start().await.expect("start the local CodeDeploy");
-    let unconfigured = HookProcess::launch(bootstrap(), &aws, &[]).expect("launch bootstrap");
-    let deployment = aws.create_deployment(DeploymentSpec::server("shop", "shop-web"));
-    let outcome = aws
-        .deliver_payload(eventbridge(&deployment, "START"), TIMEOUT)
+    let unconfigured = StandIn::start(bootstrap(), &[])
         .await
-        .outcome;
+        .expect("start the stand-in and bootstrap");
+    let deployment = unconfigured
+        .aws
+        .create_deployment(DeploymentSpec::server("shop", "shop-web"));
+    let outcome = unconfigured.invoke(eventbridge(&deployment, "START"), TIMEOUT).await;
     let (kind, message) = error(&outcome);
     assert_eq!(kind, "MaintenanceNotConfigured");
     assert!(message.contains("set MAINTENANCE_LISTENERS"), "{message}");
-    drop(unconfigured);
 }
 
 /// The samples in `events/` are what the README tells people to try: each must do what its name
@@ -445,22 +412,20 @@ async fn bad_notifications_and_missing_configuration_are_clear_errors() {
 #[tokio::test]
 async fn the_sample_notifications_in_events_put_the_page_up_and_take_it_down() {
     let rig = Rig::start(&[]).await;
-    let sample = |name: &str| -> Value {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("events").join(name);
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("read the sample")).expect("sample is JSON")
-    };
+    let sample = |name: &str| sample(name).expect("the sample");
     let deployment =
-        rig.aws
+        rig.rig
+            .aws
             .create_deployment_with_ids(DeploymentSpec::server("shop", "shop-web"), "d-SAMPLE0002", "unused");
     for (start, end) in [
         ("sns-start-documented.json", "sns-end-documented.json"),
         ("sns-start-captured.json", "sns-end-captured.json"),
         ("eventbridge-start.json", "eventbridge-end.json"),
     ] {
-        rig.aws.set_status(&deployment, "InProgress");
+        rig.rig.aws.set_status(&deployment, "InProgress");
         assert_eq!(action_of(&rig.notify(sample(start)).await), "shown", "{start}");
         assert_eq!(rig.pages().await.len(), 1, "{start}");
-        rig.aws.set_status(&deployment, "Succeeded");
+        rig.rig.aws.set_status(&deployment, "Succeeded");
         assert_eq!(action_of(&rig.notify(sample(end)).await), "removed", "{end}");
         assert!(rig.pages().await.is_empty(), "{end}");
     }

@@ -1,7 +1,8 @@
 //! The synthetic events, served by the frameworks people deploy: Python's Mangum (Starlette) and
-//! Node's serverless-express (Express), pinned in `tests/framework-apps/` and installed into
-//! `target/framework-apps/` on first run. Each must route the event to `/healthcheck` with its
-//! query and `Host` header intact. (Rust's `lambda_http` is checked in `frameworks.rs`.)
+//! Node's serverless-express (Express), locked in `tests/framework-apps/` (a fully pinned
+//! requirements file, `package-lock.json`) and installed into `target/installs/` once. Each must
+//! route the event to `/healthcheck` with its query and `Host` header intact. (Rust's
+//! `lambda_http` is checked in `frameworks.rs`.)
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -9,6 +10,7 @@ use std::process::Command;
 use lambda_http::aws_lambda_events::http::Method;
 use preflight::checks::config::EventFormat;
 use preflight::checks::http_event::{SyntheticRequest, build_event};
+use rehearsal::installs::{PythonEnv, node_modules};
 use serde_json::Value;
 
 const FORMATS: [EventFormat; 3] = [EventFormat::ApiGatewayV1, EventFormat::ApiGatewayV2, EventFormat::Alb];
@@ -83,28 +85,16 @@ fn mangum_and_serverless_express_serve_every_synthetic_event() {
     std::fs::create_dir_all(&work).expect("create the work folder");
     let events = write_events(&work);
 
-    let venv = work.join("venv");
-    let python = venv.join("bin").join("python");
-    if !python.is_file() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv));
-    }
-    run(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(apps_dir().join("requirements.txt")));
-    let output = run(Command::new(&python)
+    let python = PythonEnv::ensure(&apps_dir().join("requirements.txt")).expect("install Mangum and Starlette");
+    let output = run(Command::new(python.python())
         .arg(apps_dir().join("mangum_app.py"))
         .args(&events));
     assert_served("Mangum", &output);
 
-    let node_dir = work.join("node");
-    std::fs::create_dir_all(&node_dir).expect("create the node folder");
-    std::fs::copy(apps_dir().join("package.json"), node_dir.join("package.json")).expect("copy package.json");
-    run(Command::new("npm")
-        .args(["install", "--silent", "--no-audit", "--no-fund"])
-        .current_dir(&node_dir));
+    let modules = node_modules(&apps_dir()).expect("install serverless-express and Express");
     let output = run(Command::new("node")
         .arg(apps_dir().join("express_app.js"))
         .args(&events)
-        .env("NODE_PATH", node_dir.join("node_modules")));
+        .env("NODE_PATH", modules));
     assert_served("serverless-express", &output);
 }

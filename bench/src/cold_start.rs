@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use rehearsal::Program;
-use rehearsal::measure::{StartFigures, measure_program, median};
+
+use crate::measure::{StartFigures, measure_program, median};
 
 use crate::setup::Contenders;
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rehearsal::measure::median;
+use crate::measure::median;
 use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HookProcess, HttpTarget, LocalAws, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

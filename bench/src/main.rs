@@ -8,63 +8,50 @@
 
 mod cold_start;
 mod hook_time;
+mod measure;
 mod setup;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use serde_json::{Value, json};
 
 use cold_start::ColdStart;
 use hook_time::{Kind, WorkFigure};
 
-const USAGE: &str = "usage: bench [--runs N] [--quick] [--no-zip] [--out FILE]
-
-  --runs N     cold-start runs per contender (default 21)
-  --quick      fewer repetitions and no 1,000-check runs, for a fast look
-  --no-zip     skip the cargo lambda arm64 build (its size is then not reported)
-  --out FILE   where the figures go as JSON (default target/bench-results.json)";
-
 /// preflight's default `CHECK_CONCURRENCY`.
 const DEFAULT_CONCURRENCY: usize = 128;
 
+/// preflight's figures, side by side in one run on one machine: cold start against the bare
+/// lambda_runtime floor and the usual Python/boto3 hook, hook time against work, and sizes.
+///
+/// Prints a table, writes the figures as JSON, and exits 2 if a target is missed.
+#[derive(Parser, Debug)]
+#[command(name = "bench", version, about, long_about)]
 struct Options {
-    runs: usize,
-    quick: bool,
-    zip: bool,
-    out: PathBuf,
-}
+    /// Cold-start runs per contender
+    #[arg(long, value_name = "N", default_value_t = 21, value_parser = clap::value_parser!(u16).range(1..))]
+    runs: u16,
 
-fn parse_args() -> Result<Options, String> {
-    let mut options = Options {
-        runs: 21,
-        quick: false,
-        zip: true,
-        out: setup::workspace_root().join("target").join("bench-results.json"),
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--runs" => {
-                options.runs = args
-                    .next()
-                    .and_then(|n| n.parse().ok())
-                    .filter(|n| *n > 0)
-                    .ok_or("--runs takes a positive number")?
-            }
-            "--quick" => options.quick = true,
-            "--no-zip" => options.zip = false,
-            "--out" => options.out = args.next().ok_or("--out takes a file")?.into(),
-            _ => return Err(USAGE.into()),
-        }
-    }
-    Ok(options)
+    /// Fewer repetitions and no 1,000-check runs, for a fast look
+    #[arg(long)]
+    quick: bool,
+
+    /// Skip the cargo lambda arm64 build (its size is then not reported)
+    #[arg(long)]
+    no_zip: bool,
+
+    /// Where the figures go as JSON (default: target/bench-results.json)
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    match run().await {
+    let options = Options::parse();
+    match run(options).await {
         Ok(all_targets_met) if all_targets_met => ExitCode::SUCCESS,
         Ok(_) => ExitCode::from(2),
         Err(why) => {
@@ -74,19 +61,23 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run() -> Result<bool, String> {
-    let options = parse_args()?;
+async fn run(options: Options) -> Result<bool, String> {
+    let out = options.out.unwrap_or_else(|| {
+        rehearsal::kit::workspace_root()
+            .join("target")
+            .join("bench-results.json")
+    });
     let contenders = setup::prepare()?;
     println!("machine: {}", machine());
 
-    let cold = cold_start::run(&contenders, options.runs).await?;
+    let cold = cold_start::run(&contenders, usize::from(options.runs)).await?;
     print_cold_start(&cold);
 
     let work = hook_time_matrix(&contenders.preflight, options.quick).await?;
     print_work(&work);
 
-    let zip = if options.zip {
-        Some(setup::lambda_zip(&contenders)?)
+    let zip = if !options.no_zip {
+        Some(setup::lambda_zip()?)
     } else {
         None
     };
@@ -116,8 +107,8 @@ async fn run() -> Result<bool, String> {
         "targets": targets.iter().map(|(n, m, d)| json!({"target": n, "met": m, "detail": d})).collect::<Vec<_>>(),
     });
     let text = serde_json::to_string_pretty(&results).map_err(|e| e.to_string())?;
-    std::fs::write(&options.out, text).map_err(|e| format!("cannot write {}: {e}", options.out.display()))?;
-    println!("\nfigures written to {}", options.out.display());
+    std::fs::write(&out, text).map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    println!("\nfigures written to {}", out.display());
     Ok(targets.iter().all(|(_, met, _)| *met))
 }
 

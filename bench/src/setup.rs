@@ -4,29 +4,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rehearsal::Program;
+use rehearsal::installs::PythonEnv;
+use rehearsal::kit::{release_dir, workspace_root};
 
 /// Everything the benchmarks run.
 pub struct Contenders {
     pub preflight: PathBuf,
     pub floor: PathBuf,
     pub python: Program,
-}
-
-/// The workspace root (bench/ is one level down).
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
-fn release_dir() -> Result<PathBuf, String> {
-    let here = std::env::current_exe().map_err(|e| format!("cannot find this binary: {e}"))?;
-    let target = here
-        .parent()
-        .and_then(Path::parent)
-        .ok_or("this binary is not in a cargo target folder")?;
-    Ok(target.join("release"))
 }
 
 fn run(command: &mut Command, what: &str) -> Result<(), String> {
@@ -59,34 +44,18 @@ pub fn prepare() -> Result<Contenders, String> {
     Ok(Contenders {
         preflight: release.join("bootstrap"),
         floor: release.join("bootstrap-echo"),
-        python: python_peer(&release)?,
+        python: python_peer()?,
     })
 }
 
-/// `target/bench-venv` with the peer's pinned requirements, made once.
-fn python_peer(release: &Path) -> Result<Program, String> {
-    let root = workspace_root();
-    let peer_dir = root.join("bench").join("python-peer");
-    let venv = release.parent().ok_or("no target folder")?.join("bench-venv");
-    let python = venv.join("bin").join("python");
-    let ready = venv.join(".requirements-installed");
-    if !ready.is_file() {
-        eprintln!("setting up the Python peer in {} (once)", venv.display());
-        run(
-            Command::new("python3").args(["-m", "venv"]).arg(&venv),
-            "python3 -m venv",
-        )?;
-        run(
-            Command::new(&python)
-                .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-                .arg(peer_dir.join("requirements.txt")),
-            "pip install -r bench/python-peer/requirements.txt",
-        )?;
-        std::fs::write(&ready, "").map_err(|e| format!("cannot write {}: {e}", ready.display()))?;
-    }
+/// The Python peer, run by `awslambdaric` from its locked environment.
+fn python_peer() -> Result<Program, String> {
+    let peer_dir = workspace_root().join("bench").join("python-peer");
+    let env = PythonEnv::ensure(&peer_dir.join("requirements.txt"))
+        .map_err(|e| format!("cannot install the Python peer's requirements: {e}"))?;
     let dir = peer_dir.to_string_lossy().into_owned();
     Ok(Program {
-        path: python,
+        path: env.python(),
         args: vec!["-m".into(), "awslambdaric".into(), "hook.handler".into()],
         current_dir: Some(peer_dir),
         env: vec![("LAMBDA_TASK_ROOT".into(), dir.clone()), ("PYTHONPATH".into(), dir)],
@@ -99,31 +68,25 @@ pub fn size_of(path: &Path) -> Option<u64> {
 }
 
 /// The deployment package as Lambda gets it: `cargo lambda build --release --arm64` zipped.
-/// cargo-lambda comes from PyPI into the bench virtualenv when it is not installed.
-pub fn lambda_zip(contenders: &Contenders) -> Result<PathBuf, String> {
+/// cargo-lambda (with the zig it cross-links with) comes from its locked requirements when it is
+/// not on the PATH.
+pub fn lambda_zip() -> Result<PathBuf, String> {
     let root = workspace_root();
-    let venv_bin = contenders
-        .python
-        .path
-        .parent()
-        .ok_or("no venv bin folder")?
-        .to_path_buf();
-    let cargo_lambda = if Command::new("cargo-lambda").arg("--version").output().is_ok() {
-        PathBuf::from("cargo-lambda")
+    let (cargo_lambda, tools_bin) = if Command::new("cargo-lambda").arg("--version").output().is_ok() {
+        (PathBuf::from("cargo-lambda"), None)
     } else {
-        let installed = venv_bin.join("cargo-lambda");
-        if !installed.is_file() {
-            run(
-                Command::new(&contenders.python.path).args(["-m", "pip", "install", "--quiet", "cargo-lambda==1.9.2"]),
-                "pip install cargo-lambda",
-            )?;
-        }
-        installed
+        let env = PythonEnv::ensure(&root.join("bench").join("cargo-lambda-requirements.txt"))
+            .map_err(|e| format!("cannot install cargo-lambda: {e}"))?;
+        (env.bin().join("cargo-lambda"), Some(env.bin()))
     };
+    let path = tools_bin
+        .map(|bin| path_with(&bin))
+        .or_else(|| std::env::var_os("PATH"))
+        .unwrap_or_default();
     run(
         Command::new(cargo_lambda)
             .current_dir(&root)
-            .env("PATH", path_with(&venv_bin))
+            .env("PATH", path)
             .args([
                 "lambda",
                 "build",

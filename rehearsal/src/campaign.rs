@@ -52,14 +52,14 @@ pub fn scenario_seed(campaign_seed: u64, index: u64) -> u64 {
     Rng::new(campaign_seed ^ index.wrapping_mul(0xA24B_AED4_963E_E407)).next_u64()
 }
 
-/// The hook's settings in the campaign. Each attempt has 2 s: enough for the SDK to retry three
-/// throttled or failed calls (backoff of at most 0.2 + 0.4 + 0.8 s), so that the verdict does not
-/// depend on the draw of the backoff jitter.
+/// The hook's settings in the campaign. The Lambda client makes one attempt per check attempt
+/// (no SDK backoff inside an attempt), so 1 s is ample for a healthy or slow (100 ms) target on a
+/// loaded machine, and a hanging one costs 3 s, not 6.
 const ATTEMPTS: u32 = 3;
 const HOOK_CONFIG: &[(&str, &str)] = &[
     ("CHECK_ATTEMPTS", "3"),
     ("CHECK_INTERVAL_MS", "50"),
-    ("CHECK_TIMEOUT_MS", "2000"),
+    ("CHECK_TIMEOUT_MS", "1000"),
     ("DEADLINE_MARGIN_MS", "1000"),
 ];
 const NORMAL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -114,21 +114,21 @@ pub struct Scenario {
     faults: Vec<Injected>,
     tight_deadline: bool,
     duplicate: bool,
-    sha256_only: bool,
+    legacy_string: bool,
 }
 
 impl fmt::Display for Scenario {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "seed {:#018x}: {} targets {:?}, faults {:?}, tight deadline {}, duplicate {}, sha256-only {}",
+            "seed {:#018x}: {} targets {:?}, faults {:?}, tight deadline {}, duplicate {}, legacy String revision {}",
             self.seed,
             if self.http { "HTTP" } else { "Lambda" },
             self.targets,
             self.faults,
             self.tight_deadline,
             self.duplicate,
-            self.sha256_only
+            self.legacy_string
         )
     }
 }
@@ -208,7 +208,7 @@ impl Scenario {
             faults,
             tight_deadline,
             duplicate: rng.chance(25),
-            sha256_only: !http && rng.chance(20),
+            legacy_string: !http && rng.chance(20),
         }
     }
 
@@ -367,8 +367,8 @@ async fn stage(
         ));
     }
     let mut spec = DeploymentSpec::lambda(appspec);
-    if scenario.sha256_only {
-        spec = spec.form(crate::local_aws::RevisionForm::Sha256Only);
+    if scenario.legacy_string {
+        spec = spec.form(crate::local_aws::RevisionForm::String);
     }
     Ok((spec, None, config))
 }

@@ -1,5 +1,5 @@
-//! Runs the real `bootstrap` binary as a child process, pointed at a [`LocalAws`], and collects
-//! its JSON log lines.
+//! Runs the real `bootstrap` binary (or any Runtime API program) as a child process, pointed at
+//! a [`LocalAws`], and collects its log lines; waiters wake on each new line.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -9,14 +9,26 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
+use tokio::sync::Notify;
 
 use crate::LocalAws;
 
 /// The hook process. Dropping it kills the process.
 pub struct HookProcess {
     child: Child,
-    lines: Arc<Mutex<Vec<String>>>,
+    lines: Arc<Lines>,
 }
+
+/// What the process printed, and a bell that rings with each line.
+#[derive(Default)]
+struct Lines {
+    seen: Mutex<Vec<String>>,
+    added: Notify,
+}
+
+/// How long a wait for log lines may take: a summary is written before the invocation answers,
+/// so only the pipe stands between them; the bound is for a line that never comes.
+const LINE_BUDGET: Duration = Duration::from_secs(5);
 
 /// A program that speaks the Lambda Runtime API: preflight's `bootstrap`, or any other runtime.
 #[derive(Debug, Clone)]
@@ -78,7 +90,7 @@ impl HookProcess {
             command.env(name, value);
         }
         let mut child = command.spawn()?;
-        let lines = Arc::new(Mutex::new(Vec::new()));
+        let lines = Arc::new(Lines::default());
         if let Some(stdout) = child.stdout.take() {
             collect(stdout, Arc::clone(&lines));
         }
@@ -90,7 +102,7 @@ impl HookProcess {
 
     /// Every line the process printed so far.
     pub fn lines(&self) -> Vec<String> {
-        self.lines.lock().map(|lines| lines.clone()).unwrap_or_default()
+        self.lines.seen.lock().map(|lines| lines.clone()).unwrap_or_default()
     }
 
     /// The JSON log lines whose message is `hook summary`.
@@ -107,21 +119,28 @@ impl HookProcess {
             .collect()
     }
 
-    /// Waits (briefly) until at least `count` summary lines have been read from the pipe.
+    /// Waits until at least `count` summary lines have been read from the pipe.
     pub async fn wait_for_summaries(&self, count: usize) -> Vec<Value> {
         self.wait_for_logged("hook summary", count).await
     }
 
-    /// Waits (briefly) until at least `count` lines with this message have been read.
+    /// Waits until at least `count` lines with this message have been read, waking on each new
+    /// line; gives up after [`LINE_BUDGET`] and returns what there is.
     pub async fn wait_for_logged(&self, message: &str, count: usize) -> Vec<Value> {
-        for _ in 0..200 {
-            let found = self.logged(message);
-            if found.len() >= count {
-                return found;
+        let waiting = async {
+            loop {
+                let added = self.lines.added.notified();
+                let found = self.logged(message);
+                if found.len() >= count {
+                    return found;
+                }
+                added.await;
             }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        match tokio::time::timeout(LINE_BUDGET, waiting).await {
+            Ok(found) => found,
+            Err(_) => self.logged(message),
         }
-        self.logged(message)
     }
 
     /// The operating system's process id.
@@ -135,13 +154,14 @@ impl HookProcess {
     }
 }
 
-fn collect(stream: impl AsyncRead + Unpin + Send + 'static, lines: Arc<Mutex<Vec<String>>>) {
+fn collect(stream: impl AsyncRead + Unpin + Send + 'static, lines: Arc<Lines>) {
     tokio::spawn(async move {
         let mut reader = BufReader::new(stream).lines();
         while let Ok(Some(line)) = reader.next_line().await {
-            if let Ok(mut lines) = lines.lock() {
-                lines.push(line);
+            if let Ok(mut seen) = lines.seen.lock() {
+                seen.push(line);
             }
+            lines.added.notify_waiters();
         }
     });
 }

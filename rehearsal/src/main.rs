@@ -3,100 +3,71 @@
 //! - `rehearse`: the built-in deployments, printed as a user would see them; exits non-zero if
 //!   any ended unexpectedly.
 //! - `rehearse --serve`: keeps the stand-in up for `cargo lambda watch` / `cargo lambda invoke`.
-//! - `rehearse --measure`: start-up time to the first Runtime API poll and peak memory.
 //! - `rehearse --maintenance`: the maintenance page against moto's ELBv2 (needs Python).
+//! - `rehearse --campaign` / `--replay`: the fault campaign.
+//!
+//! Measurements are the bench's (`cargo run --release -p preflight-bench`), not this tool's.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::Parser;
 use rehearsal::campaign::{Scenario, Tally, run_campaign, run_scenario};
+use rehearsal::kit::lambda_appspec;
 use rehearsal::maintenance::rehearse_maintenance;
-use rehearsal::measure::{measure_once, median};
 use rehearsal::scenario::{Rehearsed, rehearse_all};
 use rehearsal::{DeploymentSpec, FunctionVersion, LocalAws, Reply};
 
-const USAGE: &str = "usage: rehearse [--bootstrap PATH] [--logs] [--serve [ADDRESS] | --measure [RUNS] | --campaign [N] [--seed SEED] | --replay SEED]
+/// Rehearses preflight deployments against a local CodeDeploy, Lambda and Runtime API, with the
+/// real `bootstrap` and no AWS account.
+///
+/// Without a mode it rehearses a healthy Lambda release, a broken one and an ECS release, and
+/// exits non-zero if any ends differently from what it expects.
+#[derive(Parser, Debug)]
+#[command(name = "rehearse", version, about, long_about)]
+struct Options {
+    /// Keep the local CodeDeploy and Lambda running at ADDRESS for `cargo lambda watch` and
+    /// `cargo lambda invoke`, printing every report it receives
+    #[arg(long, value_name = "ADDRESS", num_args = 0..=1, default_missing_value = "127.0.0.1:4599",
+          group = "mode", conflicts_with_all = ["bootstrap", "logs"])]
+    serve: Option<String>,
 
-  (no mode)           rehearse a healthy Lambda release, a broken one and an ECS release
-  --serve [ADDRESS]   run the local CodeDeploy and Lambda (default 127.0.0.1:4599) for
-                      cargo lambda watch / invoke, and print every report it receives
-  --measure [RUNS]    median time from process start to the first Runtime API poll, and
-                      peak memory, over RUNS starts (default 20)
-  --maintenance       the maintenance page: sample notifications from events/ against
-                      moto's ELBv2 (installs moto[server] into target/moto; needs Python 3)
-  --campaign [N]      N deployments (default 1000) with random faults; prints the seed
-  --seed SEED         the campaign's seed (default: from the clock)
-  --replay SEED       run the one campaign scenario with this seed (printed by a violation)
-  --logs              also print the hook's own JSON log lines
-  --bootstrap PATH    the hook binary to run; by default it is built with cargo build --release";
+    /// Rehearse the maintenance page: the sample notifications in events/ against moto's ELBv2
+    /// (installs moto[server] into target/installs on first use; needs Python 3)
+    #[arg(long, group = "mode")]
+    maintenance: bool,
+
+    /// Run N deployments with random faults and check every invariant; prints its seed
+    #[arg(long, value_name = "N", num_args = 0..=1, default_missing_value = "1000",
+          value_parser = clap::value_parser!(u64).range(1..), group = "mode", conflicts_with = "logs")]
+    campaign: Option<u64>,
+
+    /// The campaign's seed, decimal or 0x hex (default: from the clock)
+    #[arg(long, value_name = "SEED", value_parser = parse_seed, requires = "campaign")]
+    seed: Option<u64>,
+
+    /// Run the one campaign scenario with this seed (a violation prints it)
+    #[arg(long, value_name = "SEED", value_parser = parse_seed, group = "mode", conflicts_with = "logs")]
+    replay: Option<u64>,
+
+    /// Also print the hook's own JSON log lines
+    #[arg(long)]
+    logs: bool,
+
+    /// The hook binary to run; by default it is built with `cargo build --release`
+    #[arg(long, value_name = "PATH")]
+    bootstrap: Option<PathBuf>,
+}
 
 pub const SAMPLE_DEPLOYMENT_ID: &str = "d-SAMPLE0001";
 pub const SAMPLE_EXECUTION_ID: &str = "c2FtcGxlLWhvb2stZXhlY3V0aW9uLTAwMDE=";
 
-enum Mode {
-    Rehearse,
-    Serve(String),
-    Measure(usize),
-    Campaign(u64),
-    Replay(u64),
-    Maintenance,
-}
-
-struct Options {
-    mode: Mode,
-    bootstrap: Option<PathBuf>,
-    logs: bool,
-    seed: Option<u64>,
-}
-
-fn parse_args(args: &[String]) -> Result<Options, String> {
-    let mut options = Options {
-        mode: Mode::Rehearse,
-        bootstrap: None,
-        logs: false,
-        seed: None,
-    };
-    let mut rest = args.iter().peekable();
-    while let Some(arg) = rest.next() {
-        let value = |rest: &mut std::iter::Peekable<std::slice::Iter<String>>| {
-            rest.next_if(|next| !next.starts_with("--")).cloned()
-        };
-        match arg.as_str() {
-            "--bootstrap" => options.bootstrap = Some(value(&mut rest).ok_or("--bootstrap needs a path")?.into()),
-            "--serve" => options.mode = Mode::Serve(value(&mut rest).unwrap_or_else(|| "127.0.0.1:4599".into())),
-            "--measure" => {
-                let runs = value(&mut rest).map_or(Ok(20), |n| n.parse::<usize>());
-                options.mode = Mode::Measure(runs.ok().filter(|n| *n > 0).ok_or("--measure takes a number of runs")?);
-            }
-            "--logs" => options.logs = true,
-            "--maintenance" => options.mode = Mode::Maintenance,
-            "--campaign" => {
-                let count = value(&mut rest).map_or(Ok(1_000), |n| n.parse::<u64>());
-                options.mode = Mode::Campaign(
-                    count
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or("--campaign takes a number of deployments")?,
-                );
-            }
-            "--seed" => options.seed = Some(parse_seed(value(&mut rest).as_deref())?),
-            "--replay" => options.mode = Mode::Replay(parse_seed(value(&mut rest).as_deref())?),
-            "--help" | "-h" => return Err(USAGE.into()),
-            other => return Err(format!("unknown argument `{other}`\n{USAGE}")),
-        }
-    }
-    Ok(options)
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let options = match parse_args(&args) {
-        Ok(options) => options,
-        Err(message) => return fail(&message),
-    };
-    if let Mode::Serve(address) = &options.mode {
+    // --help and --version exit 0; a bad or contradictory command line exits 2, saying why.
+    let options = Options::parse();
+    if let Some(address) = &options.serve {
         return serve(address).await;
     }
     let bootstrap = match options.bootstrap.map_or_else(build_bootstrap, Ok) {
@@ -109,13 +80,16 @@ async fn main() -> ExitCode {
         }
         Err(why) => return fail(&why),
     };
-    match options.mode {
-        Mode::Measure(runs) => measure(&bootstrap, runs).await,
-        Mode::Campaign(count) => campaign(&bootstrap, count, options.seed).await,
-        Mode::Replay(seed) => replay(&bootstrap, seed).await,
-        Mode::Maintenance => maintenance(&bootstrap, options.logs).await,
-        _ => rehearse(&bootstrap, options.logs).await,
+    if let Some(count) = options.campaign {
+        return campaign(&bootstrap, count, options.seed).await;
     }
+    if let Some(seed) = options.replay {
+        return replay(&bootstrap, seed).await;
+    }
+    if options.maintenance {
+        return maintenance(&bootstrap, options.logs).await;
+    }
+    rehearse(&bootstrap, options.logs).await
 }
 
 async fn rehearse(bootstrap: &std::path::Path, show_logs: bool) -> ExitCode {
@@ -168,45 +142,8 @@ fn print_rehearsed(rehearsed: &[Rehearsed], show_logs: bool) -> ExitCode {
     }
 }
 
-async fn measure(bootstrap: &std::path::Path, runs: usize) -> ExitCode {
-    let size = std::fs::metadata(bootstrap).map(|m| m.len()).unwrap_or_default();
-    let mut starts = Vec::with_capacity(runs);
-    let mut peaks = Vec::with_capacity(runs);
-    for _ in 0..runs {
-        match measure_once(bootstrap).await {
-            Ok(figures) => {
-                starts.push(figures.to_first_poll);
-                peaks.extend(figures.peak_rss_kib);
-            }
-            Err(error) => return fail(&format!("measuring failed: {error}")),
-        }
-    }
-    let start = median(&mut starts).unwrap_or_default();
-    println!(
-        "bootstrap: {} ({:.1} MiB)",
-        bootstrap.display(),
-        size as f64 / 1_048_576.0
-    );
-    println!("runs: {runs}");
-    println!(
-        "start to first Runtime API poll: median {:.1} ms (min {:.1}, max {:.1})",
-        ms(start),
-        ms(starts.first().copied().unwrap_or_default()),
-        ms(starts.last().copied().unwrap_or_default())
-    );
-    match median(&mut peaks) {
-        Some(kib) => println!(
-            "peak RSS after one hook execution: median {:.1} MiB",
-            kib as f64 / 1024.0
-        ),
-        None => println!("peak RSS: not available (needs /proc)"),
-    }
-    ExitCode::SUCCESS
-}
-
 /// Seeds print and parse as hex (`0x…`) or decimal.
-fn parse_seed(text: Option<&str>) -> Result<u64, String> {
-    let text = text.ok_or("a seed is needed")?;
+fn parse_seed(text: &str) -> Result<u64, String> {
     let parsed = match text.strip_prefix("0x") {
         Some(hex) => u64::from_str_radix(hex, 16),
         None => text.parse(),
@@ -287,10 +224,6 @@ async fn replay(bootstrap: &std::path::Path, seed: u64) -> ExitCode {
     }
 }
 
-fn ms(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
-}
-
 /// A long-running stand-in for local development with cargo lambda.
 async fn serve(address: &str) -> ExitCode {
     let aws = match LocalAws::start_on(address).await {
@@ -299,11 +232,9 @@ async fn serve(address: &str) -> ExitCode {
     };
     aws.add_function("my-api", "1", FunctionVersion::replying(Reply::Status(200)));
     aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
-    let appspec = "version: 0.0\nResources:\n  - myApi:\n      Type: AWS::Lambda::Function\n      \
-                   Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
     // The ids of events/lifecycle-hook.json, so that the sample event drives this deployment.
     let deployment = aws.create_deployment_with_ids(
-        DeploymentSpec::lambda(appspec),
+        DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")])),
         SAMPLE_DEPLOYMENT_ID,
         SAMPLE_EXECUTION_ID,
     );
@@ -323,11 +254,11 @@ async fn serve(address: &str) -> ExitCode {
     println!("reports received (Ctrl-C to stop):");
     let mut seen = 0;
     loop {
-        tokio::select! {
+        // Wakes when a report arrives; the budget only bounds one wait, not the loop.
+        let reports = tokio::select! {
             _ = tokio::signal::ctrl_c() => return ExitCode::SUCCESS,
-            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
-        }
-        let reports = aws.reports();
+            reports = aws.wait_for_reports_after(seen, Duration::from_secs(3600)) => reports,
+        };
         for report in reports.iter().skip(seen) {
             let accepted = if report.accepted {
                 "accepted"
@@ -343,21 +274,29 @@ async fn serve(address: &str) -> ExitCode {
     }
 }
 
-/// Builds `bootstrap` in release mode (the xtask pattern: cargo runs cargo).
+/// Builds `bootstrap` in release mode (the xtask pattern: cargo runs cargo). Selecting this
+/// package too gives the same feature unification as `cargo run -p preflight-rehearsal`, whose
+/// graph holds preflight (see Cargo.toml): every shared crate is already built, so only
+/// `bootstrap` itself is compiled and linked, with cargo's progress shown.
 fn build_bootstrap() -> Result<PathBuf, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = std::process::Command::new(&cargo)
-        .args(["build", "--release", "--quiet", "-p", "preflight", "--bin", "bootstrap"])
+        .args([
+            "build",
+            "--release",
+            "-p",
+            "preflight-rehearsal",
+            "-p",
+            "preflight",
+            "--bin",
+            "bootstrap",
+        ])
         .status()
         .map_err(|error| format!("could not run {cargo}: {error}"))?;
     if !status.success() {
         return Err("building bootstrap failed (see above)".into());
     }
-    let here = std::env::current_exe().map_err(|error| format!("cannot find this binary's folder: {error}"))?;
-    let folder = here.parent().ok_or("this binary has no parent folder")?;
-    // rehearse lives in target/<profile>/; the hook is always the release build in target/release/.
-    let target = folder.parent().ok_or("this binary is not in a cargo target folder")?;
-    Ok(target.join("release").join("bootstrap"))
+    Ok(rehearsal::kit::release_dir()?.join("bootstrap"))
 }
 
 fn fail(message: &str) -> ExitCode {

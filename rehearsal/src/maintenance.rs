@@ -2,39 +2,33 @@
 //! `events/` go through the real `bootstrap`, which changes the listener of moto's ELBv2; the
 //! listener's rules are printed after each one. Opt-in, because it needs Python for moto.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
-use serde_json::{Value, json};
+use serde_json::json;
 
+use crate::kit::{elb_client, sample};
 use crate::scenario::Rehearsed;
-use crate::{DeploymentSpec, HookProcess, LocalAws, MotoServer, RuntimeOutcome};
+use crate::{DeploymentSpec, MotoServer, Rig, RuntimeOutcome};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const EXPECTED: &str = "shown, already_shown, removed";
-
-fn sample(name: &str) -> std::io::Result<Value> {
-    let path: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events").join(name);
-    let text = std::fs::read_to_string(&path)?;
-    serde_json::from_str(&text).map_err(std::io::Error::other)
-}
 
 /// Starts moto and the local CodeDeploy, then sends: the captured SNS start, the same start
 /// again (a redelivery), and the documented SNS end once the deployment has succeeded.
 pub async fn rehearse_maintenance(bootstrap: &Path) -> std::io::Result<Rehearsed> {
     let moto = MotoServer::start().await?;
     let alb = moto.create_alb().await?;
-    let aws = LocalAws::start().await?;
     let listeners = json!({"shop": {"shop-web": alb.listener}}).to_string();
-    let hook = HookProcess::launch(
+    let Rig { aws, hook } = Rig::start(
         bootstrap,
-        &aws,
         &[
             ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", &moto.endpoint_url()),
             ("MAINTENANCE_LISTENERS", &listeners),
         ],
-    )?;
+    )
+    .await?;
     let elb = elb_client(&moto.endpoint_url()).await;
     let deployment = aws.create_deployment_with_ids(DeploymentSpec::server("shop", "shop-web"), "d-SAMPLE0002", "-");
 
@@ -88,22 +82,6 @@ pub async fn rehearse_maintenance(bootstrap: &Path) -> std::io::Result<Rehearsed
         reported: Some(reported),
         logs: hook.lines(),
     })
-}
-
-async fn elb_client(endpoint: &str) -> ElbClient {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
-            "AKIAREHEARSAL0000000",
-            "rehearsal-secret-not-real",
-            None,
-            None,
-            "rehearsal",
-        ))
-        .load()
-        .await;
-    ElbClient::new(&config)
 }
 
 /// `  listener: priority 1 /* → fixed 503 text/html | default → forward`

@@ -1,21 +1,29 @@
-//! A real ELBv2 on loopback: `moto_server` (PyPI `moto[server]`, pinned in
-//! `tests/moto/requirements.txt`), installed into `target/moto/venv` on first use and started on
-//! a free port. The maintenance page is tested against it rather than against a hand-written
-//! fake, so that the listener rules it creates are the ones an ELBv2 API accepts.
+//! A real ELBv2 on loopback: moto's server (PyPI `moto[server]`, locked in
+//! `tests/moto/requirements.txt`). The maintenance page is tested against it rather than a
+//! hand-written fake, so that the listener rules it creates are ones an ELBv2 API accepts.
+//!
+//! One server serves a whole test binary ([`MotoServer::shared`]); each test creates its own
+//! load balancer in it. The server runs under a small shell watchdog that kills it when this
+//! process's end of a pipe closes, so it never outlives the tests, even after a panic.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 use serde::Deserialize;
-use tokio::process::Child;
 
-/// The running server. Dropping it stops the process.
+use crate::installs::{PythonEnv, output};
+use crate::kit::workspace_root;
+
+/// A running moto server. Dropping it stops the server.
 pub struct MotoServer {
-    _child: Child,
     port: u16,
+    python: PythonEnv,
+    /// Closing this pipe is what stops the server (see the module's doc).
+    watchdog: Mutex<Option<ChildStdin>>,
+    shell: Mutex<Child>,
 }
 
 /// What `tests/moto/alb.py` creates: a load balancer's listener and two target groups.
@@ -26,91 +34,75 @@ pub struct Alb {
     pub sorry_target_group: String,
 }
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("."))
-}
-
 fn moto_files() -> PathBuf {
     workspace_root().join("tests").join("moto")
 }
 
-fn venv() -> PathBuf {
-    workspace_root().join("target").join("moto").join("venv")
-}
-
-fn run(command: &mut Command) -> std::io::Result<String> {
-    let output = command.stdin(Stdio::null()).output()?;
-    if !output.status.success() {
-        return Err(std::io::Error::other(format!(
-            "{command:?} failed:\n{}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        )));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// Creates the venv and installs the pinned requirements, once per requirements file content.
-fn install() -> std::io::Result<PathBuf> {
-    // Tests of one binary run on several threads; one installs, the others wait.
-    static INSTALLING: Mutex<()> = Mutex::new(());
-    let _guard = INSTALLING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let requirements = moto_files().join("requirements.txt");
-    let wanted = std::fs::read_to_string(&requirements)?;
-    let venv = venv();
-    let stamp = venv.join("installed-requirements.txt");
-    let python = venv.join("bin").join("python");
-    if std::fs::read_to_string(&stamp).ok().as_deref() == Some(wanted.as_str()) && python.is_file() {
-        return Ok(venv);
-    }
-    if !python.is_file() {
-        run(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-    }
-    run(Command::new(&python)
-        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "-r"])
-        .arg(&requirements))?;
-    std::fs::write(&stamp, wanted)?;
-    Ok(venv)
-}
-
-fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 impl MotoServer {
-    /// Installs moto if needed, starts it, and waits until it answers.
-    pub async fn start() -> std::io::Result<MotoServer> {
-        let venv = tokio::task::spawn_blocking(install)
-            .await
-            .map_err(std::io::Error::other)??;
-        let port = free_port()?;
-        let child = tokio::process::Command::new(venv.join("bin").join("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn()?;
-        let server = MotoServer { _child: child, port };
-        server.wait_until_ready().await?;
-        Ok(server)
+    /// The server this process shares, started (and installed) on first use.
+    pub async fn shared() -> std::io::Result<&'static MotoServer> {
+        static SHARED: OnceLock<Result<MotoServer, String>> = OnceLock::new();
+        static STARTING: Mutex<()> = Mutex::new(());
+        let started = tokio::task::spawn_blocking(|| {
+            let _one_at_a_time = STARTING.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            SHARED.get_or_init(|| MotoServer::start_blocking().map_err(|error| error.to_string()))
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        started.as_ref().map_err(|error| std::io::Error::other(error.clone()))
     }
 
-    /// moto binds its port once the app is loaded, so a connection means it is serving.
-    async fn wait_until_ready(&self) -> std::io::Result<()> {
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
-                return Ok(());
+    /// A server of its own, for a rehearsal.
+    pub async fn start() -> std::io::Result<MotoServer> {
+        tokio::task::spawn_blocking(MotoServer::start_blocking)
+            .await
+            .map_err(std::io::Error::other)?
+    }
+
+    fn start_blocking() -> std::io::Result<MotoServer> {
+        let python = PythonEnv::ensure(&moto_files().join("requirements.txt"))?;
+        // Port 0: the server binds a free port and says which; nothing can take it in between.
+        let mut shell = Command::new("sh")
+            .arg("-c")
+            .arg(r#""$0" -m moto.server -H 127.0.0.1 -p 0 & server=$!; cat >/dev/null; kill $server"#)
+            .arg(python.python())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()?;
+        let watchdog = shell
+            .stdin
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stdin pipe"))?;
+        let stderr = shell
+            .stderr
+            .take()
+            .ok_or_else(|| std::io::Error::other("no stderr pipe"))?;
+        let mut lines = BufReader::new(stderr).lines();
+        let mut said = Vec::new();
+        let port = loop {
+            let Some(line) = lines.next().transpose()? else {
+                return Err(std::io::Error::other(format!(
+                    "moto's server stopped before it listened; it said:\n{}",
+                    said.join("\n")
+                )));
+            };
+            if let Some(port) = line
+                .split_once("Running on http://127.0.0.1:")
+                .and_then(|(_, port)| port.trim().parse::<u16>().ok())
+            {
+                break port;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(std::io::Error::other(format!(
-            "moto_server did not listen on port {} within 30 s",
-            self.port
-        )))
+            said.push(line);
+        };
+        // The server logs every request to stderr; keep the pipe drained so it never blocks.
+        std::thread::spawn(move || for _ in lines.by_ref() {});
+        Ok(MotoServer {
+            port,
+            python,
+            watchdog: Mutex::new(Some(watchdog)),
+            shell: Mutex::new(shell),
+        })
     }
 
     /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2`.
@@ -118,14 +110,30 @@ impl MotoServer {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// Creates a load balancer with a listener and target groups (see `tests/moto/alb.py`).
+    /// Creates a load balancer of its own, with a listener and target groups (see
+    /// `tests/moto/alb.py`); names are unique within the server.
     pub async fn create_alb(&self) -> std::io::Result<Alb> {
-        let python = venv().join("bin").join("python");
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let name = format!("shop{}", NEXT.fetch_add(1, Ordering::Relaxed));
+        let python = self.python.python();
         let script = moto_files().join("alb.py");
         let endpoint = self.endpoint_url();
-        let output = tokio::task::spawn_blocking(move || run(Command::new(python).arg(script).arg(endpoint)))
-            .await
-            .map_err(std::io::Error::other)??;
-        serde_json::from_str(output.trim()).map_err(std::io::Error::other)
+        let printed =
+            tokio::task::spawn_blocking(move || output(Command::new(python).arg(script).arg(endpoint).arg(name)))
+                .await
+                .map_err(std::io::Error::other)??;
+        serde_json::from_str(printed.trim()).map_err(std::io::Error::other)
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        // Closing the watchdog's pipe stops the server; the shell then exits by itself.
+        if let Ok(mut watchdog) = self.watchdog.lock() {
+            drop(watchdog.take());
+        }
+        if let Ok(mut shell) = self.shell.lock() {
+            let _ = shell.wait();
+        }
     }
 }

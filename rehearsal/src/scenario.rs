@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::HookProcess;
 use crate::http_target::{Answer, HttpTarget};
+use crate::kit::{ECS_APPSPEC, lambda_appspec};
 use crate::local_aws::{Delivered, Deployment, DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
+use crate::{HookProcess, Rig};
 
 /// The hook's Lambda timeout in the rehearsal, as a template would set it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -29,27 +30,6 @@ impl Rehearsed {
         self.reported.as_deref() == Some(self.expected)
     }
 }
-
-fn lambda_appspec(function: &str, from: u32, to: u32) -> String {
-    format!(
-        "version: 0.0\nResources:\n  - {function}:\n      Type: AWS::Lambda::Function\n      Properties:\n        \
-         Name: {function}\n        Alias: live\n        CurrentVersion: \"{from}\"\n        TargetVersion: \"{to}\"\n\
-         Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_preflight\n"
-    )
-}
-
-const ECS_APPSPEC: &str = r#"version: 0.0
-Resources:
-  - TargetService:
-      Type: AWS::ECS::Service
-      Properties:
-        TaskDefinition: "arn:aws:ecs:us-east-1:000000000000:task-definition/checkout:8"
-        LoadBalancerInfo:
-          ContainerName: "checkout"
-          ContainerPort: 8080
-Hooks:
-  - AfterAllowTestTraffic: "CodeDeployHook_preflight"
-"#;
 
 /// Runs every built-in scenario against `bootstrap`.
 pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
@@ -84,15 +64,19 @@ async fn lambda_release(
     reply: Reply,
     expected: &'static str,
 ) -> std::io::Result<Rehearsed> {
-    let aws = LocalAws::start().await?;
+    let Rig { aws, hook } = Rig::start(bootstrap, &[]).await?;
     aws.add_function(
         "my-api",
         &from.to_string(),
         FunctionVersion::replying(Reply::Status(200)),
     );
     aws.add_function("my-api", &to.to_string(), FunctionVersion::replying(reply));
-    let hook = HookProcess::launch(bootstrap, &aws, &[])?;
-    let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec("my-api", from, to)));
+    let versions = (from.to_string(), to.to_string());
+    let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[(
+        "my-api",
+        &versions.0,
+        &versions.1,
+    )])));
     let mut lines = vec![format!(
         "CodeDeploy: deployment {} of my-app/my-app-live (Lambda): my-api alias live, version {from} → {to}",
         deployment.id
@@ -114,10 +98,9 @@ async fn lambda_release(
 }
 
 async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
-    let aws = LocalAws::start().await?;
     let listener = HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await?;
     let alb_url = listener.host_port();
-    let hook = HookProcess::launch(bootstrap, &aws, &[("ALB_URL", &alb_url)])?;
+    let Rig { aws, hook } = Rig::start(bootstrap, &[("ALB_URL", &alb_url)]).await?;
     let deployment = aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
     let mut lines = vec![
         format!(

@@ -2,7 +2,7 @@
 a VPC, an Application Load Balancer, its HTTP listener forwarding to the application's target
 group, and a spare "sorry" target group. Prints their ARNs as one JSON line.
 
-Usage: python alb.py ENDPOINT_URL
+Usage: python alb.py ENDPOINT_URL NAME   (NAME keeps several load balancers in one server apart)
 """
 
 import json
@@ -11,7 +11,7 @@ import sys
 import boto3
 
 
-def main(endpoint: str) -> None:
+def main(endpoint: str, name: str) -> None:
     session = boto3.Session(
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
@@ -27,9 +27,9 @@ def main(endpoint: str) -> None:
         ]
         for i, zone in enumerate("ab")
     ]
-    balancer = elb.create_load_balancer(Name="shop", Subnets=subnets, Type="application")["LoadBalancers"][0]
-    app = elb.create_target_group(Name="shop-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
-    sorry = elb.create_target_group(Name="shop-sorry", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    balancer = elb.create_load_balancer(Name=name, Subnets=subnets, Type="application")["LoadBalancers"][0]
+    app = elb.create_target_group(Name=f"{name}-web", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
+    sorry = elb.create_target_group(Name=f"{name}-sorry", Protocol="HTTP", Port=80, VpcId=vpc)["TargetGroups"][0]
     listener = elb.create_listener(
         LoadBalancerArn=balancer["LoadBalancerArn"],
         Protocol="HTTP",
@@ -48,4 +48,4 @@ def main(endpoint: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1], sys.argv[2])

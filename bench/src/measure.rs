@@ -2,12 +2,9 @@
 //! from process start to its first Runtime API poll, to its first answered invocation (a healthy
 //! hook execution), and peak memory (VmHWM) after it.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::HookProcess;
-use crate::hook_process::Program;
-use crate::local_aws::{DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
+use rehearsal::{DeploymentSpec, FunctionVersion, HookProcess, LocalAws, Program, Reply, RuntimeOutcome};
 
 /// One run's figures.
 #[derive(Debug, Clone, Copy)]
@@ -22,27 +19,16 @@ pub struct StartFigures {
 
 const APPSPEC: &str = "Resources:\n  - f:\n      Type: AWS::Lambda::Function\n      Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
 
-/// Starts the hook, waits for its first poll, runs one healthy execution, reads its peak RSS.
-pub async fn measure_once(bootstrap: &Path) -> std::io::Result<StartFigures> {
-    measure_program(&Program::binary(bootstrap)).await
-}
-
-/// [`measure_once`] for any program.
+/// Starts the program, waits for its first poll, runs one healthy hook execution, reads its
+/// peak RSS.
 pub async fn measure_program(program: &Program) -> std::io::Result<StartFigures> {
     let aws = LocalAws::start().await?;
     aws.add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
     let spawned = Instant::now();
     let hook = HookProcess::launch_program(program, &aws, &[])?;
-    let mut first_poll = None;
-    // Up to 10 s: an interpreter with heavy imports takes far longer than a native binary.
-    for _ in 0..50_000 {
-        first_poll = aws.first_poll();
-        if first_poll.is_some() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_micros(200)).await;
-    }
-    let Some(first_poll) = first_poll else {
+    // Up to 10 s: an interpreter with heavy imports takes far longer than a native binary. The
+    // stand-in stamps the poll when it arrives; the wait only wakes on it.
+    let Some(first_poll) = aws.wait_for_first_poll(Duration::from_secs(10)).await else {
         let why = match aws.init_errors().first() {
             Some(error) => format!("the program failed to start: {error}"),
             None => format!(

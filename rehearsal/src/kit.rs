@@ -1,0 +1,113 @@
+//! The pieces every rehearsal, test and benchmark builds with: where the workspace is, the
+//! sample events, AppSpecs, an ELBv2 client for a local endpoint, and the [`Rig`] (the stand-in
+//! with a function process attached).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
+use serde_json::Value;
+
+use crate::{Delivered, Deployment, HookProcess, LocalAws, Program, RuntimeOutcome};
+
+/// The workspace root (this crate is one level down).
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// `target/release/`, where release builds of this workspace's binaries are, found from the
+/// running tool's own place (`target/<profile>/`), so that `CARGO_TARGET_DIR` is honoured.
+pub fn release_dir() -> Result<PathBuf, String> {
+    let here = std::env::current_exe().map_err(|error| format!("cannot find this binary: {error}"))?;
+    let target = here
+        .parent()
+        .and_then(Path::parent)
+        .ok_or("this binary is not in a cargo target folder")?;
+    Ok(target.join("release"))
+}
+
+/// A sample event from `events/`, parsed.
+pub fn sample(name: &str) -> std::io::Result<Value> {
+    let path = workspace_root().join("events").join(name);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|error| std::io::Error::other(format!("{}: {error}", path.display())))?;
+    serde_json::from_str(&text).map_err(|error| std::io::Error::other(format!("{}: {error}", path.display())))
+}
+
+/// A Lambda AppSpec with each `(function, current version, target version)`, alias `live`.
+pub fn lambda_appspec(functions: &[(&str, &str, &str)]) -> String {
+    let mut text = String::from("version: 0.0\nResources:\n");
+    for (name, from, to) in functions {
+        text.push_str(&format!(
+            "  - {name}Function:\n      Type: AWS::Lambda::Function\n      Properties:\n        Name: {name}\n        \
+             Alias: live\n        CurrentVersion: \"{from}\"\n        TargetVersion: \"{to}\"\n"
+        ));
+    }
+    text.push_str("Hooks:\n  - BeforeAllowTraffic: CodeDeployHook_preflight\n");
+    text
+}
+
+/// An ECS AppSpec for the service `checkout`, task definition revision 8, port 8080.
+pub const ECS_APPSPEC: &str = r#"version: 0.0
+Resources:
+  - TargetService:
+      Type: AWS::ECS::Service
+      Properties:
+        TaskDefinition: "arn:aws:ecs:us-east-1:000000000000:task-definition/checkout:8"
+        LoadBalancerInfo:
+          ContainerName: "checkout"
+          ContainerPort: 8080
+Hooks:
+  - AfterAllowTestTraffic: "CodeDeployHook_preflight"
+"#;
+
+/// An ELBv2 client for a local endpoint (moto), with test credentials.
+pub async fn elb_client(endpoint: &str) -> ElbClient {
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
+            "AKIAREHEARSAL0000000",
+            "rehearsal-secret-not-real",
+            None,
+            None,
+            "rehearsal",
+        ))
+        .load()
+        .await;
+    ElbClient::new(&config)
+}
+
+/// The stand-in with one function process polling it: what every end-to-end run starts with.
+pub struct Rig {
+    pub aws: LocalAws,
+    pub hook: HookProcess,
+}
+
+impl Rig {
+    /// Starts the stand-in and `bootstrap` with preflight's `config` on top of the Lambda
+    /// environment.
+    pub async fn start(bootstrap: &Path, config: &[(&str, &str)]) -> std::io::Result<Rig> {
+        Rig::start_program(&Program::binary(bootstrap), config).await
+    }
+
+    /// The same for any Runtime API program.
+    pub async fn start_program(program: &Program, config: &[(&str, &str)]) -> std::io::Result<Rig> {
+        let aws = LocalAws::start().await?;
+        let hook = HookProcess::launch_program(program, &aws, config)?;
+        Ok(Rig { aws, hook })
+    }
+
+    /// Delivers the deployment's hook event; the function may take `timeout`.
+    pub async fn deliver(&self, deployment: &Deployment, timeout: Duration) -> Delivered {
+        self.aws.deliver(deployment, timeout).await
+    }
+
+    /// Delivers any payload and returns how the invocation ended.
+    pub async fn invoke(&self, payload: Value, timeout: Duration) -> RuntimeOutcome {
+        self.aws.deliver_payload(payload, timeout).await.outcome
+    }
+}

@@ -1,0 +1,267 @@
+//! The stand-in's CodeDeploy (awsJson1_1: `POST /`, `X-Amz-Target: CodeDeploy_20141006.*`):
+//! GetDeployment, GetApplicationRevision and PutLifecycleEventHookExecutionStatus, answering in
+//! AWS's shapes and with AWS's error codes.
+//!
+//! As in AWS, GetDeployment names the revision by its type and SHA-256 only; the AppSpec's text
+//! comes from GetApplicationRevision, found by application, revision type and SHA-256.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::faults::{apply_fault, take_fault};
+use super::{DeploymentSpec, Fault, Operation, ReportRecord, RevisionForm, Shared};
+
+/// An awsJson1_1 error: HTTP 400 (500 for AWS's own failures) with `__type` and `message`.
+pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    (
+        status,
+        [("content-type", "application/x-amz-json-1.1")],
+        json!({"__type": code, "message": message}).to_string(),
+    )
+        .into_response()
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::Throttle => error(StatusCode::BAD_REQUEST, "ThrottlingException", "Rate exceeded"),
+        Fault::ServerError => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+        Fault::AccessDenied => error(
+            StatusCode::BAD_REQUEST,
+            "AccessDeniedException",
+            "User: arn:aws:sts::000000000000:assumed-role/preflight/CodeDeployHook_preflight is not authorized to perform this action",
+        ),
+        Fault::Latency(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "latency is not an error",
+        ),
+    }
+}
+
+fn ok(body: Value) -> Response {
+    (
+        StatusCode::OK,
+        [("content-type", "application/x-amz-json-1.1")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let Some(operation) = Operation::from_target(target) else {
+        return error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);
+    };
+    if let Some(response) = apply_fault(take_fault(&shared, operation), fault_response).await {
+        return response;
+    }
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let text = |field: &str| {
+        request
+            .get(field)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    match operation {
+        Operation::GetDeployment => get_deployment(&shared, &text("deploymentId")),
+        Operation::GetApplicationRevision => {
+            get_application_revision(&shared, &text("applicationName"), request.get("revision"))
+        }
+        Operation::PutLifecycleEventHookExecutionStatus => put_status(
+            &shared,
+            &text("deploymentId"),
+            &text("lifecycleEventHookExecutionId"),
+            &text("status"),
+        ),
+        Operation::Invoke => error(StatusCode::BAD_REQUEST, "UnknownOperationException", target),
+    }
+}
+
+/// The AppSpec's SHA-256, in lower-case hex as CodeDeploy reports it.
+pub fn sha256_hex(content: &str) -> String {
+    Sha256::digest(content.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
+/// The revision as GetDeployment shows it: type and SHA-256, never the content.
+fn revision_by_hash(spec: &DeploymentSpec) -> Value {
+    let sha256 = sha256_hex(&spec.appspec);
+    match spec.form {
+        RevisionForm::AppSpecContent => json!({"revisionType": "AppSpecContent", "appSpecContent": {"sha256": sha256}}),
+        RevisionForm::String => json!({"revisionType": "String", "string": {"sha256": sha256}}),
+        RevisionForm::S3 => json!({"revisionType": "S3", "s3Location": {
+            "bucket": format!("{}-releases", spec.application), "key": format!("{}.zip", spec.group),
+            "bundleType": "zip", "eTag": sha256,
+        }}),
+    }
+}
+
+/// The revision with its content, as GetApplicationRevision answers.
+fn revision_with_content(spec: &DeploymentSpec) -> Value {
+    let sha256 = sha256_hex(&spec.appspec);
+    match spec.form {
+        RevisionForm::String => {
+            json!({"revisionType": "String", "string": {"content": spec.appspec, "sha256": sha256}})
+        }
+        _ => json!({"revisionType": "AppSpecContent", "appSpecContent": {"content": spec.appspec, "sha256": sha256}}),
+    }
+}
+
+fn get_deployment(shared: &Shared, id: &str) -> Response {
+    let records = shared.records();
+    let Some((spec, _)) = records.deployments.get(id) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "DeploymentDoesNotExistException",
+            &format!("The deployment {id} could not be found"),
+        );
+    };
+    ok(json!({"deploymentInfo": {
+        "applicationName": spec.application,
+        "deploymentGroupName": spec.group,
+        "deploymentId": id,
+        "computePlatform": spec.platform,
+        "creator": spec.creator,
+        "status": spec.status,
+        "revision": revision_by_hash(spec),
+    }}))
+}
+
+/// The request's revision as `(type, sha256)`; `None` when it names neither.
+fn requested(revision: Option<&Value>) -> Option<(&str, &str)> {
+    let revision = revision?;
+    let kind = revision.get("revisionType")?.as_str()?;
+    let field = match kind {
+        "AppSpecContent" => "appSpecContent",
+        "String" => "string",
+        _ => return None,
+    };
+    Some((kind, revision.get(field)?.get("sha256")?.as_str()?))
+}
+
+fn get_application_revision(shared: &Shared, application: &str, revision: Option<&Value>) -> Response {
+    let records = shared.records();
+    let in_application: Vec<&DeploymentSpec> = records
+        .deployments
+        .values()
+        .map(|(spec, _)| spec)
+        .filter(|spec| spec.application == application)
+        .collect();
+    if in_application.is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "ApplicationDoesNotExistException",
+            &format!("No application found for name: {application}"),
+        );
+    }
+    let Some((kind, sha256)) = requested(revision) else {
+        // Stand-in simplification: AWS answers InvalidRevisionException for most malformed
+        // revisions and RevisionRequiredException for a missing one; one code serves here.
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRevisionException",
+            "The revision must name an AppSpecContent or String revision by its sha256",
+        );
+    };
+    let wanted_form = if kind == "String" {
+        RevisionForm::String
+    } else {
+        RevisionForm::AppSpecContent
+    };
+    let found = in_application
+        .into_iter()
+        .find(|spec| spec.form == wanted_form && sha256_hex(&spec.appspec) == sha256);
+    match found {
+        Some(spec) => ok(json!({
+            "applicationName": application,
+            "revision": revision_with_content(spec),
+            "revisionInfo": {"description": "local rehearsal revision", "deploymentGroups": [spec.group]},
+        })),
+        None => error(
+            StatusCode::BAD_REQUEST,
+            "RevisionDoesNotExistException",
+            "The named revision does not exist with the IAM user or AWS account.",
+        ),
+    }
+}
+
+fn put_status(shared: &Shared, deployment_id: &str, execution_id: &str, status: &str) -> Response {
+    let mut records = shared.records();
+    let known = records
+        .deployments
+        .get(deployment_id)
+        .is_some_and(|(_, execution)| execution == execution_id);
+    let rejection = if !records.deployments.contains_key(deployment_id) {
+        Some(("DeploymentDoesNotExistException", "The deployment could not be found"))
+    } else if !known {
+        Some((
+            "InvalidLifecycleEventHookExecutionIdException",
+            "A lifecycle event hook is invalid",
+        ))
+    } else if !matches!(status, "Succeeded" | "Failed") {
+        Some((
+            "InvalidLifecycleEventHookExecutionStatusException",
+            "The result of a Lambda validation function that verifies a lifecycle event is invalid. It should return Succeeded or Failed.",
+        ))
+    } else if records.completed.contains_key(execution_id) {
+        Some((
+            "LifecycleEventAlreadyCompletedException",
+            "An attempt to return the status of an already completed lifecycle event occurred.",
+        ))
+    } else {
+        None
+    };
+    records.reports.push(ReportRecord {
+        deployment_id: deployment_id.to_string(),
+        execution_id: execution_id.to_string(),
+        status: status.to_string(),
+        accepted: rejection.is_none(),
+        at: std::time::Instant::now(),
+    });
+    shared.changed.notify_waiters();
+    if let Some((kind, message)) = rejection {
+        return error(StatusCode::BAD_REQUEST, kind, message);
+    }
+    records.completed.insert(execution_id.to_string(), status.to_string());
+    ok(json!({"lifecycleEventHookExecutionId": execution_id}))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sha256_is_the_real_digest() {
+        assert_eq!(
+            sha256_hex("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn get_deployment_names_the_revision_without_its_content() {
+        let spec = DeploymentSpec::lambda("Resources: []");
+        let revision = revision_by_hash(&spec);
+        assert_eq!(revision["revisionType"], "AppSpecContent");
+        assert_eq!(revision["appSpecContent"]["sha256"], sha256_hex("Resources: []"));
+        assert!(revision["appSpecContent"].get("content").is_none(), "{revision}");
+        let legacy = revision_by_hash(&spec.form(RevisionForm::String));
+        assert!(legacy["string"].get("content").is_none(), "{legacy}");
+    }
+}
