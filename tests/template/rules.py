@@ -1,0 +1,51 @@
+"""Evaluates template.yaml's Rules for one set of parameter values, as CloudFormation does before it
+creates a stack: prints one JSON line with the description of every assertion that fails.
+
+Usage: python rules.py TEMPLATE '{"Parameter": "value", ...}'
+Parameters not given take their Default. Only the intrinsic functions the Rules use are evaluated
+(Ref, Fn::Equals, Fn::Not, Fn::And, Fn::Or); anything else is an error, not a guess.
+"""
+
+import json
+import sys
+
+from cfnlint.decode import decode_str
+
+
+def evaluate(node, parameters):
+    if isinstance(node, (str, int, float, bool)):
+        return node
+    if isinstance(node, dict) and len(node) == 1:
+        ((name, argument),) = node.items()
+        if name == "Ref":
+            return parameters[argument]
+        if name == "Fn::Equals":
+            left, right = (evaluate(part, parameters) for part in argument)
+            return str(left) == str(right)
+        if name == "Fn::Not":
+            return not evaluate(argument[0], parameters)
+        if name == "Fn::And":
+            return all(evaluate(part, parameters) for part in argument)
+        if name == "Fn::Or":
+            return any(evaluate(part, parameters) for part in argument)
+    raise ValueError(f"cannot evaluate {node!r}")
+
+
+def main(path, given):
+    template, matches = decode_str(open(path).read())
+    if matches:
+        raise SystemExit(f"cannot read {path}: {matches}")
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    parameters.update(json.loads(given))
+    failed = []
+    for rule in template.get("Rules", {}).values():
+        if not evaluate(rule.get("RuleCondition", True), parameters):
+            continue
+        for assertion in rule["Assertions"]:
+            if not evaluate(assertion["Assert"], parameters):
+                failed.append(assertion["AssertDescription"])
+    print(json.dumps(failed))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
