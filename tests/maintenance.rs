@@ -344,6 +344,8 @@ async fn elbv2_errors_fail_the_invocation_with_their_reason() {
     let summary = &rig.summaries(1).await[0];
     assert_eq!(summary["level"], "ERROR");
     assert_eq!(summary["action"], "failed");
+    assert_eq!(summary["error_code"], "ListenerNotFound");
+    assert_eq!(summary["retry_can_help"], false);
     assert!(
         summary["error"]
             .as_str()

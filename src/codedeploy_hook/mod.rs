@@ -51,7 +51,24 @@ pub struct Hook {
 #[derive(Debug)]
 pub enum HookError {
     Payload(PayloadError),
-    ReportNotDelivered(String),
+    ReportNotDelivered(ReportFailure),
+}
+
+/// Why the report did not reach CodeDeploy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportFailure {
+    Aws(AwsError),
+    /// CodeDeploy did not answer before the Lambda deadline.
+    NoAnswerInTime,
+}
+
+impl std::fmt::Display for ReportFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReportFailure::Aws(error) => error.fmt(f),
+            ReportFailure::NoAnswerInTime => f.write_str("no answer from CodeDeploy before the Lambda deadline"),
+        }
+    }
 }
 
 impl std::fmt::Display for HookError {
@@ -144,15 +161,19 @@ impl Hook {
         )
         .await
         {
-            Ok(delivery) => delivery.map_err(|error: AwsError| error.to_string()),
-            Err(_) => Err("no answer from CodeDeploy before the Lambda deadline".to_string()),
+            Ok(delivery) => delivery.map_err(ReportFailure::Aws),
+            Err(_) => Err(ReportFailure::NoAnswerInTime),
         };
+        let report_error = delivery.as_ref().err().map(ReportFailure::to_string);
         Summary {
             event: &hook_event,
             deployed: evaluation.deployed.as_deref(),
             results: &evaluation.results,
             verdict: &evaluation.verdict,
-            delivery: delivery.as_ref().map(|d| *d).map_err(String::as_str),
+            delivery: match (&delivery, &report_error) {
+                (Ok(delivery), _) => Ok(*delivery),
+                (Err(_), why) => Err(why.as_deref().unwrap_or_default()),
+            },
             elapsed: started.elapsed(),
         }
         .log();

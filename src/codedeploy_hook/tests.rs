@@ -375,8 +375,8 @@ async fn an_undeliverable_report_fails_the_invocation() {
     )
     .await
     .unwrap_err();
-    assert!(
-        matches!(&error, HookError::ReportNotDelivered(why) if why.contains("InvalidLifecycleEventHookExecutionIdException")),
-        "{error}"
-    );
+    let HookError::ReportNotDelivered(super::ReportFailure::Aws(aws)) = &error else {
+        panic!("expected an undelivered report: {error}");
+    };
+    assert_eq!(aws.code(), Some("InvalidLifecycleEventHookExecutionIdException"));
 }

@@ -130,6 +130,7 @@ impl Maintenance {
                 .unwrap_or_else(|_| {
                     Err(ApplyError {
                         reason: "ran out of time before ELBv2 and CodeDeploy answered (the function's timeout)".into(),
+                        code: None,
                         retry_can_help: true,
                     })
                 });
@@ -151,6 +152,7 @@ impl Maintenance {
 fn log_each_failure(notifications: &[DeploymentNotification], error: MaintenanceError) -> MaintenanceError {
     let why = ApplyError {
         reason: error.to_string(),
+        code: None,
         retry_can_help: false,
     };
     for notification in notifications {
@@ -185,6 +187,7 @@ fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, A
             status = notification.status.as_str(),
             action = "failed",
             error = error.reason.as_str(),
+            error_code = error.code.as_deref(),
             retry_can_help = error.retry_can_help,
             elapsed_ms,
             "maintenance summary"

@@ -33,6 +33,8 @@ pub struct Outcome {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApplyError {
     pub reason: String,
+    /// AWS's error code, when AWS answered with one.
+    pub code: Option<String>,
     /// False when AWS refused in a way no redelivery of the notification changes (a missing
     /// permission or listener, a priority held by another rule): someone must change something.
     pub retry_can_help: bool,
@@ -43,6 +45,7 @@ impl From<AwsError> for ApplyError {
         ApplyError {
             retry_can_help: error.retry_can_help(),
             reason: error.to_string(),
+            code: error.code,
         }
     }
 }

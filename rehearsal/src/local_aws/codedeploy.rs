@@ -40,6 +40,7 @@ fn fault_response(fault: Fault) -> Response {
             "AccessDeniedException",
             "User: arn:aws:sts::000000000000:assumed-role/preflight/CodeDeployHook_preflight is not authorized to perform this action",
         ),
+        // Never reached: apply_fault waits out latency and lets the call go on.
         Fault::Latency(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalFailure",
@@ -132,6 +133,7 @@ fn get_deployment(shared: &Shared, id: &str) -> Response {
             &format!("The deployment {id} could not be found"),
         );
     };
+    // A subset of AWS's deploymentInfo: the fields preflight reads, in AWS's names and values.
     ok(json!({"deploymentInfo": {
         "applicationName": spec.application,
         "deploymentGroupName": spec.group,

@@ -47,6 +47,7 @@ fn fault_response(fault: Fault) -> Response {
             "AccessDeniedException",
             json!({"Message": "User: arn:aws:sts::000000000000:assumed-role/preflight/CodeDeployHook_preflight is not authorized to perform: lambda:InvokeFunction on resource: arn:aws:lambda:us-east-1:000000000000:function because no identity-based policy allows the lambda:InvokeFunction action"}),
         ),
+        // Never reached: apply_fault waits out latency and lets the call go on.
         Fault::Latency(_) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "ServiceException",

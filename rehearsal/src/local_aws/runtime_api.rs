@@ -12,6 +12,9 @@ use serde_json::Value;
 
 use super::{RuntimeOutcome, Shared};
 
+/// One event per poll, with the headers `lambda_runtime` reads. Lambda also sends client-context
+/// and Cognito identity headers for mobile SDK callers; CodeDeploy, SNS and EventBridge send none,
+/// so the stand-in leaves them out.
 pub(crate) async fn next_invocation(State(shared): State<Arc<Shared>>) -> Response {
     if shared.records().first_poll.is_none() {
         shared.records().first_poll = Some(Instant::now());

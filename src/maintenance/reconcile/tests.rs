@@ -374,6 +374,7 @@ async fn priority_in_use_by_another_rule_is_refused_with_what_to_change() {
     .await
     .unwrap_err();
     assert!(!error.retry_can_help);
+    assert_eq!(error.code.as_deref(), Some("PriorityInUse"));
     assert!(
         error.reason.contains("CreateRule failed: PriorityInUse"),
         "{}",
