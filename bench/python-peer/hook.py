@@ -1,8 +1,9 @@
 """The baseline: a CodeDeploy hook written the way the field usually writes it.
 
 Python with boto3 clients created at import, run by awslambdaric against the same Runtime API as
-preflight. It does the same work for a healthy Lambda deployment: GetDeployment, read the AppSpec,
-invoke the new version with an API Gateway event, check the status, report. It is a benchmark
+preflight. It does the same work for a healthy Lambda deployment: GetDeployment, GetApplicationRevision
+for the AppSpec (GetDeployment names the revision by its sha256 only), invoke the new version with an
+API Gateway event, check the status, report. It is a benchmark
 peer, not product: like most copies, it checks the first resource only and does not retry.
 """
 
@@ -31,7 +32,10 @@ def handler(event, context):
     status = "Failed"
     try:
         info = codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
-        appspec = yaml.safe_load(info["revision"]["appSpecContent"]["content"])
+        revision = codedeploy.get_application_revision(
+            applicationName=info["applicationName"], revision=info["revision"]
+        )["revision"]
+        appspec = yaml.safe_load(revision["appSpecContent"]["content"])
         properties = next(iter(appspec["Resources"][0].values()))["Properties"]
         response = lambda_client.invoke(
             FunctionName=properties["Name"],

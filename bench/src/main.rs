@@ -46,6 +46,11 @@ struct Options {
     /// Where the figures go as JSON (default: target/bench-results.json)
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+
+    /// Measure this preflight binary instead of the one the bench builds, e.g. another commit's
+    /// `cargo build --release -p preflight --bin bootstrap`, to compare two builds
+    #[arg(long, value_name = "PATH")]
+    bootstrap: Option<PathBuf>,
 }
 
 #[tokio::main]
@@ -67,7 +72,7 @@ async fn run(options: Options) -> Result<bool, String> {
             .join("target")
             .join("bench-results.json")
     });
-    let contenders = setup::prepare()?;
+    let contenders = setup::prepare(options.bootstrap)?;
     println!("machine: {}", machine());
 
     let cold = cold_start::run(&contenders, usize::from(options.runs)).await?;

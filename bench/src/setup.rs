@@ -24,25 +24,33 @@ fn run(command: &mut Command, what: &str) -> Result<(), String> {
 }
 
 /// Builds preflight and the floor in release mode and sets up the peer's virtualenv.
-pub fn prepare() -> Result<Contenders, String> {
+/// `bootstrap`, when given, replaces the preflight binary the bench builds (to compare builds).
+pub fn prepare(bootstrap: Option<PathBuf>) -> Result<Contenders, String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     run(
+        // Both binaries named, since `--bin` filters every selected package; preflight and the
+        // floor alone are selected, so bootstrap gets the features `sam build` gives it.
         Command::new(&cargo).args([
             "build",
             "--release",
-            "--quiet",
             "-p",
             "preflight",
-            "--bin",
-            "bootstrap",
             "-p",
             "preflight-bench-echo",
+            "--bin",
+            "bootstrap",
+            "--bin",
+            "bootstrap-echo",
         ]),
         "cargo build --release",
     )?;
     let release = release_dir()?;
+    let preflight = bootstrap.unwrap_or_else(|| release.join("bootstrap"));
+    if !preflight.is_file() {
+        return Err(format!("no preflight binary at {}", preflight.display()));
+    }
     Ok(Contenders {
-        preflight: release.join("bootstrap"),
+        preflight,
         floor: release.join("bootstrap-echo"),
         python: python_peer()?,
     })
