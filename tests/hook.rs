@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{HookRig as Rig, TIMEOUT, text};
-use rehearsal::kit::{lambda_appspec, sample};
+use rehearsal::kit::{ECS_APPSPEC, lambda_appspec, sample};
 use rehearsal::{
     Answer, DeploymentSpec, Fault, FunctionVersion, HttpTarget, Operation, Reply, RevisionForm, RuntimeOutcome,
 };
@@ -246,9 +246,7 @@ async fn every_path_is_checked_over_http_and_one_bad_path_fails() {
         ("CHECK_INTERVAL_MS", "20"),
     ];
     let rig = Rig::start(&config).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
-        "Resources:\n  - TargetService:\n      Type: AWS::ECS::Service\n",
-    ));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
@@ -273,9 +271,7 @@ async fn http_checks_send_the_configured_method_and_headers() {
         ("CHECK_HEADERS", headers),
     ];
     let rig = Rig::start(&config).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
-        "Resources:\n  - S:\n      Type: AWS::ECS::Service\n",
-    ));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
@@ -304,9 +300,7 @@ async fn a_hanging_http_target_is_cut_by_the_check_timeout() {
         ("CHECK_INTERVAL_MS", "20"),
     ];
     let rig = Rig::start(&config).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
-        "Resources:\n  - S:\n      Type: AWS::ECS::Service\n",
-    ));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
@@ -479,9 +473,7 @@ async fn unreadable_appspec_is_reported_failed() {
 #[tokio::test]
 async fn ecs_deployment_without_alb_url_is_reported_failed_with_advice() {
     let rig = Rig::start(&[]).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(
-        "Resources:\n  - S:\n      Type: AWS::ECS::Service\n",
-    ));
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::measure::median;
+use rehearsal::kit::{ECS_APPSPEC, lambda_appspec};
 use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HookProcess, HttpTarget, LocalAws, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,9 +47,6 @@ impl WorkFigure {
     }
 }
 
-const APPSPEC: &str = "Resources:\n  - f:\n      Type: AWS::Lambda::Function\n      Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
-const ECS_APPSPEC: &str = "Resources:\n  - TargetService:\n      Type: AWS::ECS::Service\n";
-
 /// Times `reps` deployments of `checks` checks on one warm hook process.
 pub async fn measure(
     bootstrap: &std::path::Path,
@@ -78,7 +76,7 @@ pub async fn measure(
                 ..FunctionVersion::replying(Reply::Status(200))
             };
             aws.add_function("my-api", "2", behaviour);
-            DeploymentSpec::lambda(APPSPEC)
+            DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")]))
         }
         Kind::Http => {
             config.push(("ALB_URL", alb.as_str()));

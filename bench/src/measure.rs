@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use rehearsal::kit::lambda_appspec;
 use rehearsal::{DeploymentSpec, FunctionVersion, HookProcess, LocalAws, Program, Reply, RuntimeOutcome};
 
 /// One run's figures.
@@ -16,8 +17,6 @@ pub struct StartFigures {
     /// Whether the hook reported `Succeeded` (a floor that only echoes reports nothing).
     pub reported_succeeded: bool,
 }
-
-const APPSPEC: &str = "Resources:\n  - f:\n      Type: AWS::Lambda::Function\n      Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
 
 /// Starts the program, waits for its first poll, runs one healthy hook execution, reads its
 /// peak RSS.
@@ -38,7 +37,7 @@ pub async fn measure_program(program: &Program) -> std::io::Result<StartFigures>
         };
         return Err(std::io::Error::other(why));
     };
-    let deployment = aws.create_deployment(DeploymentSpec::lambda(APPSPEC));
+    let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")])));
     let delivered = aws.deliver(&deployment, Duration::from_secs(10)).await;
     let answered = Instant::now();
     if delivered.outcome == RuntimeOutcome::TimedOut {

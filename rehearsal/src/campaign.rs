@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use crate::hook_process::HookProcess;
 use crate::http_target::{Answer, HttpTarget};
+use crate::kit::{ECS_APPSPEC, lambda_appspec};
 use crate::local_aws::{DeploymentSpec, Fault, FunctionVersion, LocalAws, Operation, Reply, RuntimeOutcome};
 
 /// SplitMix64: small, fast, and the same sequence on every machine.
@@ -355,18 +356,15 @@ async fn stage(
         };
         config.push(("ALB_URL", listener.host_port()));
         config.push(("CHECK_PATHS", paths.join(",")));
-        let spec = DeploymentSpec::ecs("Resources:\n  - TargetService:\n      Type: AWS::ECS::Service\n");
+        let spec = DeploymentSpec::ecs(ECS_APPSPEC);
         return Ok((spec, Some(listener), config));
     }
-    let mut appspec = String::from("Resources:\n");
-    for (n, target) in scenario.targets.iter().enumerate() {
-        let name = format!("fn-{n}");
-        aws.add_function(&name, "2", function_version(*target));
-        appspec.push_str(&format!(
-            "  - f{n}:\n      Type: AWS::Lambda::Function\n      Properties: {{Name: {name}, Alias: live, CurrentVersion: 1, TargetVersion: 2}}\n"
-        ));
+    let names: Vec<String> = (0..scenario.targets.len()).map(|n| format!("fn-{n}")).collect();
+    for (name, target) in names.iter().zip(&scenario.targets) {
+        aws.add_function(name, "2", function_version(*target));
     }
-    let mut spec = DeploymentSpec::lambda(appspec);
+    let functions: Vec<(&str, &str, &str)> = names.iter().map(|name| (name.as_str(), "1", "2")).collect();
+    let mut spec = DeploymentSpec::lambda(lambda_appspec(&functions));
     if scenario.legacy_string {
         spec = spec.form(crate::local_aws::RevisionForm::String);
     }
