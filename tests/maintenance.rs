@@ -432,3 +432,34 @@ async fn the_sample_notifications_in_events_put_the_page_up_and_take_it_down() {
         assert!(rig.pages().await.is_empty(), "{end}");
     }
 }
+
+/// The scheduled reconcile: a page whose end notification was lost goes, with no deployment to
+/// follow; a running deployment's page stays.
+#[tokio::test]
+async fn the_scheduled_reconcile_removes_a_page_whose_end_was_lost_and_keeps_running_ones() {
+    let rig = Rig::start(&[]).await;
+    let lost_end = rig.deployment("shop-web", "user");
+    assert_eq!(action_of(&rig.notify(eventbridge(&lost_end, "START")).await), "shown");
+    // It ends, but its end notification never arrives.
+    rig.rig.aws.set_status(&lost_end, "Succeeded");
+    let swept = rig
+        .notify(sample("scheduled-reconcile.json").expect("the sample"))
+        .await;
+    let done = &response(&swept)["maintenance"][0];
+    assert_eq!(done["action"], "swept");
+    assert_eq!(done["removed"].as_array().map(Vec::len), Some(1), "{swept:?}");
+    assert!(rig.pages().await.is_empty(), "the page outlived its deployment");
+
+    let running = rig.deployment("shop-web", "user");
+    assert_eq!(action_of(&rig.notify(eventbridge(&running, "START")).await), "shown");
+    let swept = rig
+        .notify(sample("scheduled-reconcile.json").expect("the sample"))
+        .await;
+    assert_eq!(response(&swept)["maintenance"][0]["kept"], 1);
+    let pages = rig.pages().await;
+    assert_eq!(pages.len(), 1, "{pages:?}");
+    assert_eq!(pages[0].tag("preflight:deployment-id"), Some(running.id.as_str()));
+    let summaries = rig.summaries(4).await;
+    assert_eq!(summaries[1]["carrier"], "schedule");
+    assert_eq!(summaries[1]["stale_removed"], 1);
+}

@@ -94,6 +94,17 @@ impl MaintenanceConfig {
         }))
     }
 
+    /// Every configured listener, each once, in the order first configured.
+    pub fn listener_arns(&self) -> Vec<&str> {
+        let mut arns: Vec<&str> = Vec::new();
+        for mapping in &self.listeners {
+            if !arns.contains(&mapping.listener_arn.as_str()) {
+                arns.push(&mapping.listener_arn);
+            }
+        }
+        arns
+    }
+
     /// The listener for this deployment group, if it has one.
     pub fn listener_for(&self, application: &str, deployment_group: &str) -> Option<&str> {
         self.listeners
@@ -254,6 +265,7 @@ mod tests {
         assert_eq!(config.listener_for("shop", "shop/admin"), Some(LISTENER));
         assert_eq!(config.listener_for("shop/shop", "admin"), None);
         assert_eq!(config.listener_for("other", "shop-web"), None);
+        assert_eq!(config.listener_arns(), vec![LISTENER], "two groups, one listener");
     }
 
     #[test]

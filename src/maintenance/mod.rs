@@ -23,8 +23,8 @@ use tokio::time::Instant;
 use crate::plumbing::aws::AwsClients;
 use crate::plumbing::env::ConfigError;
 use config::MaintenanceConfig;
-use notification::{DeploymentNotification, NotificationError, parse_notifications};
-use reconcile::{ApplyError, Outcome, reconcile};
+use notification::{DeploymentNotification, MaintenanceEvent, NotificationError, parse_event};
+use reconcile::{ApplyError, Outcome, Swept, reconcile, sweep};
 
 /// The maintenance side of the function: its configuration, read at start-up.
 pub struct Maintenance {
@@ -109,10 +109,14 @@ impl Maintenance {
         deadline: Instant,
     ) -> Result<Value, MaintenanceError> {
         let started = Instant::now();
-        let notifications = parse_notifications(payload).map_err(|error| {
+        let event = parse_event(payload).map_err(|error| {
             tracing::error!(error = %error, "maintenance summary");
             MaintenanceError::Notification(error)
         })?;
+        let notifications = match event {
+            MaintenanceEvent::Notifications(notifications) => notifications,
+            MaintenanceEvent::Sweep => return self.sweep_every_listener(clients, deadline).await,
+        };
         let config = match &self.config {
             Ok(Some(config)) => config,
             Ok(None) => return Err(log_each_failure(&notifications, MaintenanceError::NotConfigured)),
@@ -127,13 +131,7 @@ impl Maintenance {
         for notification in &notifications {
             let result = tokio::time::timeout_at(deadline, reconcile(clients, config, notification))
                 .await
-                .unwrap_or_else(|_| {
-                    Err(ApplyError {
-                        reason: "ran out of time before ELBv2 and CodeDeploy answered (the function's timeout)".into(),
-                        code: None,
-                        retry_can_help: true,
-                    })
-                });
+                .unwrap_or_else(|_| Err(out_of_time()));
             log_summary(notification, &result, started);
             match result {
                 Ok(outcome) => done.push(json!({
@@ -146,6 +144,84 @@ impl Maintenance {
             }
         }
         Ok(json!({ "maintenance": done }))
+    }
+}
+
+impl Maintenance {
+    /// The scheduled reconcile: every configured listener loses the pages of deployments that
+    /// are over, whatever notifications were lost. Every listener is tried; the first failure is
+    /// the invocation's error (the next schedule tries again in any case).
+    async fn sweep_every_listener(&self, clients: &AwsClients, deadline: Instant) -> Result<Value, MaintenanceError> {
+        let started = Instant::now();
+        let config = match &self.config {
+            Ok(Some(config)) => config,
+            Ok(None) => return Err(log_sweep_failure(MaintenanceError::NotConfigured)),
+            Err(error) => return Err(log_sweep_failure(MaintenanceError::Config(error.clone()))),
+        };
+        let mut done = Vec::new();
+        let mut first_failure = None;
+        for listener in config.listener_arns() {
+            let result = tokio::time::timeout_at(deadline, sweep(clients, listener))
+                .await
+                .unwrap_or_else(|_| Err(out_of_time()));
+            log_sweep(listener, &result, started);
+            match result {
+                Ok(swept) => done.push(json!({
+                    "listener": swept.listener_arn,
+                    "action": "swept",
+                    "removed": swept.removed,
+                    "kept": swept.kept,
+                })),
+                Err(error) => {
+                    first_failure.get_or_insert(error);
+                }
+            }
+        }
+        match first_failure {
+            Some(error) => Err(error.into()),
+            None => Ok(json!({ "maintenance": done })),
+        }
+    }
+}
+
+/// The function's own deadline came before AWS's answers: a later delivery may do better.
+fn out_of_time() -> ApplyError {
+    ApplyError {
+        reason: "ran out of time before ELBv2 and CodeDeploy answered (the function's timeout)".into(),
+        code: None,
+        retry_can_help: true,
+    }
+}
+
+fn log_sweep_failure(error: MaintenanceError) -> MaintenanceError {
+    tracing::error!(carrier = "schedule", action = "failed", error = %error, "maintenance summary");
+    error
+}
+
+/// The one line per listener swept.
+fn log_sweep(listener: &str, result: &Result<Swept, ApplyError>, started: Instant) {
+    let elapsed_ms = started.elapsed().as_millis() as u64;
+    match result {
+        Ok(swept) => tracing::info!(
+            carrier = "schedule",
+            action = "swept",
+            reason = "the scheduled reconcile removes the pages of deployments that are over",
+            listener,
+            stale_removed = swept.removed.len(),
+            kept = swept.kept,
+            elapsed_ms,
+            "maintenance summary"
+        ),
+        Err(error) => tracing::error!(
+            carrier = "schedule",
+            action = "failed",
+            listener,
+            error = error.reason.as_str(),
+            error_code = error.code.as_deref(),
+            retry_can_help = error.retry_can_help,
+            elapsed_ms,
+            "maintenance summary"
+        ),
     }
 }
 

@@ -87,6 +87,29 @@ pub fn looks_like_notification(payload: &Value) -> bool {
     })
 }
 
+/// What an event asks of the maintenance page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MaintenanceEvent {
+    /// Deployment state changes: reconcile each one's listener.
+    Notifications(Vec<DeploymentNotification>),
+    /// EventBridge's scheduled event (the template's `MaintenanceReconcileMinutes` schedule):
+    /// remove the pages of deployments that are over from every configured listener.
+    Sweep,
+}
+
+/// EventBridge's `source` and `detail-type` of a scheduled rule's event.
+pub const SCHEDULED_SOURCE: &str = "aws.events";
+pub const SCHEDULED_EVENT: &str = "Scheduled Event";
+
+/// Reads the payload: a scheduled event, or deployment notifications.
+pub fn parse_event(payload: &Value) -> Result<MaintenanceEvent, NotificationError> {
+    let text = |key: &str| payload.get(key).and_then(Value::as_str);
+    if text("source") == Some(SCHEDULED_SOURCE) && text("detail-type") == Some(SCHEDULED_EVENT) {
+        return Ok(MaintenanceEvent::Sweep);
+    }
+    parse_notifications(payload).map(MaintenanceEvent::Notifications)
+}
+
 /// Reads every deployment notification in the payload (an SNS event may carry several records).
 pub fn parse_notifications(payload: &Value) -> Result<Vec<DeploymentNotification>, NotificationError> {
     if payload.get("Records").is_some() {
@@ -365,6 +388,23 @@ mod tests {
             let error = parse_notifications(&payload).unwrap_err().to_string();
             assert!(error.contains(expected), "{payload}: {error}");
         }
+    }
+
+    #[test]
+    fn a_scheduled_event_asks_for_a_sweep_and_nothing_else_does() {
+        let scheduled = json!({
+            "version": "0", "id": "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa", "detail-type": "Scheduled Event",
+            "source": "aws.events", "account": "123456789012", "time": "2026-11-25T01:00:00Z",
+            "region": "us-east-1", "resources": ["arn:aws:events:us-east-1:123456789012:rule/preflight-reconcile"],
+            "detail": {}
+        });
+        assert!(looks_like_notification(&scheduled));
+        assert_eq!(parse_event(&scheduled), Ok(MaintenanceEvent::Sweep));
+        // The same detail-type from another source is not a schedule.
+        let mut other = scheduled.clone();
+        other["source"] = json!("custom.app");
+        let error = parse_event(&other).unwrap_err().to_string();
+        assert!(error.contains("`Scheduled Event`"), "{error}");
     }
 
     #[test]

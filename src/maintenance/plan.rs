@@ -112,14 +112,11 @@ pub fn plan(
             .cloned()
             .unwrap_or(DeploymentState::Unknown)
     };
-    let (own, others): (Vec<&PageRule>, Vec<&PageRule>) = pages
+    let (own, others): (Vec<PageRule>, Vec<PageRule>) = pages
         .iter()
+        .cloned()
         .partition(|page| page.deployment_id.as_deref() == Some(deployment_id));
-    let stale = others
-        .into_iter()
-        .filter(|page| is_stale(&state_of(page.deployment_id.as_deref())))
-        .map(|page| page.rule_arn.clone())
-        .collect();
+    let stale = stale_pages(&others, states);
     let own_rules: Vec<String> = own.into_iter().map(|page| page.rule_arn.clone()).collect();
     let wanted = match phase {
         Phase::Ended => Err(NoPage::Ended),
@@ -134,6 +131,30 @@ pub fn plan(
         (Ok(()), None) => OwnPage::PutUp,
     };
     Plan { stale, own }
+}
+
+/// The rules among `pages` whose deployments are over or unknown (missing from `states`, or
+/// untagged): what a sweep removes, and what every notification removes on the way.
+pub fn stale_pages(pages: &[PageRule], states: &HashMap<String, DeploymentState>) -> Vec<String> {
+    pages
+        .iter()
+        .filter(|page| {
+            let state = page.deployment_id.as_deref().and_then(|id| states.get(id));
+            state.is_none_or(is_stale)
+        })
+        .map(|page| page.rule_arn.clone())
+        .collect()
+}
+
+/// The deployments whose state a sweep of `pages` needs, each once.
+pub fn page_owners(pages: &[PageRule]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for id in pages.iter().filter_map(|page| page.deployment_id.as_deref()) {
+        if !ids.iter().any(|known| known == id) {
+            ids.push(id.to_string());
+        }
+    }
+    ids
 }
 
 /// Whether a deployment CodeDeploy reports as `state` should have a page now.
@@ -313,6 +334,23 @@ mod tests {
         ]);
         let plan = plan(Phase::Running, "d-1", &pages, &known, false);
         assert_eq!(plan.stale, vec!["over", "unknown", "untagged"]);
+    }
+
+    #[test]
+    fn a_sweep_removes_exactly_the_pages_of_deployments_that_are_over_or_unknown() {
+        let pages = [
+            page("running", "d-2"),
+            page("over", "d-3"),
+            page("unknown", "d-4"),
+            page("running-twin", "d-2"),
+            PageRule {
+                rule_arn: "untagged".into(),
+                deployment_id: None,
+            },
+        ];
+        assert_eq!(page_owners(&pages), vec!["d-2", "d-3", "d-4"]);
+        let known = states(&[("d-2", SCALE_OUT_RUNNING), ("d-3", DeploymentState::Over)]);
+        assert_eq!(stale_pages(&pages, &known), vec!["over", "unknown", "untagged"]);
     }
 
     #[test]

@@ -10,7 +10,9 @@ use aws_sdk_codedeploy::Client as CodeDeploy;
 use super::config::MaintenanceConfig;
 use super::listener::{NewPage, PRIORITY_IN_USE, find_pages, put_up, take_down};
 use super::notification::DeploymentNotification;
-use super::plan::{DeploymentState, OwnPage, deployments_to_ask, is_stale, own_page, plan, state_of};
+use super::plan::{
+    DeploymentState, OwnPage, deployments_to_ask, is_stale, own_page, page_owners, plan, stale_pages, state_of,
+};
 use crate::plumbing::aws::codedeploy::{DEPLOYMENT_DOES_NOT_EXIST, get_deployment};
 use crate::plumbing::aws::{AwsClients, AwsError};
 
@@ -146,6 +148,37 @@ pub async fn reconcile(
             Ok(outcome("shown", "the deployment is running".into(), Some(&rule)))
         }
     }
+}
+
+/// What a sweep did to one listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Swept {
+    pub listener_arn: String,
+    /// Pages of deployments that were over or unknown, taken down.
+    pub removed: Vec<String>,
+    /// Pages of running deployments, left up.
+    pub kept: usize,
+}
+
+/// Removes, from `listener_arn`, every preflight page whose deployment is over or unknown, and
+/// leaves running deployments' pages alone: what the scheduled reconcile does on each listener.
+pub async fn sweep(clients: &AwsClients, listener_arn: &str) -> Result<Swept, ApplyError> {
+    let (codedeploy, elb) = (clients.codedeploy().await, clients.elb().await);
+    let pages = find_pages(elb, listener_arn).await?;
+    let mut states = HashMap::new();
+    for owner in page_owners(&pages) {
+        let state = deployment_state(codedeploy, &owner).await?;
+        states.insert(owner, state);
+    }
+    let removed = stale_pages(&pages, &states);
+    for rule in &removed {
+        take_down(elb, rule).await?;
+    }
+    Ok(Swept {
+        listener_arn: listener_arn.to_string(),
+        kept: pages.len() - removed.len(),
+        removed,
+    })
 }
 
 /// GetDeployment, reduced to what the page depends on; a deployment CodeDeploy does not know is

@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::operation::describe_tags::DescribeTagsOutput
 use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, Tag, TagDescription};
 use aws_smithy_mocks::{Rule, mock};
 
-use super::{ApplyError, Outcome, reconcile};
+use super::{ApplyError, Outcome, reconcile, sweep};
 use crate::maintenance::config::MaintenanceConfig;
 use crate::maintenance::notification::{Carrier, DeploymentNotification, Phase};
 use crate::maintenance::plan::{DEPLOYMENT_TAG, ROLE_TAG, ROLE_VALUE};
@@ -428,5 +428,28 @@ async fn throttling_is_a_failure_a_redelivery_can_mend_and_a_denial_is_not() {
             .ends_with("grant this function's role elasticloadbalancing:CreateRule"),
         "{}",
         error.reason
+    );
+}
+
+#[tokio::test]
+async fn a_sweep_removes_the_pages_of_finished_and_unknown_deployments_and_keeps_running_ones() {
+    let (rules, tags) = listener_with(&[("old", "d-0"), ("gone", "d-9"), ("busy", "d-5")]);
+    let finished = deployment("d-0", DeploymentStatus::Failed, DeploymentCreator::User);
+    let unknown = mock!(CodeDeploy::get_deployment)
+        .match_requests(|request| request.deployment_id() == Some("d-9"))
+        .then_http_response(|| canned::json_error(400, "DeploymentDoesNotExistException", "no such deployment"));
+    let busy = running("d-5");
+    let (remove_old, remove_gone, remove_busy) = (delete("old"), delete("gone"), delete("busy"));
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&finished, &unknown, &busy]),
+        canned::lambda(&[]),
+        canned::elb(&[&rules, &tags, &remove_old, &remove_gone, &remove_busy]),
+    );
+    let swept = sweep(&clients, LISTENER).await.expect("swept");
+    assert_eq!(swept.removed, vec!["old", "gone"]);
+    assert_eq!(swept.kept, 1);
+    assert_eq!(
+        (remove_old.num_calls(), remove_gone.num_calls(), remove_busy.num_calls()),
+        (1, 1, 0)
     );
 }
