@@ -572,3 +572,47 @@ async fn a_placeholder_deadline_from_a_local_emulator_still_gets_checked() {
     let logs = rig.hook.lines().join("\n");
     assert!(logs.contains("local emulator's placeholder"), "{logs}");
 }
+
+#[tokio::test]
+async fn http_checks_do_not_wait_for_the_deployment_lookup() {
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+        .await
+        .unwrap();
+    let alb = target.host_port();
+    let rig = Rig::start(&[("ALB_URL", alb.as_str())]).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
+    let lookup = Duration::from_secs(2);
+    rig.aws.inject(Operation::GetDeployment, Fault::Latency(lookup), 1);
+    let delivered = rig.deliver(&deployment, TIMEOUT).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    let asked = target.requests()[0].at;
+    // GetDeployment could not answer before `started + lookup`: a check sent earlier ran alongside it.
+    assert!(
+        asked < delivered.started + lookup,
+        "the check waited for GetDeployment ({:?} after delivery)",
+        asked - delivered.started
+    );
+    assert!(text(&rig.summary(1).await, "deployed").contains("ECS TargetService"));
+}
+
+#[tokio::test]
+async fn a_failed_lookup_still_fails_http_checks_that_passed() {
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+        .await
+        .unwrap();
+    let alb = target.host_port();
+    let rig = Rig::start(&[("ALB_URL", alb.as_str())]).await;
+    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
+    rig.aws.inject(Operation::GetDeployment, Fault::AccessDenied, 1);
+    rig.run(&deployment).await;
+
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert_eq!(target.requests().len(), 1, "the check ran alongside the lookup");
+    let summary = rig.summary(1).await;
+    assert!(
+        text(&summary, "reason").starts_with("GetDeployment failed: AccessDeniedException"),
+        "{summary}"
+    );
+    assert!(text(&summary, "checks").contains("/healthcheck: 200"), "{summary}");
+}

@@ -23,6 +23,8 @@ pub enum Answer {
 /// A request the target saw.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeenRequest {
+    /// When the request arrived.
+    pub at: std::time::Instant,
     pub method: String,
     pub path: String,
     pub query: Option<String>,
@@ -76,6 +78,7 @@ async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, hea
     let path = uri.path().to_string();
     if let Ok(mut seen) = routes.seen.lock() {
         seen.push(SeenRequest {
+            at: std::time::Instant::now(),
             method: method.to_string(),
             path: path.clone(),
             query: uri.query().map(str::to_string),

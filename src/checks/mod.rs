@@ -117,6 +117,21 @@ pub fn plan_checks(config: &Config, targets: &Targets) -> Result<Vec<Check>, Pla
     }
 }
 
+/// The checks, when they do not depend on what was deployed (HTTP checks through `ALB_URL`), so
+/// that a flow can start them before it knows; `None` when they need the deployed targets.
+pub fn checks_without_targets(config: &Config) -> Option<Vec<Check>> {
+    match &config.mode {
+        Mode::Http { base_url, .. } => config
+            .request
+            .paths
+            .iter()
+            .map(|path| http_check(base_url, path))
+            .collect::<Result<Vec<_>, _>>()
+            .ok(),
+        Mode::Lambda(_) => None,
+    }
+}
+
 fn http_check(base_url: &Url, path: &str) -> Result<Check, PlanError> {
     let joined = format!("{}{path}", base_url.as_str().trim_end_matches('/'));
     Url::parse(&joined)

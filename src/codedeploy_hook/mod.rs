@@ -26,7 +26,7 @@ use crate::checks::config::Config;
 use crate::checks::probe::Probe;
 use crate::checks::runner::run_checks;
 use crate::checks::verdict::Verdict;
-use crate::checks::{CheckResult, Targets, plan_checks};
+use crate::checks::{CheckResult, Targets, checks_without_targets, plan_checks};
 use crate::plumbing::aws::{AwsClients, AwsError};
 use crate::plumbing::deadline::keep_back;
 use crate::plumbing::env::ConfigError;
@@ -231,45 +231,74 @@ impl Hook {
             Ok(probe) => probe,
             Err(error) => return Evaluation::failed(None, error),
         };
-        let facts = match discover(clients.codedeploy().await, &event.deployment_id).await {
-            Ok(facts) => facts,
-            Err(error) => return Evaluation::failed(None, error.to_string()),
+        let run = |checks| {
+            run_checks(checks, config.patience, deadline, move |check| {
+                let probe = Arc::clone(&probe);
+                async move { probe.attempt(&check).await }
+            })
         };
-        let deployed = match &facts.appspec {
-            AppSpecText::Content(text) => match parse_appspec(text) {
-                Ok(deployed) => Some(deployed),
-                Err(error) => return Evaluation::failed(None, error.to_string()),
-            },
-            AppSpecText::Elsewhere(_) => None,
+        let lookup = look_up(clients, &event.deployment_id);
+        if let Some(checks) = checks_without_targets(config) {
+            // HTTP checks go to the listener whatever was deployed: the lookup (two CodeDeploy
+            // round trips) runs alongside them instead of before them. Its failure still fails
+            // the verdict, as it would have before the checks.
+            let (found, results) = tokio::join!(lookup, run(checks));
+            return match found {
+                Ok(found) => Evaluation {
+                    deployed: Some(found.description),
+                    verdict: Verdict::from_results(&results),
+                    results,
+                },
+                Err(why) => Evaluation {
+                    deployed: None,
+                    verdict: Verdict::failed(why),
+                    results,
+                },
+            };
+        }
+        let found = match lookup.await {
+            Ok(found) => found,
+            Err(why) => return Evaluation::failed(None, why),
         };
-        let description = Some(describe(
-            &facts.application,
-            &facts.group,
-            deployed.as_ref(),
-            &facts.appspec,
-        ));
-        let targets = match (&deployed, &facts.appspec) {
-            (Some(deployed), _) => deployed.targets(),
-            (None, AppSpecText::Elsewhere(kind)) => Targets::Unknown(format!(
-                "the deployment's AppSpec is in {kind}, which CodeDeploy's API does not show"
-            )),
-            (None, AppSpecText::Content(_)) => Targets::Unknown("the deployment's AppSpec could not be read".into()),
-        };
-        let checks = match plan_checks(config, &targets) {
+        let checks = match plan_checks(config, &found.targets) {
             Ok(checks) => checks,
-            Err(error) => return Evaluation::failed(description, error.to_string()),
+            Err(error) => return Evaluation::failed(Some(found.description), error.to_string()),
         };
-        let results = run_checks(checks, config.patience, deadline, move |check| {
-            let probe = Arc::clone(&probe);
-            async move { probe.attempt(&check).await }
-        })
-        .await;
+        let results = run(checks).await;
         Evaluation {
-            deployed: description,
+            deployed: Some(found.description),
             verdict: Verdict::from_results(&results),
             results,
         }
     }
+}
+
+/// What the lookup found: the summary's description, and what the checks can reach.
+struct Found {
+    description: String,
+    targets: Targets,
+}
+
+/// GetDeployment, GetApplicationRevision and the AppSpec; an error is the verdict's reason.
+async fn look_up(clients: &AwsClients, deployment_id: &str) -> Result<Found, String> {
+    let facts = discover(clients.codedeploy().await, deployment_id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let deployed = match &facts.appspec {
+        AppSpecText::Content(text) => Some(parse_appspec(text).map_err(|error| error.to_string())?),
+        AppSpecText::Elsewhere(_) => None,
+    };
+    let targets = match (&deployed, &facts.appspec) {
+        (Some(deployed), _) => deployed.targets(),
+        (None, AppSpecText::Elsewhere(kind)) => Targets::Unknown(format!(
+            "the deployment's AppSpec is in {kind}, which CodeDeploy's API does not show"
+        )),
+        (None, AppSpecText::Content(_)) => Targets::Unknown("the deployment's AppSpec could not be read".into()),
+    };
+    Ok(Found {
+        description: describe(&facts.application, &facts.group, deployed.as_ref(), &facts.appspec),
+        targets,
+    })
 }
 
 fn describe(application: &str, group: &str, deployed: Option<&Deployed>, appspec: &AppSpecText) -> String {
