@@ -52,6 +52,16 @@ async fn healthy_version_is_reported_succeeded() {
         summary.get("report_error").is_none(),
         "a delivered report has no error: {summary}"
     );
+
+    let metrics = rig.hook.wait_for_metric_records(1).await;
+    assert_eq!(metrics.len(), 1, "one metrics record per invocation: {metrics:?}");
+    assert_eq!(preflight::plumbing::metrics::check_emf(&metrics[0]), Ok(()));
+    assert_eq!(metrics[0]["Flow"], "codedeploy_hook");
+    assert_eq!(metrics[0]["Verdict"], "Succeeded");
+    assert_eq!(
+        (metrics[0]["Verdicts"].as_f64(), metrics[0]["Checks"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
 }
 
 #[tokio::test]
@@ -438,6 +448,14 @@ async fn a_report_that_cannot_be_delivered_fails_the_invocation_for_a_retry() {
     // Lambda's retry of the asynchronous invocation then reports.
     rig.run(&deployment).await;
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Succeeded"));
+    let verdicts: Vec<Value> = rig
+        .hook
+        .wait_for_metric_records(2)
+        .await
+        .iter()
+        .map(|record| record["Verdict"].clone())
+        .collect();
+    assert_eq!(verdicts, [json!("NotReported"), json!("Succeeded")]);
 }
 
 #[tokio::test]

@@ -209,6 +209,20 @@ async fn start_shows_a_503_page_on_every_path_and_the_end_removes_it() {
     assert_eq!(action_of(&ended), "removed");
     assert!(rig.rules().await.is_empty(), "the page is still up");
 
+    let metrics = rig.rig.hook.wait_for_metric_records(2).await;
+    for record in &metrics {
+        assert_eq!(preflight::plumbing::metrics::check_emf(record), Ok(()), "{record}");
+        assert_eq!(record["Flow"], "maintenance");
+    }
+    assert_eq!(
+        (metrics[0]["Shown"].as_f64(), metrics[0]["Removed"].as_f64()),
+        (Some(1.0), Some(0.0))
+    );
+    assert_eq!(
+        (metrics[1]["Shown"].as_f64(), metrics[1]["Removed"].as_f64()),
+        (Some(0.0), Some(1.0))
+    );
+
     let summaries = rig.summaries(2).await;
     assert_eq!(summaries[0]["action"], "shown");
     assert_eq!(summaries[0]["carrier"], "sns");

@@ -112,10 +112,24 @@ impl HookProcess {
 
     /// The JSON log lines with this message (`hook summary`, `maintenance summary`, …).
     pub fn logged(&self, message: &str) -> Vec<Value> {
+        self.json_lines(|value| value.get("message").and_then(Value::as_str) == Some(message))
+    }
+
+    /// The CloudWatch Embedded Metric Format records the process wrote (lines with `_aws`).
+    pub fn metric_records(&self) -> Vec<Value> {
+        self.json_lines(is_metric_record)
+    }
+
+    /// Waits until at least `count` metric records have been read (see [`Self::wait_for_logged`]).
+    pub async fn wait_for_metric_records(&self, count: usize) -> Vec<Value> {
+        self.wait_for(count, || self.metric_records()).await
+    }
+
+    fn json_lines(&self, keep: impl Fn(&Value) -> bool) -> Vec<Value> {
         self.lines()
             .iter()
             .filter_map(|line| serde_json::from_str::<Value>(line).ok())
-            .filter(|value| value.get("message").and_then(Value::as_str) == Some(message))
+            .filter(|value| keep(value))
             .collect()
     }
 
@@ -127,10 +141,14 @@ impl HookProcess {
     /// Waits until at least `count` lines with this message have been read, waking on each new
     /// line; gives up after [`LINE_BUDGET`] and returns what there is.
     pub async fn wait_for_logged(&self, message: &str, count: usize) -> Vec<Value> {
+        self.wait_for(count, || self.logged(message)).await
+    }
+
+    async fn wait_for(&self, count: usize, look: impl Fn() -> Vec<Value>) -> Vec<Value> {
         let waiting = async {
             loop {
                 let added = self.lines.added.notified();
-                let found = self.logged(message);
+                let found = look();
                 if found.len() >= count {
                     return found;
                 }
@@ -139,7 +157,7 @@ impl HookProcess {
         };
         match tokio::time::timeout(LINE_BUDGET, waiting).await {
             Ok(found) => found,
-            Err(_) => self.logged(message),
+            Err(_) => look(),
         }
     }
 
@@ -152,6 +170,10 @@ impl HookProcess {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+}
+
+fn is_metric_record(value: &Value) -> bool {
+    value.get("_aws").is_some()
 }
 
 fn collect(stream: impl AsyncRead + Unpin + Send + 'static, lines: Arc<Lines>) {

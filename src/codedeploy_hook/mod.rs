@@ -25,11 +25,12 @@ use tokio::time::Instant;
 use crate::checks::config::Config;
 use crate::checks::probe::Probe;
 use crate::checks::runner::run_checks;
-use crate::checks::verdict::Verdict;
+use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Targets, checks_without_targets, plan_checks};
 use crate::plumbing::aws::{AwsClients, AwsError};
 use crate::plumbing::deadline::keep_back;
 use crate::plumbing::env::ConfigError;
+use crate::plumbing::metrics::{Record, Unit};
 use appspec::{Deployed, parse_appspec};
 use deployment::{AppSpecText, discover};
 use payload::{HookEvent, PayloadError, parse_hook_event};
@@ -138,6 +139,7 @@ impl Hook {
         let started = Instant::now();
         let hook_event = parse_hook_event(payload).map_err(|error| {
             log_rejected_payload(&error);
+            verdict_metrics(None, &[], started.elapsed()).emit();
             HookError::Payload(error)
         })?;
         tracing::debug!(
@@ -177,6 +179,8 @@ impl Hook {
             elapsed: started.elapsed(),
         }
         .log();
+        let reported = delivery.is_ok().then_some(evaluation.verdict.status);
+        verdict_metrics(reported, &evaluation.results, started.elapsed()).emit();
         match delivery {
             Ok(delivery) => Ok(json!({
                 "deploymentId": hook_event.deployment_id,
@@ -299,6 +303,24 @@ async fn look_up(clients: &AwsClients, deployment_id: &str) -> Result<Found, Str
         description: describe(&facts.application, &facts.group, deployed.as_ref(), &facts.appspec),
         targets,
     })
+}
+
+/// The invocation's metrics: one verdict (`NotReported` when CodeDeploy did not get it), the
+/// checks, their latencies, the time taken.
+fn verdict_metrics(reported: Option<Status>, results: &[CheckResult], elapsed: Duration) -> Record {
+    let verdict = reported.map_or_else(|| "NotReported".to_string(), |status| status.to_string());
+    let failed = results.iter().filter(|result| !result.passed()).count();
+    let mut record = Record::new("codedeploy_hook")
+        .dimension("Verdict", verdict)
+        .metric("Verdicts", Unit::Count, 1.0)
+        .metric("Checks", Unit::Count, results.len() as f64)
+        .metric("ChecksFailed", Unit::Count, failed as f64)
+        .metric("Duration", Unit::Milliseconds, elapsed.as_millis() as f64);
+    if !results.is_empty() {
+        let latencies = results.iter().map(|result| result.latency.as_millis() as f64).collect();
+        record = record.metric_values("CheckLatency", Unit::Milliseconds, latencies);
+    }
+    record
 }
 
 fn describe(application: &str, group: &str, deployed: Option<&Deployed>, appspec: &AppSpecText) -> String {

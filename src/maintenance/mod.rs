@@ -22,6 +22,7 @@ use tokio::time::Instant;
 
 use crate::plumbing::aws::AwsClients;
 use crate::plumbing::env::ConfigError;
+use crate::plumbing::metrics::{Record, Unit};
 use config::MaintenanceConfig;
 use notification::{DeploymentNotification, MaintenanceEvent, NotificationError, parse_event};
 use reconcile::{ApplyError, Outcome, Swept, reconcile, sweep};
@@ -101,12 +102,30 @@ impl Maintenance {
     }
 
     /// Handles every notification in the payload, in order, stopping at the first failure (all
-    /// of them are safe to apply again when the delivery is retried). Work stops at `deadline`.
+    /// of them are safe to apply again when the delivery is retried), or sweeps every listener
+    /// for a scheduled event. Work stops at `deadline`. One metrics record tells what was done.
     pub async fn handle(
         &self,
         clients: &AwsClients,
         payload: &Value,
         deadline: Instant,
+    ) -> Result<Value, MaintenanceError> {
+        let mut tally = Tally::default();
+        let result = self.handle_counting(clients, payload, deadline, &mut tally).await;
+        if result.is_err() && tally.failed == 0 {
+            // Refused before any notification was applied: a bad payload or configuration.
+            tally.failed = 1;
+        }
+        tally.record().emit();
+        result
+    }
+
+    async fn handle_counting(
+        &self,
+        clients: &AwsClients,
+        payload: &Value,
+        deadline: Instant,
+        tally: &mut Tally,
     ) -> Result<Value, MaintenanceError> {
         let started = Instant::now();
         let event = parse_event(payload).map_err(|error| {
@@ -115,7 +134,7 @@ impl Maintenance {
         })?;
         let notifications = match event {
             MaintenanceEvent::Notifications(notifications) => notifications,
-            MaintenanceEvent::Sweep => return self.sweep_every_listener(clients, deadline).await,
+            MaintenanceEvent::Sweep => return self.sweep_every_listener(clients, deadline, tally).await,
         };
         let config = match &self.config {
             Ok(Some(config)) => config,
@@ -133,6 +152,7 @@ impl Maintenance {
                 .await
                 .unwrap_or_else(|_| Err(out_of_time()));
             log_summary(notification, &result, started);
+            tally.add(&result);
             match result {
                 Ok(outcome) => done.push(json!({
                     "deploymentId": notification.deployment_id,
@@ -151,7 +171,12 @@ impl Maintenance {
     /// The scheduled reconcile: every configured listener loses the pages of deployments that
     /// are over, whatever notifications were lost. Every listener is tried; the first failure is
     /// the invocation's error (the next schedule tries again in any case).
-    async fn sweep_every_listener(&self, clients: &AwsClients, deadline: Instant) -> Result<Value, MaintenanceError> {
+    async fn sweep_every_listener(
+        &self,
+        clients: &AwsClients,
+        deadline: Instant,
+        tally: &mut Tally,
+    ) -> Result<Value, MaintenanceError> {
         let started = Instant::now();
         let config = match &self.config {
             Ok(Some(config)) => config,
@@ -165,6 +190,13 @@ impl Maintenance {
                 .await
                 .unwrap_or_else(|_| Err(out_of_time()));
             log_sweep(listener, &result, started);
+            match &result {
+                Ok(swept) => {
+                    tally.swept += 1;
+                    tally.stale_removed += swept.removed.len();
+                }
+                Err(_) => tally.failed += 1,
+            }
             match result {
                 Ok(swept) => done.push(json!({
                     "listener": swept.listener_arn,
@@ -181,6 +213,55 @@ impl Maintenance {
             Some(error) => Err(error.into()),
             None => Ok(json!({ "maintenance": done })),
         }
+    }
+}
+
+/// What one invocation did, counted for its metrics record.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Tally {
+    shown: usize,
+    already_shown: usize,
+    removed: usize,
+    unchanged: usize,
+    ignored: usize,
+    swept: usize,
+    failed: usize,
+    stale_removed: usize,
+}
+
+impl Tally {
+    fn add(&mut self, result: &Result<Outcome, ApplyError>) {
+        let Ok(outcome) = result else {
+            self.failed += 1;
+            return;
+        };
+        self.stale_removed += outcome.stale_removed.len();
+        let counter = match outcome.action {
+            "shown" => &mut self.shown,
+            "already_shown" => &mut self.already_shown,
+            "removed" => &mut self.removed,
+            "ignored" => &mut self.ignored,
+            _ => &mut self.unchanged,
+        };
+        *counter += 1;
+    }
+
+    /// One record, the flow its only dimension: each action is a count of its own.
+    fn record(&self) -> Record {
+        [
+            ("Shown", self.shown),
+            ("AlreadyShown", self.already_shown),
+            ("Removed", self.removed),
+            ("Unchanged", self.unchanged),
+            ("Ignored", self.ignored),
+            ("Swept", self.swept),
+            ("Failed", self.failed),
+            ("StalePagesRemoved", self.stale_removed),
+        ]
+        .into_iter()
+        .fold(Record::new("maintenance"), |record, (name, count)| {
+            record.metric(name, Unit::Count, count as f64)
+        })
     }
 }
 
@@ -268,5 +349,43 @@ fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, A
             elapsed_ms,
             "maintenance summary"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(action: &'static str, stale: usize) -> Result<Outcome, ApplyError> {
+        Ok(Outcome {
+            action,
+            reason: String::new(),
+            listener_arn: None,
+            rule_arn: None,
+            stale_removed: vec!["rule".into(); stale],
+        })
+    }
+
+    #[test]
+    fn the_tally_counts_each_action_and_makes_one_valid_record() {
+        let mut tally = Tally::default();
+        tally.add(&outcome("shown", 2));
+        tally.add(&outcome("none", 0));
+        tally.add(&Err(ApplyError {
+            reason: "throttled".into(),
+            code: Some("Throttling".into()),
+            retry_can_help: true,
+        }));
+        let document = tally.record().to_json(1);
+        assert_eq!(crate::plumbing::metrics::check_emf(&document), Ok(()));
+        for (metric, count) in [
+            ("Shown", 1.0),
+            ("Unchanged", 1.0),
+            ("Failed", 1.0),
+            ("StalePagesRemoved", 2.0),
+            ("Removed", 0.0),
+        ] {
+            assert_eq!(document[metric].as_f64(), Some(count), "{metric}: {document}");
+        }
     }
 }
