@@ -183,7 +183,7 @@ async fn a_denied_invoke_is_tried_once_and_reported_failed_saying_what_to_grant(
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
     assert_eq!(rig.aws.calls(Operation::Invoke), 1, "a refusal is not retried");
     let reason = text(&rig.summary(1).await, "reason");
-    assert!(reason.contains("lambda:InvokeFunction on function my-api"), "{reason}");
+    assert!(reason.contains("tag function my-api preflight:check=true"), "{reason}");
     assert!(reason.contains("InvokeTargetArns"), "{reason}");
 }
 

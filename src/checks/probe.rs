@@ -129,8 +129,9 @@ pub fn judge_invoke_error(function: &str, version: &str, error: &AwsError) -> Ju
         Some(code) if is_access_denied(code) => Judgement::fail_for_good(
             None,
             format!(
-                "Lambda refused to let the hook invoke {target} ({code}): grant the hook's role lambda:InvokeFunction \
-                 on function {function} and its versions (the template's InvokeTargetArns parameter, e.g. \
+                "Lambda refused to let the hook invoke {target} ({code}): tag function {function} \
+                 preflight:check=true, which the template's default permission lets the hook invoke, or grant the \
+                 hook's role lambda:InvokeFunction on it and its versions (the InvokeTargetArns parameter, e.g. \
                  arn:aws:lambda:REGION:ACCOUNT:function:{function}:*); {}",
                 said()
             ),

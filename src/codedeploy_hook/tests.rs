@@ -346,7 +346,7 @@ async fn a_denied_invoke_is_reported_failed_after_one_call_saying_what_to_grant(
         "an invocation that was denied is not tried again"
     );
     let reason = answer["reason"].as_str().unwrap_or_default();
-    assert!(reason.contains("lambda:InvokeFunction on function my-api"), "{reason}");
+    assert!(reason.contains("tag function my-api preflight:check=true"), "{reason}");
     assert!(reason.contains("InvokeTargetArns"), "{reason}");
 }
 
