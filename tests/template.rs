@@ -179,3 +179,72 @@ fn every_policy_passes_the_iam_linter() {
         assert!(real.is_empty(), "{parameters}: {real:?}");
     }
 }
+
+fn resources(parameters: &Value) -> Value {
+    let printed = output(
+        Command::new(python())
+            .arg(files().join("policies.py"))
+            .arg(workspace_root().join("template.yaml"))
+            .arg(parameters.to_string())
+            .arg("--resources"),
+    )
+    .expect("resolve the resources");
+    serde_json::from_str(printed.trim()).expect("JSON")
+}
+
+#[test]
+fn events_that_fail_every_delivery_are_kept_and_alarmed_on() {
+    let parameters = json!({
+        "MaintenanceListenerArn": LISTENER, "MaintenanceApplication": "shop", "MaintenanceDeploymentGroup": "shop-web"
+    });
+    let created = resources(&parameters);
+    for function in ["PreflightHook", "PreflightMaintenance"] {
+        let config = &created[function]["Properties"]["EventInvokeConfig"];
+        assert_eq!(config["MaximumRetryAttempts"], 2, "{function}");
+        assert_eq!(config["DestinationConfig"]["OnFailure"]["Type"], "SQS", "{function}");
+        assert_eq!(
+            config["DestinationConfig"]["OnFailure"]["Destination"], "arn:aws:sqs:us-east-1:111122223333:FailedEvents",
+            "{function}"
+        );
+        let send = statements_allowing(&policies(&parameters, false), function, "sqs:SendMessage");
+        assert_eq!(send.len(), 1, "{function} may send to the queue");
+    }
+    let queue = &created["FailedEvents"]["Properties"];
+    assert_eq!(queue["MessageRetentionPeriod"], 1209600, "14 days to investigate");
+    let alarm = &created["FailedEventsAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], "ApproximateNumberOfMessagesVisible");
+    assert_eq!(alarm["Dimensions"][0]["Value"], "FailedEvents");
+    assert_eq!(
+        (alarm["ComparisonOperator"].as_str(), alarm["Threshold"].as_i64()),
+        (Some("GreaterThanThreshold"), Some(0))
+    );
+    assert!(alarm.get("AlarmActions").is_none(), "no topic given, no action");
+    let notified = resources(&json!({"FailedEventsAlarmTopicArn": "arn:aws:sns:us-east-1:111122223333:oncall"}));
+    assert_eq!(
+        notified["FailedEventsAlarm"]["Properties"]["AlarmActions"],
+        json!(["arn:aws:sns:us-east-1:111122223333:oncall"])
+    );
+}
+
+#[test]
+fn each_function_logs_to_a_log_group_the_template_keeps_for_the_retention_asked() {
+    let created = resources(&json!({
+        "MaintenanceListenerArn": LISTENER, "MaintenanceApplication": "shop", "MaintenanceDeploymentGroup": "shop-web",
+        "LogRetentionDays": "14"
+    }));
+    for (function, group) in [
+        ("PreflightHook", "HookLogs"),
+        ("PreflightMaintenance", "MaintenanceLogs"),
+    ] {
+        let name = &created[group]["Properties"]["LogGroupName"];
+        assert_eq!(
+            created[function]["Properties"]["LoggingConfig"]["LogGroup"], *name,
+            "{function}"
+        );
+        assert_eq!(created[group]["Properties"]["RetentionInDays"], "14", "{group}");
+    }
+    assert_eq!(
+        created["HookLogs"]["Properties"]["LogGroupName"],
+        "/aws/lambda/CodeDeployHook_preflight"
+    );
+}

@@ -3,9 +3,11 @@ values, with the intrinsic functions resolved as CloudFormation would (pseudo pa
 account 111122223333 in us-east-1; other resources' ARNs as placeholders), as one JSON object:
 {"LogicalId": [policy document, ...]}. Functions whose Condition is false are left out.
 
-Usage: python policies.py TEMPLATE '{"Parameter": "value", ...}' [--lint]
+Usage: python policies.py TEMPLATE '{"Parameter": "value", ...}' [--lint | --resources]
 With --lint it prints instead what the IAM linter parliament finds in each document, as a JSON list
 of {"function", "issue", "detail"}: parliament knows each action's resource types and condition keys.
+With --resources it prints every resource the parameters create, resolved: {"LogicalId": {"Type",
+"Properties"}}.
 """
 
 import json
@@ -43,7 +45,25 @@ class Resolver:
             return self.parameters[name]
         if name in PSEUDO:
             return PSEUDO[name]
-        return f"arn:aws:placeholder:us-east-1:111122223333:{name}"
+        resource = self.template["Resources"].get(name, {})
+        kind = resource.get("Type")
+        if kind == "AWS::Logs::LogGroup":
+            return self.resolve(resource["Properties"]["LogGroupName"])
+        return {
+            "AWS::SQS::Queue": f"https://sqs.us-east-1.amazonaws.com/111122223333/{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:us-east-1:111122223333:{name}",
+        }.get(kind, name)
+
+    def get_att(self, name, attribute):
+        kind = self.template["Resources"].get(name, {}).get("Type")
+        if attribute == "QueueName":
+            return name
+        return {
+            "AWS::SQS::Queue": f"arn:aws:sqs:us-east-1:111122223333:{name}",
+            "AWS::SNS::Topic": f"arn:aws:sns:us-east-1:111122223333:{name}",
+            "AWS::Serverless::Function": f"arn:aws:lambda:us-east-1:111122223333:function:{name}",
+            "AWS::Events::Rule": f"arn:aws:events:us-east-1:111122223333:rule/{name}",
+        }.get(kind, f"arn:aws:placeholder:us-east-1:111122223333:{name}")
 
     def substitute(self, text, variables):
         def one(match):
@@ -51,7 +71,7 @@ class Resolver:
             if name in variables:
                 return str(variables[name])
             if "." in name:
-                return f"arn:aws:placeholder:us-east-1:111122223333:{name}"
+                return self.get_att(*name.split(".", 1))
             return str(self.ref(name))
 
         return re.sub(r"\$\{([^}]+)\}", one, text)
@@ -85,7 +105,8 @@ class Resolver:
                 separator, text = argument
                 return str(self.resolve(text)).split(separator)
             if key == "Fn::GetAtt":
-                return f"arn:aws:placeholder:us-east-1:111122223333:{argument[0]}"
+                name, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
+                return self.get_att(name, attribute)
             if key == "Fn::Equals":
                 left, right = (self.resolve(part) for part in argument)
                 return str(left) == str(right)
@@ -114,6 +135,14 @@ def main(path, given, mode=None):
     if matches:
         raise SystemExit(f"cannot read {path}: {matches}")
     resolver = Resolver(template, json.loads(given))
+    if mode == "--resources":
+        created = {
+            name: {"Type": resource["Type"], "Properties": resolver.resolve(resource.get("Properties", {}))}
+            for name, resource in template["Resources"].items()
+            if "Condition" not in resource or resolver.condition(resource["Condition"])
+        }
+        print(json.dumps(created))
+        return
     policies = {}
     for name, resource in template["Resources"].items():
         if resource.get("Type") != "AWS::Serverless::Function":
