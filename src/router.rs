@@ -42,16 +42,15 @@ impl Preflight {
 
     pub async fn handle(self: Arc<Self>, event: LambdaEvent<Value>) -> Result<Value, Diagnostic> {
         let deadline = instant_of(event.context.deadline);
+        // Each flow's future is boxed: nested inline, their types grew deep enough that rustc's
+        // layout query overflowed its depth limit in the arm64 build `sam build` makes.
         if looks_like_notification(&event.payload) {
-            return self
-                .maintenance
-                .handle(&self.clients, &event.payload, keep_back(deadline, NOTIFICATION_MARGIN))
-                .await
-                .map_err(Diagnostic::from);
+            let notified =
+                self.maintenance
+                    .handle(&self.clients, &event.payload, keep_back(deadline, NOTIFICATION_MARGIN));
+            return Box::pin(notified).await.map_err(Diagnostic::from);
         }
-        Arc::clone(&self.hook)
-            .handle(Arc::clone(&self.clients), &event.payload, deadline)
-            .await
-            .map_err(Diagnostic::from)
+        let hooked = Arc::clone(&self.hook).handle(Arc::clone(&self.clients), &event.payload, deadline);
+        Box::pin(hooked).await.map_err(Diagnostic::from)
     }
 }

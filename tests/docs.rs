@@ -85,3 +85,18 @@ fn the_template_sets_each_setting_from_a_parameter_and_nothing_else() {
         );
     }
 }
+
+#[test]
+fn the_serverless_application_repository_entry_has_the_crates_version_and_license() {
+    let template = read("template.yaml");
+    let version = format!("SemanticVersion: {}", env!("CARGO_PKG_VERSION"));
+    assert!(
+        template.contains(&version),
+        "template.yaml's {version:?} must follow Cargo.toml"
+    );
+    assert!(template.contains(&format!("SpdxLicenseId: {}", env!("CARGO_PKG_LICENSE"))));
+    assert!(
+        read("LICENSE").contains("Apache License"),
+        "LICENSE must hold the license text"
+    );
+}

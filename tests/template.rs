@@ -168,6 +168,7 @@ fn every_policy_passes_the_iam_linter() {
         json!({"InvokeTargetArns": "arn:aws:lambda:us-east-1:111122223333:function:my-api:*"}),
         maintenance,
         forwarding,
+        json!({"KmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
     ] {
         let findings = policies(&parameters, true);
         let real: Vec<&Value> = findings
@@ -247,4 +248,33 @@ fn each_function_logs_to_a_log_group_the_template_keeps_for_the_retention_asked(
         created["HookLogs"]["Properties"]["LogGroupName"],
         "/aws/lambda/CodeDeployHook_preflight"
     );
+}
+
+#[test]
+fn checkov_finds_nothing_that_is_not_skipped_with_a_reason() {
+    let checkov = PythonEnv::ensure(&files().join("checkov-requirements.txt")).expect("install checkov");
+    let printed = output(
+        Command::new(checkov.python())
+            .args([
+                "-m",
+                "checkov.main",
+                "-f",
+                "template.yaml",
+                "--framework",
+                "cloudformation",
+            ])
+            .args(["--skip-download", "--compact", "--quiet", "--output", "json"])
+            .current_dir(workspace_root()),
+    );
+    // checkov exits 1 when a check fails; its JSON says which.
+    let report: Value = match &printed {
+        Ok(text) => serde_json::from_str(text).expect("checkov's JSON"),
+        Err(error) => panic!("checkov failed: {error}"),
+    };
+    assert_eq!(report["summary"]["failed"], 0, "{report}");
+    assert_eq!(report["summary"]["parsing_errors"], 0, "{report}");
+    for skipped in report["results"]["skipped_checks"].as_array().into_iter().flatten() {
+        let reason = skipped["check_result"]["suppress_comment"].as_str().unwrap_or_default();
+        assert!(reason.len() > 20, "a skip needs its reason: {skipped}");
+    }
 }
