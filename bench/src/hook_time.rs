@@ -1,12 +1,13 @@
 //! Hook time against work: K checks whose targets each answer after L ms, timed from event
-//! delivery to the report, against the floor L. With bounded concurrency C the floor for K
-//! checks is ceil(K / C) × L.
+//! delivery to the report, with every CodeDeploy call taking D ms. The floor is the slowest
+//! check plus one report round trip: ceil(K / C) × L + D for HTTP checks, which run alongside the
+//! lookup, and 2D + ceil(K / C) × L + D for Lambda checks, which need it first.
 
 use std::time::Duration;
 
 use crate::measure::median;
 use rehearsal::kit::{ECS_APPSPEC, lambda_appspec};
-use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HookProcess, HttpTarget, LocalAws, Reply};
+use rehearsal::{Answer, DeploymentSpec, Fault, FunctionVersion, HookProcess, HttpTarget, LocalAws, Operation, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -28,14 +29,24 @@ pub struct WorkFigure {
     pub checks: usize,
     pub concurrency: usize,
     pub latency: Duration,
+    /// What each CodeDeploy call takes (GetDeployment, GetApplicationRevision, the report).
+    pub aws_latency: Duration,
     pub median: Duration,
     pub reps: usize,
 }
 
 impl WorkFigure {
-    /// ceil(K / C) × L: what bounded concurrency allows at best.
+    /// The best the hook can do: ceil(K / C) × L for the checks, then one report round trip;
+    /// Lambda checks also wait for the lookup (two CodeDeploy calls) that tells them what to
+    /// invoke, while HTTP checks run alongside it.
     pub fn bound(&self) -> Duration {
-        self.latency * self.checks.div_ceil(self.concurrency) as u32
+        let checks = self.latency * self.checks.div_ceil(self.concurrency) as u32;
+        let lookup = self.aws_latency * 2;
+        let before_report = match self.kind {
+            Kind::Lambda => lookup + checks,
+            Kind::Http => checks.max(lookup),
+        };
+        before_report + self.aws_latency
     }
 
     pub fn ratio_to_latency(&self) -> f64 {
@@ -47,13 +58,15 @@ impl WorkFigure {
     }
 }
 
-/// Times `reps` deployments of `checks` checks on one warm hook process.
+/// Times `reps` deployments of `checks` checks on one warm hook process, each CodeDeploy call
+/// taking `aws_latency` as a real region's would.
 pub async fn measure(
     bootstrap: &std::path::Path,
     kind: Kind,
     checks: usize,
     concurrency: usize,
     latency: Duration,
+    aws_latency: Duration,
     reps: usize,
 ) -> Result<WorkFigure, String> {
     let aws = LocalAws::start().await.map_err(|e| e.to_string())?;
@@ -88,6 +101,13 @@ pub async fn measure(
     // One warm-up execution: the figure is the steady-state hook, cold start is measured apart.
     for rep in 0..=reps {
         let deployment = aws.create_deployment(spec.clone());
+        for operation in [
+            Operation::GetDeployment,
+            Operation::GetApplicationRevision,
+            Operation::PutLifecycleEventHookExecutionStatus,
+        ] {
+            aws.inject(operation, Fault::Latency(aws_latency), 1);
+        }
         let delivered = aws.deliver(&deployment, Duration::from_secs(120)).await;
         let report = aws
             .reports()
@@ -118,6 +138,7 @@ pub async fn measure(
         checks,
         concurrency,
         latency,
+        aws_latency,
         median: median(&mut times).unwrap_or_default(),
         reps,
     })

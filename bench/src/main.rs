@@ -47,6 +47,10 @@ struct Options {
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 
+    /// How long each CodeDeploy call takes in the hook-time runs, as a real region's would
+    #[arg(long, value_name = "MS", default_value_t = 50)]
+    aws_latency_ms: u64,
+
     /// Measure this preflight binary instead of the one the bench builds, e.g. another commit's
     /// `cargo build --release -p preflight --bin bootstrap`, to compare two builds
     #[arg(long, value_name = "PATH")]
@@ -78,7 +82,12 @@ async fn run(options: Options) -> Result<bool, String> {
     let cold = cold_start::run(&contenders, usize::from(options.runs)).await?;
     print_cold_start(&cold);
 
-    let work = hook_time_matrix(&contenders.preflight, options.quick).await?;
+    let work = hook_time_matrix(
+        &contenders.preflight,
+        options.quick,
+        Duration::from_millis(options.aws_latency_ms),
+    )
+    .await?;
     print_work(&work);
 
     let zip = if !options.no_zip {
@@ -117,20 +126,26 @@ async fn run(options: Options) -> Result<bool, String> {
     Ok(targets.iter().all(|(_, met, _)| *met))
 }
 
-async fn hook_time_matrix(bootstrap: &std::path::Path, quick: bool) -> Result<Vec<WorkFigure>, String> {
+async fn hook_time_matrix(
+    bootstrap: &std::path::Path,
+    quick: bool,
+    aws_latency: Duration,
+) -> Result<Vec<WorkFigure>, String> {
     let latency = Duration::from_millis(200);
     let counts: &[usize] = if quick { &[1, 10, 100] } else { &[1, 10, 100, 1_000] };
     let reps = if quick { 3 } else { 5 };
     let mut figures = Vec::new();
     for kind in [Kind::Lambda, Kind::Http] {
         for &checks in counts {
-            figures.push(hook_time::measure(bootstrap, kind, checks, DEFAULT_CONCURRENCY, latency, reps).await?);
+            figures.push(
+                hook_time::measure(bootstrap, kind, checks, DEFAULT_CONCURRENCY, latency, aws_latency, reps).await?,
+            );
         }
     }
     if !quick {
         // The effect of the bound: 1,000 checks at several concurrency limits.
         for concurrency in [32, 512, 1_000] {
-            figures.push(hook_time::measure(bootstrap, Kind::Http, 1_000, concurrency, latency, 3).await?);
+            figures.push(hook_time::measure(bootstrap, Kind::Http, 1_000, concurrency, latency, aws_latency, 3).await?);
         }
     }
     Ok(figures)
@@ -161,10 +176,14 @@ fn print_cold_start(cold: &[ColdStart]) {
 }
 
 fn print_work(work: &[WorkFigure]) {
-    println!("\nhook time against work (L = target latency, C = concurrency bound, warm process)");
+    println!(
+        "\nhook time against work (L = target latency, C = concurrency bound, D = {} ms a CodeDeploy call, warm process;\n\
+         bound = ceil(K/C)·L + one report round trip, plus the 2-call lookup first for Lambda)",
+        work.first().map_or(0, |w| w.aws_latency.as_millis())
+    );
     println!(
         "  {:<7} {:>6} {:>5} {:>6} {:>10} {:>8} {:>11} {:>9}",
-        "kind", "checks", "C", "L", "median", "÷ L", "ceil(K/C)·L", "÷ bound"
+        "kind", "checks", "C", "L", "median", "÷ L", "bound", "÷ bound"
     );
     for w in work {
         println!(
@@ -192,7 +211,7 @@ fn cold_json(c: &ColdStart) -> Value {
 fn work_json(w: &WorkFigure) -> Value {
     json!({
         "kind": w.kind.name(), "checks": w.checks, "concurrency": w.concurrency,
-        "latency_ms": w.latency.as_millis() as u64, "median_ms": ms(w.median), "reps": w.reps,
+        "latency_ms": w.latency.as_millis() as u64, "aws_latency_ms": w.aws_latency.as_millis() as u64, "median_ms": ms(w.median), "reps": w.reps,
         "ratio_to_latency": w.ratio_to_latency(), "bound_ms": w.bound().as_millis() as u64,
         "ratio_to_bound": w.ratio_to_bound(),
     })
@@ -231,9 +250,18 @@ fn check_targets(cold: &[ColdStart], work: &[WorkFigure]) -> Vec<(String, bool, 
     }
     for w in work.iter().filter(|w| w.checks == 100 && w.concurrency >= 100) {
         targets.push((
-            format!("{} checks ({}) of L = 200 ms within 1.1 x L", w.checks, w.kind.name()),
-            w.ratio_to_latency() <= 1.1,
-            format!("{:.3} x L", w.ratio_to_latency()),
+            format!(
+                "{} checks ({}) of L = 200 ms within 1.1 x (slowest check + report{})",
+                w.checks,
+                w.kind.name(),
+                if w.kind == Kind::Lambda {
+                    ", after the lookup"
+                } else {
+                    ""
+                }
+            ),
+            w.ratio_to_bound() <= 1.1,
+            format!("{:.3} x bound", w.ratio_to_bound()),
         ));
     }
     // The issue's 1,000-check target is at the configured bound; the other bounds are a sweep that
@@ -244,7 +272,7 @@ fn check_targets(cold: &[ColdStart], work: &[WorkFigure]) -> Vec<(String, bool, 
     {
         targets.push((
             format!(
-                "1000 checks ({}, C = {}) within 1.1 x ceil(K/C)·L",
+                "1000 checks ({}, C = {}) within 1.1 x bound",
                 w.kind.name(),
                 w.concurrency
             ),
