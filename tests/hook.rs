@@ -8,7 +8,8 @@ use std::time::Duration;
 use common::{HookRig as Rig, TIMEOUT, text};
 use rehearsal::kit::{ECS_APPSPEC, lambda_appspec, sample};
 use rehearsal::{
-    Answer, DeploymentSpec, Fault, FunctionVersion, HttpTarget, Operation, Reply, RevisionForm, RuntimeOutcome,
+    Answer, Deployment, DeploymentSpec, Fault, FunctionVersion, HttpTarget, Operation, Reply, RevisionForm,
+    RuntimeOutcome,
 };
 use serde_json::{Value, json};
 
@@ -591,14 +592,20 @@ async fn a_placeholder_deadline_from_a_local_emulator_still_gets_checked() {
     assert!(logs.contains("local emulator's placeholder"), "{logs}");
 }
 
-#[tokio::test]
-async fn http_checks_do_not_wait_for_the_deployment_lookup() {
+/// An ECS deployment checked through a listener whose `/healthcheck` answers 200.
+async fn ecs_behind_a_healthy_listener() -> (HttpTarget, Rig, Deployment) {
     let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
         .await
         .unwrap();
     let alb = target.host_port();
     let rig = Rig::start(&[("ALB_URL", alb.as_str())]).await;
     let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
+    (target, rig, deployment)
+}
+
+#[tokio::test]
+async fn http_checks_do_not_wait_for_the_deployment_lookup() {
+    let (target, rig, deployment) = ecs_behind_a_healthy_listener().await;
     let lookup = Duration::from_secs(2);
     rig.aws.inject(Operation::GetDeployment, Fault::Latency(lookup), 1);
     let delivered = rig.deliver(&deployment, TIMEOUT).await;
@@ -616,12 +623,7 @@ async fn http_checks_do_not_wait_for_the_deployment_lookup() {
 
 #[tokio::test]
 async fn a_failed_lookup_still_fails_http_checks_that_passed() {
-    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
-        .await
-        .unwrap();
-    let alb = target.host_port();
-    let rig = Rig::start(&[("ALB_URL", alb.as_str())]).await;
-    let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
+    let (target, rig, deployment) = ecs_behind_a_healthy_listener().await;
     rig.aws.inject(Operation::GetDeployment, Fault::AccessDenied, 1);
     rig.run(&deployment).await;
 
