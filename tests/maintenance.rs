@@ -463,6 +463,12 @@ async fn the_scheduled_reconcile_removes_a_page_whose_end_was_lost_and_keeps_run
     assert_eq!(done["action"], "swept");
     assert_eq!(done["removed"].as_array().map(Vec::len), Some(1), "{swept:?}");
     assert!(rig.pages().await.is_empty(), "the page outlived its deployment");
+    let metrics = rig.rig.hook.wait_for_metric_records(2).await;
+    assert_eq!(
+        (metrics[1]["Swept"].as_f64(), metrics[1]["StalePagesRemoved"].as_f64()),
+        (Some(1.0), Some(1.0)),
+        "{metrics:?}"
+    );
 
     let running = rig.deployment("shop-web", "user");
     assert_eq!(action_of(&rig.notify(eventbridge(&running, "START")).await), "shown");

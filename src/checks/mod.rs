@@ -96,12 +96,7 @@ impl std::error::Error for PlanError {}
 /// Turns the configuration and what was deployed into the list of checks.
 pub fn plan_checks(config: &Config, targets: &Targets) -> Result<Vec<Check>, PlanError> {
     match (&config.mode, targets) {
-        (Mode::Http { base_url, .. }, _) => config
-            .request
-            .paths
-            .iter()
-            .map(|path| http_check(base_url, path))
-            .collect(),
+        (Mode::Http { base_url, .. }, _) => http_checks(base_url, &config.request.paths),
         (Mode::Lambda(payload), Targets::Lambda(functions)) => Ok(functions
             .iter()
             .flat_map(|target| lambda_checks(config, payload, &target.function, &target.version))
@@ -119,17 +114,16 @@ pub fn plan_checks(config: &Config, targets: &Targets) -> Result<Vec<Check>, Pla
 
 /// The checks, when they do not depend on what was deployed (HTTP checks through `ALB_URL`), so
 /// that a flow can start them before it knows; `None` when they need the deployed targets.
-pub fn checks_without_targets(config: &Config) -> Option<Vec<Check>> {
+pub fn checks_without_targets(config: &Config) -> Option<Result<Vec<Check>, PlanError>> {
     match &config.mode {
-        Mode::Http { base_url, .. } => config
-            .request
-            .paths
-            .iter()
-            .map(|path| http_check(base_url, path))
-            .collect::<Result<Vec<_>, _>>()
-            .ok(),
+        Mode::Http { base_url, .. } => Some(http_checks(base_url, &config.request.paths)),
         Mode::Lambda(_) => None,
     }
+}
+
+/// One request to the load balancer per path.
+fn http_checks(base_url: &Url, paths: &[String]) -> Result<Vec<Check>, PlanError> {
+    paths.iter().map(|path| http_check(base_url, path)).collect()
 }
 
 fn http_check(base_url: &Url, path: &str) -> Result<Check, PlanError> {

@@ -166,16 +166,13 @@ impl Hook {
             Ok(delivery) => delivery.map_err(ReportFailure::Aws),
             Err(_) => Err(ReportFailure::NoAnswerInTime),
         };
-        let report_error = delivery.as_ref().err().map(ReportFailure::to_string);
+        let logged_delivery = delivery.as_ref().map(|d| *d).map_err(ReportFailure::to_string);
         Summary {
             event: &hook_event,
             deployed: evaluation.deployed.as_deref(),
             results: &evaluation.results,
             verdict: &evaluation.verdict,
-            delivery: match (&delivery, &report_error) {
-                (Ok(delivery), _) => Ok(*delivery),
-                (Err(_), why) => Err(why.as_deref().unwrap_or_default()),
-            },
+            delivery: logged_delivery.as_ref().map(|d| *d).map_err(String::as_str),
             elapsed: started.elapsed(),
         }
         .log();
@@ -243,6 +240,10 @@ impl Hook {
         };
         let lookup = look_up(clients, &event.deployment_id);
         if let Some(checks) = checks_without_targets(config) {
+            let checks = match checks {
+                Ok(checks) => checks,
+                Err(error) => return Evaluation::failed(None, error.to_string()),
+            };
             // HTTP checks go to the listener whatever was deployed: the lookup (two CodeDeploy
             // round trips) runs alongside them instead of before them. Its failure still fails
             // the verdict, as it would have before the checks.

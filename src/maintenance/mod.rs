@@ -136,16 +136,9 @@ impl Maintenance {
             MaintenanceEvent::Notifications(notifications) => notifications,
             MaintenanceEvent::Sweep => return self.sweep_every_listener(clients, deadline, tally).await,
         };
-        let config = match &self.config {
-            Ok(Some(config)) => config,
-            Ok(None) => return Err(log_each_failure(&notifications, MaintenanceError::NotConfigured)),
-            Err(error) => {
-                return Err(log_each_failure(
-                    &notifications,
-                    MaintenanceError::Config(error.clone()),
-                ));
-            }
-        };
+        let config = self
+            .configured()
+            .map_err(|error| log_each_failure(&notifications, error))?;
         let mut done = Vec::new();
         for notification in &notifications {
             let result = tokio::time::timeout_at(deadline, reconcile(clients, config, notification))
@@ -165,9 +158,16 @@ impl Maintenance {
         }
         Ok(json!({ "maintenance": done }))
     }
-}
 
-impl Maintenance {
+    /// The configuration, or why there is none to act on.
+    fn configured(&self) -> Result<&MaintenanceConfig, MaintenanceError> {
+        match &self.config {
+            Ok(Some(config)) => Ok(config),
+            Ok(None) => Err(MaintenanceError::NotConfigured),
+            Err(error) => Err(MaintenanceError::Config(error.clone())),
+        }
+    }
+
     /// The scheduled reconcile: every configured listener loses the pages of deployments that
     /// are over, whatever notifications were lost. Every listener is tried; the first failure is
     /// the invocation's error (the next schedule tries again in any case).
@@ -178,11 +178,7 @@ impl Maintenance {
         tally: &mut Tally,
     ) -> Result<Value, MaintenanceError> {
         let started = Instant::now();
-        let config = match &self.config {
-            Ok(Some(config)) => config,
-            Ok(None) => return Err(log_sweep_failure(MaintenanceError::NotConfigured)),
-            Err(error) => return Err(log_sweep_failure(MaintenanceError::Config(error.clone()))),
-        };
+        let config = self.configured().map_err(log_sweep_failure)?;
         let mut done = Vec::new();
         let mut first_failure = None;
         for listener in config.listener_arns() {
@@ -190,21 +186,19 @@ impl Maintenance {
                 .await
                 .unwrap_or_else(|_| Err(out_of_time()));
             log_sweep(listener, &result, started);
-            match &result {
+            match result {
                 Ok(swept) => {
                     tally.swept += 1;
                     tally.stale_removed += swept.removed.len();
+                    done.push(json!({
+                        "listener": swept.listener_arn,
+                        "action": "swept",
+                        "removed": swept.removed,
+                        "kept": swept.kept,
+                    }));
                 }
-                Err(_) => tally.failed += 1,
-            }
-            match result {
-                Ok(swept) => done.push(json!({
-                    "listener": swept.listener_arn,
-                    "action": "swept",
-                    "removed": swept.removed,
-                    "kept": swept.kept,
-                })),
                 Err(error) => {
+                    tally.failed += 1;
                     first_failure.get_or_insert(error);
                 }
             }
