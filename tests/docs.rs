@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use preflight::checks::config::Config;
+use preflight::checks::definitions::document;
 use preflight::maintenance::config::MaintenanceConfig;
 use preflight::plumbing;
 
@@ -99,4 +100,43 @@ fn the_serverless_application_repository_entry_has_the_crates_version_and_licens
         read("LICENSE").contains("Apache License"),
         "LICENSE must hold the license text"
     );
+}
+
+/// The first cells of README table rows that start with `` `prefix ``.
+fn readme_cells(prefix: &str) -> BTreeSet<String> {
+    read("README.md")
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter(|rest| rest.starts_with(prefix))
+        .filter_map(|rest| rest.split_once('`').map(|(cell, _)| cell.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_readme_has_a_row_for_each_check_definitions_key_and_no_other() {
+    let code: BTreeSet<String> = document::keys().into_iter().collect();
+    assert!(code.contains("targets[].checks[].expect.json"), "{code:?}");
+    assert_eq!(
+        readme_cells("targets"),
+        code,
+        "README's table of keys against the document's shape"
+    );
+}
+
+#[test]
+fn the_readme_explains_each_assertion() {
+    let prefix = "targets[].checks[].expect.";
+    let assertions: BTreeSet<String> = document::keys()
+        .iter()
+        .filter_map(|key| key.strip_prefix(prefix))
+        .map(str::to_string)
+        .collect();
+    let rows: BTreeSet<String> = read("README.md")
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split_once("` | "))
+        .map(|(cell, _)| cell.to_string())
+        .filter(|cell| assertions.contains(cell))
+        .collect();
+    assert_eq!(rows, assertions, "the README's assertion table");
 }

@@ -13,7 +13,10 @@ use crate::server::Server;
 /// How the target answers a path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
+    /// The status, with the body `ok` (2xx) or `unhealthy`.
     Status(u16),
+    /// The status with this JSON body (`content-type: application/json`).
+    Json(u16, &'static str),
     /// The status, after a delay.
     Slow(Duration, u16),
     /// Never answers.
@@ -96,6 +99,10 @@ async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, hea
         .or(routes.fallback);
     let status = match answer {
         None => 404,
+        Some(Answer::Json(status, body)) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
+        }
         Some(Answer::Status(status)) => status,
         Some(Answer::Slow(delay, status)) => {
             tokio::time::sleep(delay).await;
@@ -107,5 +114,5 @@ async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, hea
         }
     };
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, if status.is_success() { "ok" } else { "unhealthy" })
+    (status, if status.is_success() { "ok" } else { "unhealthy" }).into_response()
 }

@@ -7,13 +7,21 @@
 //! that the README and the template cover each one.)
 
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
 use reqwest::Url;
 
+use super::assertions::Expectations;
+use super::definitions::document::{self, Inherited};
+use super::definitions::{CheckDefinition, Definitions, HttpRequest, Send, Source, TargetPlan};
 use super::expected_status::ExpectedStatus;
-use crate::plumbing::env::{ConfigError, Lookup, boolean, invalid, millis, names_asked_by, non_empty, number};
+use super::skip::SkipUntil;
+use crate::plumbing::env::{
+    ConfigError, Lookup, boolean, invalid, invalid_at, millis, names_asked_by, non_empty, number,
+};
+use crate::plumbing::text::truncate;
 
 /// What to poke: the load balancer's test listener, or the new Lambda version directly.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,15 +69,12 @@ pub struct RequestSpec {
     pub body: Option<String>,
 }
 
-/// How patient each check is.
+/// How patient each check is (per target when `PREFLIGHT_CHECKS` says so).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Patience {
     pub attempts: u32,
     pub interval: Duration,
     pub timeout: Duration,
-    pub concurrency: usize,
-    /// Kept free before the Lambda deadline so that the report always goes out.
-    pub deadline_margin: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +83,16 @@ pub struct Config {
     pub request: RequestSpec,
     pub expected: ExpectedStatus,
     pub patience: Patience,
+    /// How many attempts may be in flight at once, over all checks.
+    pub concurrency: usize,
+    /// Kept free before the Lambda deadline so that the report always goes out.
+    pub deadline_margin: Duration,
+    /// What a target no entry of `PREFLIGHT_CHECKS` selects gets: the `CHECK_*` checks.
+    pub defaults: TargetPlan,
+    /// `PREFLIGHT_CHECKS` or `PREFLIGHT_CHECKS_FILE`, when set.
+    pub definitions: Option<Definitions>,
+    /// `PREFLIGHT_SKIP_UNTIL`, when set.
+    pub skip_until: Option<SkipUntil>,
 }
 
 impl Config {
@@ -99,6 +114,11 @@ impl Config {
 
     /// Builds the configuration from `lookup(name)`; empty values count as unset.
     pub fn from_lookup(lookup: &Lookup) -> Result<Config, ConfigError> {
+        Config::from_lookup_at(lookup, SystemTime::now())
+    }
+
+    /// [`Config::from_lookup`] at `now` (which bounds `PREFLIGHT_SKIP_UNTIL`).
+    pub fn from_lookup_at(lookup: &Lookup, now: SystemTime) -> Result<Config, ConfigError> {
         let get = non_empty(lookup);
         let mode = parse_mode(&get)?;
         let request = parse_request(&get, &mode)?;
@@ -116,16 +136,107 @@ impl Config {
             attempts: number(&get, "CHECK_ATTEMPTS", 3, 1, 20)? as u32,
             interval: millis(&get, "CHECK_INTERVAL_MS", 1_000, 0, 60_000)?,
             timeout: millis(&get, "CHECK_TIMEOUT_MS", default_timeout, 1, 900_000)?,
-            concurrency: number(&get, "CHECK_CONCURRENCY", 128, 1, 4_096)? as usize,
-            deadline_margin: millis(&get, "DEADLINE_MARGIN_MS", 3_000, 0, 600_000)?,
+        };
+        let concurrency = number(&get, "CHECK_CONCURRENCY", 128, 1, 4_096)? as usize;
+        let deadline_margin = millis(&get, "DEADLINE_MARGIN_MS", 3_000, 0, 600_000)?;
+        let defaults = default_plan(&mode, &request, &expected, patience);
+        let inherited = Inherited {
+            method: request.method.clone(),
+            headers: request.headers.clone(),
+            body: request.body.clone(),
+            format: match &mode {
+                Mode::Lambda(LambdaPayload::Http(format)) => *format,
+                // A raw CHECK_PAYLOAD leaves EVENT_FORMAT unset: its default.
+                _ => EventFormat::ApiGatewayV1,
+            },
+            expected: expected.clone(),
+            patience,
+            http_mode: matches!(mode, Mode::Http { .. }),
+        };
+        let definitions = read_definitions(&get, &inherited)?;
+        let skip_until = match get("PREFLIGHT_SKIP_UNTIL") {
+            Some(text) => Some(SkipUntil::parse(&text, now).map_err(|why| invalid("PREFLIGHT_SKIP_UNTIL", why))?),
+            None => None,
         };
         Ok(Config {
             mode,
             request,
             expected,
             patience,
+            concurrency,
+            deadline_margin,
+            defaults,
+            definitions,
+            skip_until,
         })
     }
+}
+
+/// The `CHECK_*` checks as a plan: one HTTP check per path, or the raw payload.
+fn default_plan(mode: &Mode, request: &RequestSpec, expected: &ExpectedStatus, patience: Patience) -> TargetPlan {
+    let expect = Arc::new(Expectations::status_only(expected.clone()));
+    let checks = match mode {
+        Mode::Lambda(LambdaPayload::Raw(payload)) => vec![CheckDefinition {
+            send: Send::Raw(payload.clone()),
+            expect,
+        }],
+        Mode::Lambda(LambdaPayload::Http(format)) => http_definitions(request, *format, &expect),
+        Mode::Http { .. } => http_definitions(request, EventFormat::ApiGatewayV1, &expect),
+    };
+    TargetPlan {
+        source: Source::Defaults,
+        skip: false,
+        patience,
+        checks,
+    }
+}
+
+fn http_definitions(request: &RequestSpec, format: EventFormat, expect: &Arc<Expectations>) -> Vec<CheckDefinition> {
+    request
+        .paths
+        .iter()
+        .map(|path| CheckDefinition {
+            send: Send::Http(HttpRequest {
+                path: path.clone(),
+                method: request.method.clone(),
+                headers: request.headers.clone(),
+                body: request.body.clone(),
+                format,
+            }),
+            expect: Arc::clone(expect),
+        })
+        .collect()
+}
+
+/// `PREFLIGHT_CHECKS`, or the file `PREFLIGHT_CHECKS_FILE` names (for documents larger than
+/// Lambda's 4 KB of environment, shipped in the package or a layer).
+fn read_definitions(get: &Lookup, inherited: &Inherited) -> Result<Option<Definitions>, ConfigError> {
+    let (variable, text) = match (get("PREFLIGHT_CHECKS"), get("PREFLIGHT_CHECKS_FILE")) {
+        (None, None) => return Ok(None),
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "PREFLIGHT_CHECKS_FILE",
+                "is set together with PREFLIGHT_CHECKS: set only one (the file for documents over 4 KB)",
+            ));
+        }
+        (Some(text), None) => ("PREFLIGHT_CHECKS", text),
+        (None, Some(path)) => {
+            let text = std::fs::read_to_string(path.trim()).map_err(|error| {
+                invalid(
+                    "PREFLIGHT_CHECKS_FILE",
+                    format!(
+                        "is `{}`, which cannot be read ({error}): ship the file in the function's package or a \
+                         layer (layers are under /opt) and give its absolute path",
+                        path.trim()
+                    ),
+                )
+            })?;
+            ("PREFLIGHT_CHECKS_FILE", text)
+        }
+    };
+    document::parse(&text, inherited)
+        .map(Some)
+        .map_err(|error| invalid_at(variable, error.place, error.problem))
 }
 
 fn parse_mode(get: &Lookup) -> Result<Mode, ConfigError> {
@@ -159,14 +270,19 @@ fn parse_mode(get: &Lookup) -> Result<Mode, ConfigError> {
 }
 
 fn parse_event_format(text: Option<&str>) -> Result<EventFormat, ConfigError> {
-    match text.map(|t| t.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("apigw-v1") => Ok(EventFormat::ApiGatewayV1),
-        Some("apigw-v2") => Ok(EventFormat::ApiGatewayV2),
-        Some("alb") => Ok(EventFormat::Alb),
-        Some(other) => Err(invalid(
-            "EVENT_FORMAT",
-            format!("is `{other}`: use apigw-v1, apigw-v2 or alb"),
-        )),
+    match text {
+        None => Ok(EventFormat::ApiGatewayV1),
+        Some(name) => parse_event_format_name(name).map_err(|why| invalid("EVENT_FORMAT", why)),
+    }
+}
+
+/// `apigw-v1`, `apigw-v2` or `alb` (any case).
+pub fn parse_event_format_name(name: &str) -> Result<EventFormat, String> {
+    match name.trim().to_ascii_lowercase().as_str() {
+        "apigw-v1" => Ok(EventFormat::ApiGatewayV1),
+        "apigw-v2" => Ok(EventFormat::ApiGatewayV2),
+        "alb" => Ok(EventFormat::Alb),
+        other => Err(format!("is `{}`: use apigw-v1, apigw-v2 or alb", truncate(other))),
     }
 }
 
@@ -242,20 +358,33 @@ fn parse_paths(text: &str) -> Result<Vec<String>, ConfigError> {
 }
 
 fn parse_method(text: Option<&str>, mode: &Mode) -> Result<Method, ConfigError> {
-    let name = text
-        .map(|t| t.trim().to_ascii_uppercase())
-        .unwrap_or_else(|| "GET".into());
-    let allowed: &[&str] = match mode {
-        Mode::Http { .. } => &["GET", "HEAD"],
-        Mode::Lambda(_) => &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    match text {
+        None => Ok(Method::GET),
+        Some(name) => method_named(name, matches!(mode, Mode::Http { .. })).map_err(|why| invalid("CHECK_METHOD", why)),
+    }
+}
+
+/// A method a check may use: HTTP checks through the load balancer only read (HEAD, GET).
+pub fn method_named(name: &str, http_mode: bool) -> Result<Method, String> {
+    let name = name.trim().to_ascii_uppercase();
+    let allowed: &[&str] = if http_mode {
+        &["GET", "HEAD"]
+    } else {
+        &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
     };
     if !allowed.contains(&name.as_str()) {
-        return Err(invalid(
-            "CHECK_METHOD",
-            format!("is `{name}`: use one of {}", allowed.join(", ")),
-        ));
+        return Err(format!("is `{}`: use one of {}", truncate(&name), allowed.join(", ")));
     }
-    Method::from_bytes(name.as_bytes()).map_err(|_| invalid("CHECK_METHOD", format!("is `{name}`")))
+    Method::from_bytes(name.as_bytes()).map_err(|_| format!("is `{name}`"))
+}
+
+/// One header; the value is never echoed (it may be a secret).
+pub fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let header = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("names `{}`, not a valid header name", truncate(name)))?;
+    let value =
+        HeaderValue::from_str(value).map_err(|_| format!("gives header `{name}` a value with invalid characters"))?;
+    Ok((header, value))
 }
 
 /// A JSON object of header names to string values. Values are never echoed: they may be secrets.
@@ -269,18 +398,10 @@ fn parse_headers(text: &str) -> Result<Vec<(HeaderName, HeaderValue)>, ConfigErr
     object
         .into_iter()
         .map(|(name, value)| {
-            let header = HeaderName::from_bytes(name.as_bytes())
-                .map_err(|_| invalid("CHECK_HEADERS", format!("has `{name}`, not a valid header name")))?;
             let text = value
                 .as_str()
                 .ok_or_else(|| invalid("CHECK_HEADERS", format!("gives `{name}` a value that is not a string")))?;
-            let value = HeaderValue::from_str(text).map_err(|_| {
-                invalid(
-                    "CHECK_HEADERS",
-                    format!("gives `{name}` a value with invalid characters"),
-                )
-            })?;
-            Ok((header, value))
+            header_pair(&name, text).map_err(|why| invalid("CHECK_HEADERS", why))
         })
         .collect()
 }
@@ -362,6 +483,9 @@ mod tests {
             ("CHECK_TIMEOUT_MS", "-1"),
             ("CHECK_CONCURRENCY", "99999"),
             ("DEADLINE_MARGIN_MS", "1e3"),
+            ("PREFLIGHT_CHECKS", "targets: []"),
+            ("PREFLIGHT_CHECKS_FILE", "/nonexistent/preflight-checks.yaml"),
+            ("PREFLIGHT_SKIP_UNTIL", "tomorrow"),
         ];
         for (variable, value) in cases {
             let error = config(&[(variable, value)]).unwrap_err();
@@ -435,5 +559,62 @@ mod tests {
         let config = config(&[("CHECK_HEADERS", r#"{"Host": "app.example.com", "X-Check": "1"}"#)]).unwrap();
         let names: Vec<&str> = config.request.headers.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, vec!["host", "x-check"]);
+    }
+
+    #[test]
+    fn a_bad_document_names_the_variable_and_the_place() {
+        let error = config(&[(
+            "PREFLIGHT_CHECKS",
+            "targets: [{checks: [{path: /, expect: {json: {'$.st atus': ok}}}]}]",
+        )])
+        .unwrap_err();
+        assert_eq!(error.variable, "PREFLIGHT_CHECKS");
+        let message = error.to_string();
+        assert!(
+            message.starts_with(
+                r#"invalid configuration: PREFLIGHT_CHECKS: targets[0].checks[0].expect.json."$.st atus": invalid JSONPath"#
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_document_can_come_from_a_file_but_not_from_both_places() {
+        let file = std::env::temp_dir().join(format!("preflight-checks-{}.yaml", std::process::id()));
+        std::fs::write(&file, "targets: [{function: api, checks: [{path: /ready}]}]").unwrap();
+        let path = file.to_str().unwrap();
+        let from_file = config(&[("PREFLIGHT_CHECKS_FILE", path)]).unwrap();
+        assert_eq!(from_file.definitions.unwrap().entries.len(), 1);
+        std::fs::write(&file, "targets: [{function: api}]").unwrap();
+        let bad = config(&[("PREFLIGHT_CHECKS_FILE", path)]).unwrap_err();
+        assert_eq!(
+            (bad.variable, bad.place.as_deref()),
+            ("PREFLIGHT_CHECKS_FILE", Some("targets[0].checks"))
+        );
+        let both = config(&[("PREFLIGHT_CHECKS_FILE", path), ("PREFLIGHT_CHECKS", "targets: []")]).unwrap_err();
+        assert!(both.problem.contains("set only one"), "{both}");
+        std::fs::remove_file(&file).unwrap();
+    }
+
+    #[test]
+    fn without_a_document_every_target_gets_the_check_variables() {
+        let config = config(&[("CHECK_PATHS", "/a,/b"), ("EXPECTED_STATUS", "204")]).unwrap();
+        assert!(config.definitions.is_none());
+        assert_eq!(config.defaults.checks.len(), 2);
+        assert!(config.defaults.checks[0].expect.status.contains(204));
+        assert!(config.defaults.checks[0].expect.assertions.is_empty());
+    }
+
+    #[test]
+    fn the_skip_is_bounded_by_the_start_up_time() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_764_000_000); // 2025-11-24T16:00:00Z
+        let at = |text: &str| {
+            let env: HashMap<String, String> = [("PREFLIGHT_SKIP_UNTIL".to_string(), text.to_string())].into();
+            Config::from_lookup_at(&|name| env.get(name).cloned(), now)
+        };
+        assert!(at("2025-11-25T16:00:00Z").unwrap().skip_until.unwrap().in_force(now));
+        let far = at("2025-12-24T16:00:00Z").unwrap_err();
+        assert_eq!(far.variable, "PREFLIGHT_SKIP_UNTIL");
+        assert!(far.problem.contains("more than 7 days ahead"), "{far}");
     }
 }

@@ -1,18 +1,43 @@
-//! Deciding whether one answer passes: pure functions over what came back, no I/O.
+//! Deciding whether one answer passes: pure functions over what came back, no I/O. Each
+//! answer shape (an API Gateway or ALB response from a function, the JSON a raw invocation
+//! returned, an HTTP response) becomes one [`Answer`], judged by its [`Expectations`].
 
+use std::time::Duration;
+
+use base64::Engine;
 use serde_json::Value;
 
+use super::assertions::{Answer, Expectations};
 use super::config::EventFormat;
-use super::expected_status::ExpectedStatus;
 use crate::plumbing::text::truncate;
 
-/// One attempt's result: the status seen (if any), when it failed why, and whether another
+/// What one attempt was: a pass, a failure (an answer that breaks an expectation), or an error
+/// (no answer to judge: an AWS error on Invoke, a refused or reset connection, a timeout).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Pass,
+    Failure,
+    Error,
+}
+
+impl Outcome {
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Failure => "failure",
+            Outcome::Error => "error",
+        }
+    }
+}
+
+/// One attempt's result: the status seen (if any), when it did not pass why, and whether another
 /// attempt could turn out differently.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judgement {
+    pub outcome: Outcome,
     pub status: Option<u16>,
     pub failure: Option<String>,
-    /// False for a failure no attempt can change (a denied or missing function): the runner then
+    /// False for an answer no attempt can change (a denied or missing function): the runner then
     /// stops, rather than spending the deployment's time on the same answer.
     pub worth_retrying: bool,
 }
@@ -20,73 +45,121 @@ pub struct Judgement {
 impl Judgement {
     pub fn pass(status: Option<u16>) -> Judgement {
         Judgement {
+            outcome: Outcome::Pass,
             status,
             failure: None,
             worth_retrying: false,
         }
     }
 
-    /// A failure another attempt may not repeat: a 5xx, a timeout, a version still warming up.
+    /// An answer that broke an expectation; another attempt may not repeat it (a 5xx, a version
+    /// still warming up).
     pub fn fail(status: Option<u16>, reason: impl Into<String>) -> Judgement {
         Judgement {
+            outcome: Outcome::Failure,
             status,
             failure: Some(reason.into()),
             worth_retrying: true,
         }
     }
 
-    /// A failure every attempt would repeat.
-    pub fn fail_for_good(status: Option<u16>, reason: impl Into<String>) -> Judgement {
+    /// No answer to judge, but another attempt may get one (throttling, a reset, a timeout).
+    pub fn error(reason: impl Into<String>) -> Judgement {
+        Judgement {
+            outcome: Outcome::Error,
+            ..Judgement::fail(None, reason)
+        }
+    }
+
+    /// No answer to judge, and every attempt would end the same (access denied, no such version).
+    pub fn error_for_good(reason: impl Into<String>) -> Judgement {
         Judgement {
             worth_retrying: false,
-            ..Judgement::fail(status, reason)
+            ..Judgement::error(reason)
         }
     }
 
     pub fn passed(&self) -> bool {
         self.failure.is_none()
     }
+
+    fn from_breaches(status: Option<u16>, breaches: Vec<String>) -> Judgement {
+        if breaches.is_empty() {
+            Judgement::pass(status)
+        } else {
+            Judgement::fail(status, breaches.join("; "))
+        }
+    }
 }
 
-/// Judges a Lambda invocation. `format` is `None` for raw payloads, where only a function error fails.
+/// Judges a Lambda invocation. `format` is `None` for raw payloads, whose returned JSON is the
+/// answer; otherwise the function's HTTP response in that event source's shape is.
 pub fn judge_invocation(
     function_error: Option<&str>,
     payload: &[u8],
     format: Option<EventFormat>,
-    expected: &ExpectedStatus,
+    expect: &Expectations,
+    latency: Duration,
 ) -> Judgement {
     if let Some(kind) = function_error {
         return Judgement::fail(None, format!("function error ({kind}): {}", describe_error(payload)));
     }
-    let Some(format) = format else {
-        return Judgement::pass(None);
+    let answer = match format {
+        None => Ok(Answer {
+            status: None,
+            headers: Vec::new(),
+            body: String::from_utf8_lossy(payload).into_owned(),
+            latency,
+        }),
+        Some(format) => http_answer(payload, format, latency),
     };
-    match response_status(payload, format) {
-        Ok(status) if expected.contains(status) => Judgement::pass(Some(status)),
-        Ok(status) => Judgement::fail(
-            Some(status),
-            format!("status {status}, expected {expected}; body: {}", response_body(payload)),
-        ),
-        Err(reason) => Judgement::fail(None, reason),
+    match answer {
+        Ok(answer) => Judgement::from_breaches(answer.status, expect.breaches(&answer)),
+        Err((status, reason)) => Judgement::fail(status, reason),
     }
 }
 
-/// Judges the status of a plain HTTP check.
-pub fn judge_http_status(status: u16, expected: &ExpectedStatus, body: &str) -> Judgement {
-    if expected.contains(status) {
-        Judgement::pass(Some(status))
-    } else {
-        Judgement::fail(
-            Some(status),
-            format!("status {status}, expected {expected}; body: {}", truncate(body)),
-        )
+/// Judges the answer to a plain HTTP check. `headers` names are in lower case.
+pub fn judge_http(
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+    expect: &Expectations,
+    latency: Duration,
+) -> Judgement {
+    let answer = Answer {
+        status: Some(status),
+        headers,
+        body,
+        latency,
+    };
+    Judgement::from_breaches(Some(status), expect.breaches(&answer))
+}
+
+/// The HTTP answer the event source would give for this function response.
+fn http_answer(payload: &[u8], format: EventFormat, latency: Duration) -> Result<Answer, (Option<u16>, String)> {
+    let response: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+    let status = response_status(&response, payload, format).map_err(|why| (None, why))?;
+    // An HTTP API answers a response without statusCode with that response as a JSON body.
+    if format == EventFormat::ApiGatewayV2 && response.get("statusCode").is_none() {
+        return Ok(Answer {
+            status: Some(status),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: String::from_utf8_lossy(payload).into_owned(),
+            latency,
+        });
     }
+    Ok(Answer {
+        status: Some(status),
+        headers: response_headers(&response),
+        body: response_body(&response).map_err(|why| (Some(status), why))?,
+        latency,
+    })
 }
 
 /// The status the event source would answer with. API Gateway HTTP APIs treat a response without
 /// `statusCode` as a 200 whose body is the whole response; REST APIs and ALB answer 502 instead.
-fn response_status(payload: &[u8], format: EventFormat) -> Result<u16, String> {
-    let response: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
+fn response_status(response: &Value, payload: &[u8], format: EventFormat) -> Result<u16, String> {
     let status = response.get("statusCode");
     match (status, format) {
         (None, EventFormat::ApiGatewayV2) => Ok(200),
@@ -114,13 +187,51 @@ fn response_status(payload: &[u8], format: EventFormat) -> Result<u16, String> {
     }
 }
 
-fn response_body(payload: &[u8]) -> String {
-    let response: Value = serde_json::from_slice(payload).unwrap_or(Value::Null);
-    match response.get("body") {
-        Some(Value::String(body)) => truncate(body),
-        Some(other) => truncate(&other.to_string()),
-        None => String::new(),
+/// `headers` and `multiValueHeaders`, names in lower case (HTTP names are case-insensitive).
+fn response_headers(response: &Value) -> Vec<(String, String)> {
+    let mut headers = Vec::new();
+    let text = |value: &Value| match value {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    if let Some(Value::Object(single)) = response.get("headers") {
+        for (name, value) in single {
+            headers.push((name.to_ascii_lowercase(), text(value)));
+        }
     }
+    if let Some(Value::Object(multi)) = response.get("multiValueHeaders") {
+        for (name, values) in multi {
+            let values = match values {
+                Value::Array(values) => values.iter().map(text).collect(),
+                other => vec![text(other)],
+            };
+            for value in values {
+                headers.push((name.to_ascii_lowercase(), value));
+            }
+        }
+    }
+    headers
+}
+
+/// The body as the client would see it: decoded when `isBase64Encoded` is true.
+fn response_body(response: &Value) -> Result<String, String> {
+    let body = match response.get("body") {
+        Some(Value::String(body)) => body.clone(),
+        None | Some(Value::Null) => String::new(),
+        Some(other) => other.to_string(),
+    };
+    if response.get("isBase64Encoded") != Some(&Value::Bool(true)) {
+        return Ok(body);
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+        .map_err(|_| {
+            format!(
+                "the response says isBase64Encoded but its body is not base64: {}",
+                truncate(&body)
+            )
+        })
 }
 
 /// `errorType: errorMessage` from Lambda's error document, or the raw text.
@@ -139,26 +250,45 @@ fn describe_error(payload: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::assertions::{Assertion, Query};
+    use crate::checks::expected_status::ExpectedStatus;
+    use serde_json::json;
 
-    fn ok() -> ExpectedStatus {
-        ExpectedStatus::default()
+    const FAST: Duration = Duration::from_millis(5);
+
+    fn ok() -> Expectations {
+        Expectations::status_only(ExpectedStatus::default())
+    }
+
+    fn status_ok_is(expected: &str) -> Expectations {
+        Expectations {
+            status: ExpectedStatus::default(),
+            assertions: vec![Assertion::Json {
+                path: Query::new("$.status").unwrap(),
+                expected: json!(expected),
+            }],
+        }
+    }
+
+    fn judge(payload: &[u8], format: EventFormat, expect: &Expectations) -> Judgement {
+        judge_invocation(None, payload, Some(format), expect, FAST)
     }
 
     #[test]
     fn status_within_the_expected_set_passes() {
-        let judgement = judge_invocation(None, br#"{"statusCode": 204}"#, Some(EventFormat::ApiGatewayV1), &ok());
+        let judgement = judge(br#"{"statusCode": 204}"#, EventFormat::ApiGatewayV1, &ok());
         assert_eq!(judgement, Judgement::pass(Some(204)));
     }
 
     #[test]
     fn server_error_fails_with_status_and_body() {
-        let judgement = judge_invocation(
-            None,
+        let judgement = judge(
             br#"{"statusCode": 500, "body": "database unreachable"}"#,
-            Some(EventFormat::Alb),
+            EventFormat::Alb,
             &ok(),
         );
         assert_eq!(judgement.status, Some(500));
+        assert_eq!(judgement.outcome, Outcome::Failure);
         let reason = judgement.failure.unwrap();
         assert!(
             reason.contains("status 500, expected 200-399") && reason.contains("database unreachable"),
@@ -168,12 +298,7 @@ mod tests {
 
     #[test]
     fn string_status_codes_count() {
-        let judgement = judge_invocation(
-            None,
-            br#"{"statusCode": "503"}"#,
-            Some(EventFormat::ApiGatewayV1),
-            &ok(),
-        );
+        let judgement = judge(br#"{"statusCode": "503"}"#, EventFormat::ApiGatewayV1, &ok());
         assert_eq!(judgement.status, Some(503));
         assert!(!judgement.passed());
     }
@@ -185,6 +310,7 @@ mod tests {
             br#"{"errorType": "Panic", "errorMessage": "boom", "statusCode": 200}"#,
             Some(EventFormat::ApiGatewayV1),
             &ok(),
+            FAST,
         );
         assert_eq!(
             judgement.failure.as_deref(),
@@ -195,17 +321,95 @@ mod tests {
     #[test]
     fn missing_status_code_is_200_only_for_http_apis() {
         let body = br#"{"hello": "world"}"#;
-        assert!(judge_invocation(None, body, Some(EventFormat::ApiGatewayV2), &ok()).passed());
-        assert!(judge_invocation(None, b"\"plain\"", Some(EventFormat::ApiGatewayV2), &ok()).passed());
-        let rest = judge_invocation(None, body, Some(EventFormat::ApiGatewayV1), &ok());
+        assert!(judge(body, EventFormat::ApiGatewayV2, &ok()).passed());
+        assert!(judge(b"\"plain\"", EventFormat::ApiGatewayV2, &ok()).passed());
+        let rest = judge(body, EventFormat::ApiGatewayV1, &ok());
         assert!(rest.failure.unwrap().contains("no statusCode"));
-        assert!(!judge_invocation(None, body, Some(EventFormat::Alb), &ok()).passed());
+        assert!(!judge(body, EventFormat::Alb, &ok()).passed());
     }
 
     #[test]
-    fn raw_payload_checks_pass_on_any_answer_without_function_error() {
-        assert!(judge_invocation(None, b"null", None, &ok()).passed());
-        assert!(!judge_invocation(Some("Unhandled"), b"{}", None, &ok()).passed());
+    fn raw_payload_checks_pass_on_any_answer_without_function_error_or_assertion() {
+        assert!(judge_invocation(None, b"null", None, &ok(), FAST).passed());
+        assert!(!judge_invocation(Some("Unhandled"), b"{}", None, &ok(), FAST).passed());
+    }
+
+    #[test]
+    fn raw_payload_assertions_read_the_returned_json() {
+        let expect = status_ok_is("ok");
+        assert!(judge_invocation(None, br#"{"status": "ok"}"#, None, &expect, FAST).passed());
+        let judgement = judge_invocation(None, br#"{"status": "late"}"#, None, &expect, FAST);
+        assert_eq!(judgement.status, None);
+        assert_eq!(
+            judgement.failure.as_deref(),
+            Some(r#"$.status is "late", expected "ok""#)
+        );
+    }
+
+    #[test]
+    fn assertions_read_the_body_of_each_event_source_shape() {
+        let expect = status_ok_is("ok");
+        let body = r#"{\"status\": \"degraded\"}"#;
+        for format in [EventFormat::ApiGatewayV1, EventFormat::ApiGatewayV2, EventFormat::Alb] {
+            let response = format!(r#"{{"statusCode": 200, "body": "{body}"}}"#);
+            let judgement = judge(response.as_bytes(), format, &expect);
+            assert_eq!(
+                judgement.failure.as_deref(),
+                Some(r#"$.status is "degraded", expected "ok""#),
+                "{format:?}"
+            );
+            assert_eq!(judgement.status, Some(200));
+        }
+        // An HTTP API's bare response is its own JSON body.
+        assert!(judge(br#"{"status": "ok"}"#, EventFormat::ApiGatewayV2, &expect).passed());
+    }
+
+    #[test]
+    fn base64_bodies_are_decoded_before_the_assertions() {
+        let expect = status_ok_is("ok");
+        // {"status":"ok"}
+        let encoded = br#"{"statusCode": 200, "isBase64Encoded": true, "body": "eyJzdGF0dXMiOiJvayJ9"}"#;
+        assert!(judge(encoded, EventFormat::Alb, &expect).passed());
+        let broken = br#"{"statusCode": 200, "isBase64Encoded": true, "body": "not base64!"}"#;
+        assert!(
+            judge(broken, EventFormat::Alb, &expect)
+                .failure
+                .unwrap()
+                .contains("not base64")
+        );
+    }
+
+    #[test]
+    fn header_assertions_see_single_and_multi_value_headers() {
+        let expect = Expectations {
+            status: ExpectedStatus::default(),
+            assertions: vec![Assertion::Header {
+                name: "x-version".into(),
+                value: "2".into(),
+            }],
+        };
+        let single = br#"{"statusCode": 200, "headers": {"X-Version": "2"}}"#;
+        assert!(judge(single, EventFormat::ApiGatewayV1, &expect).passed());
+        let multi = br#"{"statusCode": 200, "multiValueHeaders": {"X-VERSION": ["1", "2"]}}"#;
+        assert!(judge(multi, EventFormat::Alb, &expect).passed());
+        let other = br#"{"statusCode": 200, "headers": {"x-version": "1"}}"#;
+        assert!(!judge(other, EventFormat::ApiGatewayV2, &expect).passed());
+    }
+
+    #[test]
+    fn latency_assertions_use_the_measured_time() {
+        let expect = Expectations {
+            status: ExpectedStatus::default(),
+            assertions: vec![Assertion::MaxLatency(Duration::from_millis(800))],
+        };
+        let slow = judge_invocation(
+            None,
+            br#"{"statusCode": 200}"#,
+            Some(EventFormat::Alb),
+            &expect,
+            Duration::from_millis(1240),
+        );
+        assert_eq!(slow.failure.as_deref(), Some("latency 1240 ms > 800 ms"));
     }
 
     #[test]
@@ -216,17 +420,34 @@ mod tests {
             br#"{"statusCode": [200]}"#,
             br#"{"statusCode": "ok"}"#,
         ] {
-            assert!(!judge_invocation(None, payload, Some(EventFormat::ApiGatewayV1), &ok()).passed());
+            assert!(!judge(payload, EventFormat::ApiGatewayV1, &ok()).passed());
         }
     }
 
     #[test]
-    fn http_status_outside_the_set_fails() {
-        assert!(judge_http_status(302, &ok(), "").passed());
-        let judgement = judge_http_status(404, &ok(), "not found");
+    fn http_answers_are_judged_on_status_and_assertions() {
+        assert!(judge_http(302, Vec::new(), String::new(), &ok(), FAST).passed());
+        let judgement = judge_http(404, Vec::new(), "not found".into(), &ok(), FAST);
         assert_eq!(
             judgement.failure.as_deref(),
             Some("status 404, expected 200-399; body: not found")
         );
+        let degraded = judge_http(
+            200,
+            Vec::new(),
+            r#"{"status":"degraded"}"#.into(),
+            &status_ok_is("ok"),
+            FAST,
+        );
+        assert_eq!(degraded.outcome, Outcome::Failure);
+        assert_eq!(degraded.status, Some(200));
+    }
+
+    #[test]
+    fn errors_are_not_failures() {
+        assert_eq!(Judgement::error("reset").outcome, Outcome::Error);
+        assert!(Judgement::error("reset").worth_retrying);
+        assert!(!Judgement::error_for_good("denied").worth_retrying);
+        assert_eq!(Judgement::fail(Some(500), "x").outcome, Outcome::Failure);
     }
 }

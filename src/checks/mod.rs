@@ -1,25 +1,34 @@
-//! Checks, shared by every flow that decides about a new version: the settings ([`config`]),
-//! what to poke ([`plan_checks`], pure), how to poke it once ([`probe`]: a Lambda Invoke with a
-//! synthetic event from [`http_event`], or an HTTP request), how to judge the answer ([`judge`],
-//! against [`expected_status`]), how patiently ([`runner`]: attempts, interval, a deadline,
-//! bounded concurrency), and what it all means ([`verdict`]).
+//! Checks, shared by every flow that decides about a new version: the settings ([`config`],
+//! and per target [`definitions`]), what to poke ([`plan_checks`], pure), how to poke it once
+//! ([`probe`]: a Lambda Invoke with a synthetic event from [`http_event`], or an HTTP request),
+//! how to judge the answer ([`judge`], against the [`assertions`]), how patiently ([`runner`]:
+//! attempts, interval, a deadline, bounded concurrency), what it all means ([`verdict`]), and
+//! when not to check at all ([`skip`]).
 
+pub mod assertions;
 pub mod config;
+pub mod definitions;
 pub mod expected_status;
 pub mod http_event;
 pub mod judge;
 pub mod probe;
 pub mod runner;
+pub mod skip;
 pub mod verdict;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
+use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
 use reqwest::Url;
 use serde_json::Value;
 
-use config::{Config, EventFormat, LambdaPayload, Mode};
+use assertions::Expectations;
+use config::{Config, EventFormat, Mode, Patience};
+use definitions::{CheckDefinition, Send, Source, Subject, TargetPlan};
 use http_event::{SyntheticRequest, build_event};
+use judge::Outcome;
 
 /// What a flow found deployed, in the terms the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,10 +48,19 @@ pub struct LambdaTarget {
     pub version: String,
 }
 
-/// One thing to check, with everything needed to send it.
+/// One thing to check, with everything needed to send it and judge the answer.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Check {
-    /// Invoke `function` at `version` with `payload`; `format` says how to read the answer.
+pub struct Check {
+    pub request: Request,
+    pub expect: Arc<Expectations>,
+    pub patience: Patience,
+}
+
+/// What one attempt sends.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    /// Invoke `function` at `version` with `payload`; `format` says how to read the answer
+    /// (`None`: a raw invocation, whose returned JSON is the answer).
     Lambda {
         function: String,
         version: String,
@@ -50,31 +68,37 @@ pub enum Check {
         format: Option<EventFormat>,
         payload: Value,
     },
-    /// Send the configured request to `url`.
-    Http { url: Url },
+    /// Send `method` with `headers` to `url`.
+    Http {
+        url: Url,
+        method: Method,
+        headers: Vec<(HeaderName, HeaderValue)>,
+    },
 }
 
 impl Check {
     /// What the logs call this check: `my-api:2 /healthcheck`, or the URL.
     pub fn target(&self) -> String {
-        match self {
-            Check::Lambda {
+        match &self.request {
+            Request::Lambda {
                 function,
                 version,
                 path: Some(path),
                 ..
             } => format!("{function}:{version} {}", strip_query(path)),
-            Check::Lambda { function, version, .. } => format!("{function}:{version}"),
-            Check::Http { url } => {
-                // Queries and user info can carry secrets; the logs get host and path only.
-                let mut shown = url.clone();
-                shown.set_query(None);
-                let _ = shown.set_password(None);
-                let _ = shown.set_username("");
-                shown.to_string()
-            }
+            Request::Lambda { function, version, .. } => format!("{function}:{version}"),
+            Request::Http { url, .. } => shown_url(url),
         }
     }
+}
+
+/// Queries and user info can carry secrets; the logs get host and path only.
+fn shown_url(url: &Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    let _ = shown.set_password(None);
+    let _ = shown.set_username("");
+    shown.to_string()
 }
 
 fn strip_query(path: &str) -> &str {
@@ -93,14 +117,82 @@ impl fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
-/// Turns the configuration and what was deployed into the list of checks.
-pub fn plan_checks(config: &Config, targets: &Targets) -> Result<Vec<Check>, PlanError> {
+/// Which checks one target got, for the summary line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// `my-api`, or the load balancer's URL for HTTP checks.
+    pub target: String,
+    pub source: Source,
+    pub skipped: bool,
+}
+
+impl fmt::Display for Selection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.target, self.source)?;
+        if self.skipped {
+            f.write_str(" (skipped)")?;
+        }
+        Ok(())
+    }
+}
+
+/// The checks to run, and which entry each target's came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub checks: Vec<Check>,
+    pub selections: Vec<Selection>,
+}
+
+impl Plan {
+    pub fn skipped(&self) -> usize {
+        self.selections.iter().filter(|selection| selection.skipped).count()
+    }
+}
+
+/// Turns the configuration and what was deployed into the checks. `deployment_group` is
+/// `APPLICATION/GROUP`, for the selectors.
+pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<&str>) -> Result<Plan, PlanError> {
     match (&config.mode, targets) {
-        (Mode::Http { base_url, .. }, _) => http_checks(base_url, &config.request.paths),
-        (Mode::Lambda(payload), Targets::Lambda(functions)) => Ok(functions
-            .iter()
-            .flat_map(|target| lambda_checks(config, payload, &target.function, &target.version))
-            .collect()),
+        (Mode::Http { base_url, .. }, _) => {
+            let functions = match targets {
+                Targets::Lambda(functions) => functions.iter().map(|f| f.function.clone()).collect(),
+                _ => Vec::new(),
+            };
+            let subject = Subject {
+                functions,
+                deployment_group: deployment_group.map(str::to_string),
+                service: None,
+            };
+            listener_plan(config, base_url, &subject)
+        }
+        (Mode::Lambda(_), Targets::Lambda(functions)) => {
+            let mut plan = Plan {
+                checks: Vec::new(),
+                selections: Vec::new(),
+            };
+            for target in functions {
+                let subject = Subject {
+                    functions: vec![target.function.clone()],
+                    deployment_group: deployment_group.map(str::to_string),
+                    service: None,
+                };
+                let chosen = choose(config, &subject);
+                plan.selections.push(Selection {
+                    target: target.function.clone(),
+                    source: chosen.source,
+                    skipped: chosen.skip,
+                });
+                if !chosen.skip {
+                    plan.checks.extend(
+                        chosen
+                            .checks
+                            .iter()
+                            .map(|definition| lambda_check(definition, target, chosen.patience)),
+                    );
+                }
+            }
+            Ok(plan)
+        }
         (Mode::Lambda(_), Targets::Unknown(why)) => Err(PlanError(format!(
             "{why}, so there is no Lambda version to invoke: set ALB_URL to check through the load balancer instead"
         ))),
@@ -112,56 +204,94 @@ pub fn plan_checks(config: &Config, targets: &Targets) -> Result<Vec<Check>, Pla
     }
 }
 
-/// The checks, when they do not depend on what was deployed (HTTP checks through `ALB_URL`), so
-/// that a flow can start them before it knows; `None` when they need the deployed targets.
-pub fn checks_without_targets(config: &Config) -> Option<Result<Vec<Check>, PlanError>> {
-    match &config.mode {
-        Mode::Http { base_url, .. } => Some(http_checks(base_url, &config.request.paths)),
-        Mode::Lambda(_) => None,
+/// The checks, when they do not depend on what was deployed (HTTP checks through `ALB_URL`,
+/// with no entry of `PREFLIGHT_CHECKS` choosing by target), so that a flow can start them before
+/// it knows; `None` when they need the deployed targets.
+pub fn checks_without_targets(config: &Config) -> Option<Result<Plan, PlanError>> {
+    match (&config.mode, &config.definitions) {
+        (Mode::Http { .. }, Some(definitions)) if definitions.selects_by_target() => None,
+        (Mode::Http { base_url, .. }, _) => Some(listener_plan(config, base_url, &Subject::default())),
+        (Mode::Lambda(_), _) => None,
     }
 }
 
-/// One request to the load balancer per path.
-fn http_checks(base_url: &Url, paths: &[String]) -> Result<Vec<Check>, PlanError> {
-    paths.iter().map(|path| http_check(base_url, path)).collect()
+fn choose<'a>(config: &'a Config, subject: &Subject) -> &'a TargetPlan {
+    match &config.definitions {
+        Some(definitions) => definitions.plan_for(subject, &config.defaults),
+        None => &config.defaults,
+    }
 }
 
-fn http_check(base_url: &Url, path: &str) -> Result<Check, PlanError> {
-    let joined = format!("{}{path}", base_url.as_str().trim_end_matches('/'));
-    Url::parse(&joined)
-        .map(|url| Check::Http { url })
-        .map_err(|error| PlanError(format!("ALB_URL and CHECK_PATHS make `{joined}`, not a URL: {error}")))
+/// HTTP mode: the load balancer is the one target, whatever was deployed behind it.
+fn listener_plan(config: &Config, base_url: &Url, subject: &Subject) -> Result<Plan, PlanError> {
+    let chosen = choose(config, subject);
+    let selections = vec![Selection {
+        target: shown_url(base_url),
+        source: chosen.source,
+        skipped: chosen.skip,
+    }];
+    let checks = if chosen.skip {
+        Vec::new()
+    } else {
+        chosen
+            .checks
+            .iter()
+            .map(|definition| http_check(base_url, definition, chosen.patience))
+            .collect::<Result<_, _>>()?
+    };
+    Ok(Plan { checks, selections })
 }
 
-fn lambda_checks(config: &Config, payload: &LambdaPayload, function: &str, version: &str) -> Vec<Check> {
-    match payload {
-        LambdaPayload::Raw(raw) => vec![Check::Lambda {
-            function: function.to_string(),
-            version: version.to_string(),
+fn http_check(base_url: &Url, definition: &CheckDefinition, patience: Patience) -> Result<Check, PlanError> {
+    let Send::Http(request) = &definition.send else {
+        // The document's validation refuses raw payloads with ALB_URL; this is the backstop.
+        return Err(PlanError(
+            "a raw payload check cannot be sent to the load balancer: give it a path, or unset ALB_URL".into(),
+        ));
+    };
+    let joined = format!("{}{}", base_url.as_str().trim_end_matches('/'), request.path);
+    let url = Url::parse(&joined)
+        .map_err(|error| PlanError(format!("ALB_URL and the path make `{joined}`, not a URL: {error}")))?;
+    Ok(Check {
+        request: Request::Http {
+            url,
+            method: request.method.clone(),
+            headers: request.headers.clone(),
+        },
+        expect: Arc::clone(&definition.expect),
+        patience,
+    })
+}
+
+fn lambda_check(definition: &CheckDefinition, target: &LambdaTarget, patience: Patience) -> Check {
+    let request = match &definition.send {
+        Send::Raw(payload) => Request::Lambda {
+            function: target.function.clone(),
+            version: target.version.clone(),
             path: None,
             format: None,
-            payload: raw.clone(),
-        }],
-        LambdaPayload::Http(format) => config
-            .request
-            .paths
-            .iter()
-            .map(|path| Check::Lambda {
-                function: function.to_string(),
-                version: version.to_string(),
-                path: Some(path.clone()),
-                format: Some(*format),
-                payload: build_event(
-                    *format,
-                    &SyntheticRequest {
-                        method: &config.request.method,
-                        path,
-                        headers: &config.request.headers,
-                        body: config.request.body.as_deref(),
-                    },
-                ),
-            })
-            .collect(),
+            payload: payload.clone(),
+        },
+        Send::Http(request) => Request::Lambda {
+            function: target.function.clone(),
+            version: target.version.clone(),
+            path: Some(request.path.clone()),
+            format: Some(request.format),
+            payload: build_event(
+                request.format,
+                &SyntheticRequest {
+                    method: &request.method,
+                    path: &request.path,
+                    headers: &request.headers,
+                    body: request.body.as_deref(),
+                },
+            ),
+        },
+    };
+    Check {
+        request,
+        expect: Arc::clone(&definition.expect),
+        patience,
     }
 }
 
@@ -169,7 +299,8 @@ fn lambda_checks(config: &Config, payload: &LambdaPayload, function: &str, versi
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckResult {
     pub target: String,
-    pub attempts: u32,
+    /// What each attempt was, in order.
+    pub outcomes: Vec<Outcome>,
     pub status: Option<u16>,
     /// Latency of the last attempt.
     pub latency: Duration,
@@ -180,6 +311,10 @@ pub struct CheckResult {
 impl CheckResult {
     pub fn passed(&self) -> bool {
         self.failure.is_none()
+    }
+
+    pub fn attempts(&self) -> usize {
+        self.outcomes.len()
     }
 }
 
@@ -200,24 +335,33 @@ mod tests {
         }
     }
 
-    fn ecs() -> Targets {
-        Targets::Service
+    fn targets(plan: &Plan) -> Vec<String> {
+        plan.checks.iter().map(Check::target).collect()
+    }
+
+    fn selections(plan: &Plan) -> Vec<String> {
+        plan.selections.iter().map(Selection::to_string).collect()
     }
 
     #[test]
     fn every_function_times_every_path() {
         let deployed = Targets::Lambda(vec![function("a", "2"), function("b", "9")]);
-        let checks = plan_checks(&config(&[("CHECK_PATHS", "/health,/ready?token=x")]), &deployed).unwrap();
-        let targets: Vec<String> = checks.iter().map(Check::target).collect();
-        assert_eq!(targets, vec!["a:2 /health", "a:2 /ready", "b:9 /health", "b:9 /ready"]);
+        let plan = plan_checks(&config(&[("CHECK_PATHS", "/health,/ready?token=x")]), &deployed, None).unwrap();
+        assert_eq!(
+            targets(&plan),
+            vec!["a:2 /health", "a:2 /ready", "b:9 /health", "b:9 /ready"]
+        );
+        assert_eq!(selections(&plan), vec!["a: defaults", "b: defaults"]);
     }
 
     #[test]
     fn raw_payload_is_one_check_per_function() {
         let deployed = Targets::Lambda(vec![function("worker", "5")]);
-        let checks = plan_checks(&config(&[("CHECK_PAYLOAD", r#"{"ping":1}"#)]), &deployed).unwrap();
-        assert_eq!(checks.len(), 1);
-        assert!(matches!(&checks[0], Check::Lambda { format: None, payload, .. } if payload["ping"] == 1));
+        let plan = plan_checks(&config(&[("CHECK_PAYLOAD", r#"{"ping":1}"#)]), &deployed, None).unwrap();
+        assert_eq!(plan.checks.len(), 1);
+        assert!(
+            matches!(&plan.checks[0].request, Request::Lambda { format: None, payload, .. } if payload["ping"] == 1)
+        );
     }
 
     #[test]
@@ -226,24 +370,24 @@ mod tests {
             ("ALB_URL", "test-alb:8080"),
             ("CHECK_PATHS", "/health,/ready?token=secret"),
         ]);
-        let checks = plan_checks(&config, &ecs()).unwrap();
-        let targets: Vec<String> = checks.iter().map(Check::target).collect();
+        let plan = plan_checks(&config, &Targets::Service, None).unwrap();
         assert_eq!(
-            targets,
+            targets(&plan),
             vec!["http://test-alb:8080/health", "http://test-alb:8080/ready"]
         );
-        assert!(matches!(&checks[1], Check::Http { url } if url.query() == Some("token=secret")));
+        assert!(matches!(&plan.checks[1].request, Request::Http { url, .. } if url.query() == Some("token=secret")));
+        assert_eq!(checks_without_targets(&config), Some(Ok(plan)));
     }
 
     #[test]
     fn ecs_without_alb_url_says_what_to_set() {
-        let error = plan_checks(&config(&[]), &ecs()).unwrap_err();
+        let error = plan_checks(&config(&[]), &Targets::Service, None).unwrap_err();
         assert!(error.to_string().contains("set ALB_URL"), "{error}");
     }
 
     #[test]
     fn unknown_targets_say_why_and_what_to_set() {
-        let error = plan_checks(&config(&[]), &Targets::Unknown("the AppSpec is in S3".into())).unwrap_err();
+        let error = plan_checks(&config(&[]), &Targets::Unknown("the AppSpec is in S3".into()), None).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -251,5 +395,112 @@ mod tests {
             "{error}"
         );
         assert!(error.to_string().contains("set ALB_URL"), "{error}");
+    }
+
+    const TWO_TARGETS: &str = r#"
+targets:
+  - function: "shop-api"
+    attempts: 5
+    checks:
+      - path: /health?deep=1
+        event_format: apigw-v2
+        expect: {json: {$.status: ok}}
+  - function: "shop-*"
+    deployment_group: "shop/*"
+    timeout_ms: 1500
+    checks:
+      - payload: {"source": "preflight"}
+  - function: "legacy-*"
+    skip: true
+"#;
+
+    #[test]
+    fn each_function_gets_the_checks_of_the_first_entry_that_selects_it() {
+        let config = config(&[("PREFLIGHT_CHECKS", TWO_TARGETS), ("CHECK_ATTEMPTS", "2")]);
+        let deployed = Targets::Lambda(vec![
+            function("shop-api", "7"),
+            function("shop-worker", "3"),
+            function("legacy-cron", "1"),
+            function("billing", "4"),
+        ]);
+        let plan = plan_checks(&config, &deployed, Some("shop/prod")).unwrap();
+        assert_eq!(
+            selections(&plan),
+            vec![
+                "shop-api: targets[0]",
+                "shop-worker: targets[1]",
+                "legacy-cron: targets[2] (skipped)",
+                "billing: defaults"
+            ]
+        );
+        assert_eq!(
+            targets(&plan),
+            vec!["shop-api:7 /health", "shop-worker:3", "billing:4 /healthcheck"]
+        );
+        assert_eq!(plan.skipped(), 1);
+        let [api, worker, billing] = &plan.checks[..] else {
+            panic!("three checks: {plan:?}");
+        };
+        assert!(matches!(
+            api.request,
+            Request::Lambda {
+                format: Some(EventFormat::ApiGatewayV2),
+                ..
+            }
+        ));
+        assert_eq!(api.expect.assertions.len(), 1);
+        assert_eq!(api.patience.attempts, 5);
+        assert_eq!(
+            worker.patience.attempts, 2,
+            "what the entry leaves out comes from CHECK_ATTEMPTS"
+        );
+        assert_eq!(worker.patience.timeout, Duration::from_millis(1500));
+        assert!(
+            matches!(&worker.request, Request::Lambda { format: None, payload, .. } if payload["source"] == "preflight")
+        );
+        assert!(billing.expect.assertions.is_empty());
+    }
+
+    #[test]
+    fn the_deployment_group_takes_part_in_the_choice() {
+        let config = config(&[("PREFLIGHT_CHECKS", TWO_TARGETS)]);
+        let deployed = Targets::Lambda(vec![function("shop-worker", "3")]);
+        let staging = plan_checks(&config, &deployed, Some("other/staging")).unwrap();
+        assert_eq!(selections(&staging), vec!["shop-worker: defaults"]);
+    }
+
+    #[test]
+    fn http_checks_wait_for_the_deployment_only_when_an_entry_selects_by_target() {
+        let by_group = config(&[
+            ("ALB_URL", "test-alb:8080"),
+            (
+                "PREFLIGHT_CHECKS",
+                "targets: [{deployment_group: 'shop/*', checks: [{path: /ready, expect: {body_contains: up}}]}]",
+            ),
+        ]);
+        assert_eq!(checks_without_targets(&by_group), None);
+        let plan = plan_checks(&by_group, &Targets::Service, Some("shop/ecs")).unwrap();
+        assert_eq!(targets(&plan), vec!["http://test-alb:8080/ready"]);
+        assert_eq!(selections(&plan), vec!["http://test-alb:8080/: targets[0]"]);
+        let everywhere = config(&[
+            ("ALB_URL", "test-alb:8080"),
+            ("PREFLIGHT_CHECKS", "targets: [{checks: [{path: /ready}]}]"),
+        ]);
+        let early = checks_without_targets(&everywhere).unwrap().unwrap();
+        assert_eq!(targets(&early), vec!["http://test-alb:8080/ready"]);
+    }
+
+    #[test]
+    fn a_skipped_listener_has_no_checks() {
+        let config = config(&[
+            ("ALB_URL", "test-alb:8080"),
+            (
+                "PREFLIGHT_CHECKS",
+                "targets: [{deployment_group: 'shop/*', skip: true}]",
+            ),
+        ]);
+        let plan = plan_checks(&config, &Targets::Service, Some("shop/ecs")).unwrap();
+        assert!(plan.checks.is_empty());
+        assert_eq!(plan.skipped(), 1);
     }
 }

@@ -1,24 +1,27 @@
-//! One attempt at one check: a Lambda Invoke or an HTTP request, judged by [`super::judge`].
+//! One attempt at one check: a Lambda Invoke or an HTTP request, timed and judged by
+//! [`super::judge`].
 
+use aws_lambda_events::http::{HeaderName, HeaderValue};
 use aws_sdk_lambda::primitives::Blob;
-use reqwest::header::HeaderMap;
+use tokio::time::Instant;
 
-use super::Check;
+use super::assertions::Expectations;
 use super::config::{Config, EventFormat, Mode};
-use super::expected_status::ExpectedStatus;
-use super::judge::{Judgement, judge_http_status, judge_invocation};
+use super::judge::{Judgement, judge_http, judge_invocation};
+use super::{Check, Request};
 use crate::plumbing::aws::error::is_access_denied;
 use crate::plumbing::aws::{AwsError, Service};
 use crate::plumbing::text::truncate;
 
-/// The clients and request settings every attempt shares.
+/// The most of a body an HTTP check reads: enough for any health document, bounded so that a
+/// target streaming without end cannot exhaust the hook's memory.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+/// The clients every attempt shares.
 pub struct Probe {
     lambda: aws_sdk_lambda::Client,
     /// Built only when HTTP checks are configured, to keep TLS set-up out of the Lambda path.
     http: Option<reqwest::Client>,
-    method: reqwest::Method,
-    headers: HeaderMap,
-    expected: ExpectedStatus,
 }
 
 impl Probe {
@@ -35,26 +38,22 @@ impl Probe {
             ),
             Mode::Lambda(_) => None,
         };
-        Ok(Probe {
-            lambda,
-            http,
-            method: config.request.method.clone(),
-            headers: config.request.headers.iter().cloned().collect(),
-            expected: config.expected.clone(),
-        })
+        Ok(Probe { lambda, http })
     }
 
     /// Sends the check once. Timeouts are the caller's business.
     pub async fn attempt(&self, check: &Check) -> Judgement {
-        match check {
-            Check::Lambda {
+        match &check.request {
+            Request::Lambda {
                 function,
                 version,
                 format,
                 payload,
                 ..
-            } => self.invoke(function, version, *format, payload).await,
-            Check::Http { url } => self.request(url.clone()).await,
+            } => self.invoke(function, version, *format, payload, &check.expect).await,
+            Request::Http { url, method, headers } => {
+                self.request(url.clone(), method.clone(), headers, &check.expect).await
+            }
         }
     }
 
@@ -64,11 +63,13 @@ impl Probe {
         version: &str,
         format: Option<EventFormat>,
         payload: &serde_json::Value,
+        expect: &Expectations,
     ) -> Judgement {
         let body = match serde_json::to_vec(payload) {
             Ok(body) => body,
-            Err(error) => return Judgement::fail_for_good(None, format!("cannot encode the payload: {error}")),
+            Err(error) => return Judgement::error_for_good(format!("cannot encode the payload: {error}")),
         };
+        let started = Instant::now();
         let result = self
             .lambda
             .invoke()
@@ -77,10 +78,11 @@ impl Probe {
             .payload(Blob::new(body))
             .send()
             .await;
+        let latency = started.elapsed();
         match result {
             Ok(output) => {
                 let answer = output.payload().map(Blob::as_ref).unwrap_or_default();
-                judge_invocation(output.function_error(), answer, format, &self.expected)
+                judge_invocation(output.function_error(), answer, format, expect, latency)
             }
             Err(error) => judge_invoke_error(
                 function,
@@ -90,30 +92,69 @@ impl Probe {
         }
     }
 
-    async fn request(&self, url: reqwest::Url) -> Judgement {
+    async fn request(
+        &self,
+        url: reqwest::Url,
+        method: reqwest::Method,
+        headers: &[(HeaderName, HeaderValue)],
+        expect: &Expectations,
+    ) -> Judgement {
         let Some(client) = &self.http else {
-            return Judgement::fail_for_good(None, "internal: HTTP check without an HTTP client");
+            return Judgement::error_for_good("internal: HTTP check without an HTTP client");
         };
+        let started = Instant::now();
         let sent = client
-            .request(self.method.clone(), url)
-            .headers(self.headers.clone())
+            .request(method, url)
+            .headers(headers.iter().cloned().collect())
             .send()
             .await;
         match sent {
-            Ok(response) => {
+            Ok(mut response) => {
                 let status = response.status().as_u16();
-                // The body only matters for the log line when the status is unexpected.
-                let body = if self.expected.contains(status) {
-                    String::new()
+                let answer_headers = response
+                    .headers()
+                    .iter()
+                    .map(|(name, value)| {
+                        (
+                            name.as_str().to_string(),
+                            String::from_utf8_lossy(value.as_bytes()).into_owned(),
+                        )
+                    })
+                    .collect();
+                // The body matters to the assertions that read it, and to the log line when the
+                // status is unexpected.
+                let body = if expect.reads_body() || !expect.status.contains(status) {
+                    match read_body(&mut response).await {
+                        Ok(body) => body,
+                        Err(error) => {
+                            return Judgement::error(format!(
+                                "status {status}, then the body could not be read: {}",
+                                describe_reqwest_error(&error)
+                            ));
+                        }
+                    }
                 } else {
-                    response.text().await.unwrap_or_default()
+                    String::new()
                 };
-                judge_http_status(status, &self.expected, &body)
+                judge_http(status, answer_headers, body, expect, started.elapsed())
             }
             // Refused or reset connections are what a task still starting gives: worth another try.
-            Err(error) => Judgement::fail(None, format!("request failed: {}", describe_reqwest_error(&error))),
+            Err(error) => Judgement::error(format!("request failed: {}", describe_reqwest_error(&error))),
         }
     }
+}
+
+/// Up to [`BODY_LIMIT`] bytes of the body, as text.
+async fn read_body(response: &mut reqwest::Response) -> Result<String, reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_LIMIT.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= BODY_LIMIT {
+            break;
+        }
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// What a failed Invoke means for the check, and what to change when no attempt can succeed.
@@ -126,26 +167,20 @@ pub fn judge_invoke_error(function: &str, version: &str, error: &AwsError) -> Ju
         )
     };
     match error.code() {
-        Some(code) if is_access_denied(code) => Judgement::fail_for_good(
-            None,
-            format!(
-                "Lambda refused to let the hook invoke {target} ({code}): tag function {function} \
+        Some(code) if is_access_denied(code) => Judgement::error_for_good(format!(
+            "Lambda refused to let the hook invoke {target} ({code}): tag function {function} \
                  preflight:check=true, which the template's default permission lets the hook invoke, or grant the \
                  hook's role lambda:InvokeFunction on it and its versions (the InvokeTargetArns parameter, e.g. \
                  arn:aws:lambda:REGION:ACCOUNT:function:{function}:*); {}",
-                said()
-            ),
-        ),
-        Some(code @ "ResourceNotFoundException") => Judgement::fail_for_good(
-            None,
-            format!(
-                "function {function} has no version {version} ({code}): check the AppSpec's Name and TargetVersion, \
+            said()
+        )),
+        Some(code @ "ResourceNotFoundException") => Judgement::error_for_good(format!(
+            "function {function} has no version {version} ({code}): check the AppSpec's Name and TargetVersion, \
                  and that the hook runs in the function's account and region; {}",
-                said()
-            ),
-        ),
-        _ if error.retry_can_help() => Judgement::fail(None, format!("Lambda Invoke of {target} failed: {error}")),
-        _ => Judgement::fail_for_good(None, format!("Lambda Invoke of {target} failed: {error}")),
+            said()
+        )),
+        _ if error.retry_can_help() => Judgement::error(format!("Lambda Invoke of {target} failed: {error}")),
+        _ => Judgement::error_for_good(format!("Lambda Invoke of {target} failed: {error}")),
     }
 }
 

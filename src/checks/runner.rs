@@ -1,4 +1,5 @@
-//! Runs every check concurrently (up to a bound), each with its attempts, all before a deadline.
+//! Runs every check concurrently (up to a bound), each with its own attempts, all before a
+//! deadline.
 //!
 //! A check never outlives the deadline: each attempt is cut at whichever comes first, its own
 //! timeout or the deadline, and no new attempt starts that could not finish in time. That is what
@@ -12,26 +13,25 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
-use super::config::Patience;
 use super::judge::Judgement;
 use super::{Check, CheckResult};
 
-/// Runs `attempt` for each check under `patience`, finishing by `deadline`. Results keep the
-/// order of `checks`.
-pub async fn run_checks<A, F>(checks: Vec<Check>, patience: Patience, deadline: Instant, attempt: A) -> Vec<CheckResult>
+/// Runs `attempt` for each check under its patience, at most `concurrency` attempts at a time,
+/// finishing by `deadline`. Results keep the order of `checks`.
+pub async fn run_checks<A, F>(checks: Vec<Check>, concurrency: usize, deadline: Instant, attempt: A) -> Vec<CheckResult>
 where
     A: Fn(Check) -> F + Send + Sync + 'static,
     F: Future<Output = Judgement> + Send + 'static,
 {
     let attempt = Arc::new(attempt);
-    let permits = Arc::new(Semaphore::new(patience.concurrency));
+    let permits = Arc::new(Semaphore::new(concurrency));
     let mut tasks = JoinSet::new();
     let count = checks.len();
     for (index, check) in checks.into_iter().enumerate() {
         let attempt = Arc::clone(&attempt);
         let permits = Arc::clone(&permits);
         tasks.spawn(async move {
-            let result = run_one(check, patience, deadline, &permits, &*attempt).await;
+            let result = run_one(check, deadline, &permits, &*attempt).await;
             (index, result)
         });
     }
@@ -47,7 +47,7 @@ where
         .map(|result| {
             result.unwrap_or_else(|| CheckResult {
                 target: "(unknown)".into(),
-                attempts: 0,
+                outcomes: Vec::new(),
                 status: None,
                 latency: Duration::ZERO,
                 failure: Some("internal error: the check's task stopped unexpectedly".into()),
@@ -56,20 +56,16 @@ where
         .collect()
 }
 
-async fn run_one<A, F>(
-    check: Check,
-    patience: Patience,
-    deadline: Instant,
-    permits: &Semaphore,
-    attempt: &A,
-) -> CheckResult
+async fn run_one<A, F>(check: Check, deadline: Instant, permits: &Semaphore, attempt: &A) -> CheckResult
 where
     A: Fn(Check) -> F,
     F: Future<Output = Judgement>,
 {
     let target = check.target();
+    let patience = check.patience;
+    let mut outcomes = Vec::new();
     let mut attempts = 0;
-    let mut last = Judgement::fail(None, "deadline reached before the first attempt");
+    let mut last = Judgement::error("deadline reached before the first attempt");
     let mut latency = Duration::ZERO;
     while attempts < patience.attempts {
         let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
@@ -77,7 +73,7 @@ where
         };
         // Concurrency is bounded per attempt, so a check waiting out its interval holds no permit.
         let Ok(_permit) = tokio::time::timeout(remaining, permits.acquire()).await else {
-            last = Judgement::fail(last.status, "deadline reached while waiting for a free check slot");
+            last = Judgement::error("deadline reached while waiting for a free check slot");
             break;
         };
         let limit = patience.timeout.min(deadline.saturating_duration_since(Instant::now()));
@@ -85,13 +81,13 @@ where
         attempts += 1;
         last = match tokio::time::timeout(limit, attempt(check.clone())).await {
             Ok(judgement) => judgement,
-            Err(_) if limit < patience.timeout => Judgement::fail(
-                None,
-                format!("no answer before the deadline ({} ms)", limit.as_millis()),
-            ),
-            Err(_) => Judgement::fail(None, format!("no answer within {} ms", limit.as_millis())),
+            Err(_) if limit < patience.timeout => {
+                Judgement::error(format!("no answer before the deadline ({} ms)", limit.as_millis()))
+            }
+            Err(_) => Judgement::error(format!("no answer within {} ms", limit.as_millis())),
         };
         latency = started.elapsed();
+        outcomes.push(last.outcome);
         drop(_permit);
         if last.passed() || attempts == patience.attempts {
             break;
@@ -112,7 +108,7 @@ where
     }
     CheckResult {
         target,
-        attempts,
+        outcomes,
         status: last.status,
         latency,
         failure: last.failure,
@@ -124,19 +120,26 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    fn patience(attempts: u32) -> Patience {
-        Patience {
-            attempts,
-            interval: Duration::from_millis(10),
-            timeout: Duration::from_millis(200),
-            concurrency: 4,
-            deadline_margin: Duration::ZERO,
-        }
-    }
+    use crate::checks::Request;
+    use crate::checks::assertions::Expectations;
+    use crate::checks::config::Patience;
+    use crate::checks::expected_status::ExpectedStatus;
 
-    fn check(n: u32) -> Check {
-        Check::Http {
-            url: reqwest::Url::parse(&format!("http://target/{n}")).unwrap(),
+    const CONCURRENCY: usize = 4;
+
+    fn check(n: u32, attempts: u32) -> Check {
+        Check {
+            request: Request::Http {
+                url: reqwest::Url::parse(&format!("http://target/{n}")).unwrap(),
+                method: reqwest::Method::GET,
+                headers: Vec::new(),
+            },
+            expect: Arc::new(Expectations::status_only(ExpectedStatus::default())),
+            patience: Patience {
+                attempts,
+                interval: Duration::from_millis(10),
+                timeout: Duration::from_millis(200),
+            },
         }
     }
 
@@ -145,8 +148,8 @@ mod tests {
         let calls = Arc::new(AtomicU32::new(0));
         let seen = Arc::clone(&calls);
         let results = run_checks(
-            vec![check(1)],
-            patience(3),
+            vec![check(1, 3)],
+            CONCURRENCY,
             Instant::now() + Duration::from_secs(10),
             move |_| {
                 let n = seen.fetch_add(1, Ordering::SeqCst);
@@ -160,21 +163,62 @@ mod tests {
             },
         )
         .await;
-        assert_eq!(results[0].attempts, 3);
+        assert_eq!(results[0].attempts(), 3);
         assert!(results[0].passed());
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test(start_paused = true)]
+    async fn each_attempt_is_recorded_as_an_error_a_failure_or_a_pass() {
+        let calls = Arc::new(AtomicU32::new(0));
+        let seen = Arc::clone(&calls);
+        let results = run_checks(
+            vec![check(1, 3)],
+            CONCURRENCY,
+            Instant::now() + Duration::from_secs(10),
+            move |_| {
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    match n {
+                        0 => Judgement::error("connection reset"),
+                        1 => Judgement::fail(Some(200), "$.status is \"degraded\", expected \"ok\""),
+                        _ => Judgement::pass(Some(200)),
+                    }
+                }
+            },
+        )
+        .await;
+        use crate::checks::judge::Outcome;
+        assert_eq!(
+            results[0].outcomes,
+            vec![Outcome::Error, Outcome::Failure, Outcome::Pass]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_timeout_is_an_error() {
+        let results = run_checks(
+            vec![check(1, 1)],
+            CONCURRENCY,
+            Instant::now() + Duration::from_secs(10),
+            |_| std::future::pending(),
+        )
+        .await;
+        use crate::checks::judge::Outcome;
+        assert_eq!(results[0].outcomes, vec![Outcome::Error]);
+        assert_eq!(results[0].failure.as_deref(), Some("no answer within 200 ms"));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn attempts_stop_at_the_configured_count() {
         let results = run_checks(
-            vec![check(1)],
-            patience(2),
+            vec![check(1, 2)],
+            CONCURRENCY,
             Instant::now() + Duration::from_secs(10),
             |_| async { Judgement::fail(Some(500), "status 500") },
         )
         .await;
-        assert_eq!(results[0].attempts, 2);
+        assert_eq!(results[0].attempts(), 2);
         assert_eq!(results[0].failure.as_deref(), Some("status 500"));
     }
 
@@ -183,17 +227,17 @@ mod tests {
         let calls = Arc::new(AtomicU32::new(0));
         let seen = Arc::clone(&calls);
         let results = run_checks(
-            vec![check(1)],
-            patience(5),
+            vec![check(1, 5)],
+            CONCURRENCY,
             Instant::now() + Duration::from_secs(10),
             move |_| {
                 seen.fetch_add(1, Ordering::SeqCst);
-                async { Judgement::fail_for_good(None, "denied") }
+                async { Judgement::error_for_good("denied") }
             },
         )
         .await;
         assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert_eq!(results[0].attempts, 1);
+        assert_eq!(results[0].attempts(), 1);
         assert!(
             results[0]
                 .failure
@@ -209,7 +253,7 @@ mod tests {
     async fn a_hanging_target_is_cut_at_the_deadline() {
         let start = Instant::now();
         let deadline = start + Duration::from_millis(150);
-        let results = run_checks(vec![check(1)], patience(5), deadline, |_| std::future::pending()).await;
+        let results = run_checks(vec![check(1, 5)], CONCURRENCY, deadline, |_| std::future::pending()).await;
         assert!(Instant::now() <= deadline + Duration::from_millis(1));
         assert!(!results[0].passed());
         assert!(
@@ -221,10 +265,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn results_keep_the_order_of_the_checks() {
-        let checks: Vec<Check> = (0..20).map(check).collect();
+        let checks: Vec<Check> = (0..20).map(|n| check(n, 1)).collect();
         let results = run_checks(
             checks,
-            patience(1),
+            CONCURRENCY,
             Instant::now() + Duration::from_secs(5),
             |check| async move {
                 // Later checks answer sooner, so completion order is reversed.
@@ -244,10 +288,10 @@ mod tests {
         let running = Arc::new(AtomicU32::new(0));
         let peak = Arc::new(AtomicU32::new(0));
         let (r, p) = (Arc::clone(&running), Arc::clone(&peak));
-        let checks: Vec<Check> = (0..12).map(check).collect();
+        let checks: Vec<Check> = (0..12).map(|n| check(n, 1)).collect();
         let results = run_checks(
             checks,
-            patience(1),
+            CONCURRENCY,
             Instant::now() + Duration::from_secs(5),
             move |_| {
                 let (r, p) = (Arc::clone(&r), Arc::clone(&p));

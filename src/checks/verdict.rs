@@ -33,23 +33,39 @@ impl Verdict {
         }
     }
 
-    /// An empty list is a failure: a hook that checked nothing must not let traffic through.
-    pub fn from_results(results: &[CheckResult]) -> Verdict {
+    pub fn succeeded(reason: impl Into<String>) -> Verdict {
+        Verdict {
+            status: Status::Succeeded,
+            reason: reason.into(),
+        }
+    }
+
+    /// An empty list is a failure (a hook that checked nothing must not let traffic through)
+    /// unless targets were skipped on purpose (`skip: true` in `PREFLIGHT_CHECKS`).
+    pub fn from_results(results: &[CheckResult], skipped_targets: usize) -> Verdict {
+        let skipped = match skipped_targets {
+            0 => String::new(),
+            1 => ", 1 target skipped".to_string(),
+            n => format!(", {n} targets skipped"),
+        };
         if results.is_empty() {
-            return Verdict::failed("nothing was checked");
+            return if skipped_targets > 0 {
+                Verdict::succeeded(format!(
+                    "nothing to check: every target is skipped by PREFLIGHT_CHECKS ({skipped_targets} with skip: true)"
+                ))
+            } else {
+                Verdict::failed("nothing was checked")
+            };
         }
         let failed: Vec<String> = results
             .iter()
             .filter_map(|r| r.failure.as_ref().map(|why| format!("{}: {why}", r.target)))
             .collect();
         if failed.is_empty() {
-            Verdict {
-                status: Status::Succeeded,
-                reason: format!("all {} checks passed", results.len()),
-            }
+            Verdict::succeeded(format!("all {} checks passed{skipped}", results.len()))
         } else {
             Verdict::failed(format!(
-                "{} of {} checks failed: {}",
+                "{} of {} checks failed{skipped}: {}",
                 failed.len(),
                 results.len(),
                 failed.join(" | ")
@@ -66,7 +82,7 @@ mod tests {
     fn result(target: &str, failure: Option<&str>) -> CheckResult {
         CheckResult {
             target: target.into(),
-            attempts: 1,
+            outcomes: vec![crate::checks::judge::Outcome::Pass],
             status: None,
             latency: Duration::ZERO,
             failure: failure.map(str::to_string),
@@ -75,14 +91,23 @@ mod tests {
 
     #[test]
     fn succeeds_only_when_every_check_passed() {
-        let all_good = Verdict::from_results(&[result("a", None), result("b", None)]);
+        let all_good = Verdict::from_results(&[result("a", None), result("b", None)], 0);
         assert_eq!(all_good.status, Status::Succeeded);
-        let one_bad = Verdict::from_results(&[result("a", None), result("b", Some("status 500"))]);
+        let one_bad = Verdict::from_results(&[result("a", None), result("b", Some("status 500"))], 0);
         assert_eq!(one_bad, Verdict::failed("1 of 2 checks failed: b: status 500"));
     }
 
     #[test]
-    fn nothing_checked_is_a_failure() {
-        assert_eq!(Verdict::from_results(&[]).status, Status::Failed);
+    fn nothing_checked_is_a_failure_unless_every_target_was_skipped_on_purpose() {
+        assert_eq!(Verdict::from_results(&[], 0).status, Status::Failed);
+        let skipped = Verdict::from_results(&[], 2);
+        assert_eq!(skipped.status, Status::Succeeded);
+        assert!(skipped.reason.contains("every target is skipped"), "{}", skipped.reason);
+    }
+
+    #[test]
+    fn skipped_targets_are_counted_in_the_reason() {
+        let verdict = Verdict::from_results(&[result("a", None)], 1);
+        assert_eq!(verdict, Verdict::succeeded("all 1 checks passed, 1 target skipped"));
     }
 }

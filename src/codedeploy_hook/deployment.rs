@@ -17,6 +17,8 @@ use crate::plumbing::aws::{AwsError, Service};
 pub struct DeploymentFacts {
     pub application: String,
     pub group: String,
+    /// The deployment's description (where `[skip preflight]` may be written).
+    pub description: String,
     pub appspec: AppSpecText,
 }
 
@@ -99,6 +101,7 @@ pub async fn discover(client: &Client, deployment_id: &str) -> Result<Deployment
     };
     Ok(DeploymentFacts {
         group: info.deployment_group_name().unwrap_or_default().to_string(),
+        description: info.description().unwrap_or_default().to_string(),
         application,
         appspec,
     })

@@ -15,8 +15,9 @@ pub mod summary;
 #[cfg(test)]
 mod tests;
 
+use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
@@ -25,8 +26,9 @@ use tokio::time::Instant;
 use crate::checks::config::Config;
 use crate::checks::probe::Probe;
 use crate::checks::runner::run_checks;
+use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Status, Verdict};
-use crate::checks::{CheckResult, Targets, checks_without_targets, plan_checks};
+use crate::checks::{CheckResult, Plan, Selection, Targets, checks_without_targets, plan_checks};
 use crate::plumbing::aws::{AwsClients, AwsError};
 use crate::plumbing::deadline::keep_back;
 use crate::plumbing::env::ConfigError;
@@ -97,16 +99,43 @@ impl From<HookError> for Diagnostic {
 /// What the evaluation found, for the verdict and the summary line.
 struct Evaluation {
     deployed: Option<String>,
+    selections: Vec<Selection>,
     results: Vec<CheckResult>,
     verdict: Verdict,
+    /// The checks were skipped on purpose (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`).
+    skipped: bool,
 }
 
 impl Evaluation {
     fn failed(deployed: Option<String>, reason: impl Into<String>) -> Evaluation {
         Evaluation {
             deployed,
+            selections: Vec::new(),
             results: Vec::new(),
             verdict: Verdict::failed(reason),
+            skipped: false,
+        }
+    }
+
+    /// `Succeeded` without checking; logged at WARN, since traffic moves unchecked.
+    fn skipped(deployed: Option<String>, reason: String) -> Evaluation {
+        tracing::warn!(reason = reason.as_str(), "checks skipped");
+        Evaluation {
+            deployed,
+            selections: Vec::new(),
+            results: Vec::new(),
+            verdict: Verdict::succeeded(reason),
+            skipped: true,
+        }
+    }
+
+    fn checked(deployed: Option<String>, plan: Plan, results: Vec<CheckResult>) -> Evaluation {
+        Evaluation {
+            deployed,
+            verdict: Verdict::from_results(&results, plan.skipped()),
+            selections: plan.selections,
+            results,
+            skipped: false,
         }
     }
 }
@@ -150,7 +179,7 @@ impl Hook {
         let margin = self
             .config
             .as_ref()
-            .map_or(DEFAULT_DEADLINE_MARGIN, |c| c.patience.deadline_margin);
+            .map_or(DEFAULT_DEADLINE_MARGIN, |c| c.deadline_margin);
         let check_deadline = keep_back(deadline, margin);
 
         let evaluation = Arc::clone(&self)
@@ -170,6 +199,7 @@ impl Hook {
         Summary {
             event: &hook_event,
             deployed: evaluation.deployed.as_deref(),
+            selections: &evaluation.selections,
             results: &evaluation.results,
             verdict: &evaluation.verdict,
             delivery: logged_delivery.as_ref().map(|d| *d).map_err(String::as_str),
@@ -177,7 +207,9 @@ impl Hook {
         }
         .log();
         let reported = delivery.is_ok().then_some(evaluation.verdict.status);
-        verdict_metrics(reported, &evaluation.results, started.elapsed()).emit();
+        verdict_metrics(reported, &evaluation.results, started.elapsed())
+            .metric("Skipped", Unit::Count, if evaluation.skipped { 1.0 } else { 0.0 })
+            .emit();
         match delivery {
             Ok(delivery) => Ok(json!({
                 "deploymentId": hook_event.deployment_id,
@@ -228,36 +260,50 @@ impl Hook {
             Ok(config) => config,
             Err(error) => return Evaluation::failed(None, error.to_string()),
         };
+        if let Some(skip) = config.skip_until.filter(|skip| skip.in_force(SystemTime::now())) {
+            return Evaluation::skipped(
+                None,
+                format!(
+                    "skipped until {} (PREFLIGHT_SKIP_UNTIL): nothing was checked; checking resumes by itself then",
+                    skip.shown()
+                ),
+            );
+        }
         let probe = match self.probe(config, clients).await {
             Ok(probe) => probe,
             Err(error) => return Evaluation::failed(None, error),
         };
         let run = |checks| {
-            run_checks(checks, config.patience, deadline, move |check| {
+            run_checks(checks, config.concurrency, deadline, move |check| {
                 let probe = Arc::clone(&probe);
                 async move { probe.attempt(&check).await }
             })
         };
         let lookup = look_up(clients, &event.deployment_id);
-        if let Some(checks) = checks_without_targets(config) {
-            let checks = match checks {
-                Ok(checks) => checks,
+        if let Some(plan) = checks_without_targets(config) {
+            let plan = match plan {
+                Ok(plan) => plan,
                 Err(error) => return Evaluation::failed(None, error.to_string()),
             };
             // HTTP checks go to the listener whatever was deployed: the lookup (two CodeDeploy
             // round trips) runs alongside them instead of before them. Its failure still fails
-            // the verdict, as it would have before the checks.
-            let (found, results) = tokio::join!(lookup, run(checks));
-            return match found {
-                Ok(found) => Evaluation {
-                    deployed: Some(found.description),
-                    verdict: Verdict::from_results(&results),
-                    results,
+            // the verdict, as it would have before the checks; a `[skip preflight]` in the
+            // deployment's description stops them.
+            let mut lookup = pin!(lookup);
+            let mut checks = pin!(run(plan.checks.clone()));
+            let (found, results) = tokio::select! {
+                found = &mut lookup => match found {
+                    Ok(found) if found.skip_requested => (Ok(found), Vec::new()),
+                    found => (found, checks.await),
                 },
+                results = &mut checks => (lookup.await, results),
+            };
+            return match found {
+                Ok(found) if found.skip_requested => Evaluation::skipped(Some(found.description), skip_directive()),
+                Ok(found) => Evaluation::checked(Some(found.description), plan, results),
                 Err(why) => Evaluation {
-                    deployed: None,
                     verdict: Verdict::failed(why),
-                    results,
+                    ..Evaluation::checked(None, plan, results)
                 },
             };
         }
@@ -265,23 +311,31 @@ impl Hook {
             Ok(found) => found,
             Err(why) => return Evaluation::failed(None, why),
         };
-        let checks = match plan_checks(config, &found.targets) {
-            Ok(checks) => checks,
+        if found.skip_requested {
+            return Evaluation::skipped(Some(found.description), skip_directive());
+        }
+        let plan = match plan_checks(config, &found.targets, Some(&found.deployment_group)) {
+            Ok(plan) => plan,
             Err(error) => return Evaluation::failed(Some(found.description), error.to_string()),
         };
-        let results = run(checks).await;
-        Evaluation {
-            deployed: Some(found.description),
-            verdict: Verdict::from_results(&results),
-            results,
-        }
+        let results = run(plan.checks.clone()).await;
+        Evaluation::checked(Some(found.description), plan, results)
     }
 }
 
-/// What the lookup found: the summary's description, and what the checks can reach.
+fn skip_directive() -> String {
+    format!("skipped: the deployment's description contains {DESCRIPTION_DIRECTIVE}, so nothing was checked")
+}
+
+/// What the lookup found: the summary's description, what the checks can reach, and what
+/// chooses their definitions.
 struct Found {
     description: String,
     targets: Targets,
+    /// `APPLICATION/DEPLOYMENT_GROUP`.
+    deployment_group: String,
+    /// The deployment's description contains `[skip preflight]`.
+    skip_requested: bool,
 }
 
 /// GetDeployment, GetApplicationRevision and the AppSpec; an error is the verdict's reason.
@@ -289,8 +343,14 @@ async fn look_up(clients: &AwsClients, deployment_id: &str) -> Result<Found, Str
     let facts = discover(clients.codedeploy().await, deployment_id)
         .await
         .map_err(|error| error.to_string())?;
+    let skip_requested = description_asks_to_skip(&facts.description);
     let deployed = match &facts.appspec {
-        AppSpecText::Content(text) => Some(parse_appspec(text).map_err(|error| error.to_string())?),
+        AppSpecText::Content(text) => match parse_appspec(text) {
+            Ok(deployed) => Some(deployed),
+            // A skipped deployment is not checked, so its AppSpec need not be readable.
+            Err(_) if skip_requested => None,
+            Err(error) => return Err(error.to_string()),
+        },
         AppSpecText::Elsewhere(_) => None,
     };
     let targets = match (&deployed, &facts.appspec) {
@@ -303,6 +363,8 @@ async fn look_up(clients: &AwsClients, deployment_id: &str) -> Result<Found, Str
     Ok(Found {
         description: describe(&facts.application, &facts.group, deployed.as_ref(), &facts.appspec),
         targets,
+        deployment_group: format!("{}/{}", facts.application, facts.group),
+        skip_requested,
     })
 }
 

@@ -23,10 +23,12 @@ use super::deployment::{AppSpecText, DiscoveryError, discover};
 use super::payload::HookEvent;
 use super::report::{Delivery, send_report};
 use super::{Hook, HookError};
-use crate::checks::Check;
+use crate::checks::assertions::Expectations;
 use crate::checks::config::Config;
+use crate::checks::judge::Outcome;
 use crate::checks::probe::Probe;
 use crate::checks::verdict::Status;
+use crate::checks::{Check, Request};
 use crate::plumbing::aws::{AwsClients, canned};
 
 const APPSPEC: &str = "version: 0.0\nResources:\n  - api:\n      Type: AWS::Lambda::Function\n      \
@@ -234,12 +236,17 @@ async fn the_report_carries_the_ids_and_status_and_a_duplicate_is_already_report
 }
 
 fn lambda_check() -> Check {
-    Check::Lambda {
-        function: "my-api".into(),
-        version: "2".into(),
-        path: None,
-        format: None,
-        payload: json!({"ping": true}),
+    let config = config(&[]);
+    Check {
+        request: Request::Lambda {
+            function: "my-api".into(),
+            version: "2".into(),
+            path: None,
+            format: None,
+            payload: json!({"ping": true}),
+        },
+        expect: Arc::new(Expectations::status_only(config.expected)),
+        patience: config.patience,
     }
 }
 
@@ -263,6 +270,11 @@ async fn what_a_failed_invoke_means_for_the_check() {
         let judgement = probe.attempt(&lambda_check()).await;
         let reason = judgement.failure.clone().unwrap_or_default();
         assert_eq!(judgement.worth_retrying, worth_retrying, "{code}: {reason}");
+        assert_eq!(
+            judgement.outcome,
+            Outcome::Error,
+            "{code}: no answer to judge is an error"
+        );
         assert!(reason.contains(says), "{code}: {reason}");
         assert_eq!(
             failing.num_calls(),
@@ -284,6 +296,7 @@ async fn a_function_error_is_worth_another_attempt_and_a_good_answer_passes() {
     let probe = Probe::new(&config(&[]), canned::lambda(&[&function_error])).expect("probe");
     let judgement = probe.attempt(&lambda_check()).await;
     assert!(judgement.worth_retrying);
+    assert_eq!(judgement.outcome, Outcome::Failure, "the function answered: a failure");
     assert_eq!(
         judgement.failure.as_deref(),
         Some("function error (Unhandled): Boom: no database")

@@ -43,16 +43,18 @@ pub fn names_asked_by(read: impl Fn(&Lookup), environments: &[&[(&str, &str)]]) 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigError {
     pub variable: &'static str,
+    /// Where in the value, for a document such as `PREFLIGHT_CHECKS`: `targets[2].checks[0]`.
+    pub place: Option<String>,
     pub problem: String,
 }
 
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "invalid configuration: {} {}; fix the function's environment variable and redeploy",
-            self.variable, self.problem
-        )
+        match &self.place {
+            Some(place) => write!(f, "invalid configuration: {}: {place}: {}", self.variable, self.problem)?,
+            None => write!(f, "invalid configuration: {} {}", self.variable, self.problem)?,
+        }
+        f.write_str("; fix the function's environment variable and redeploy")
     }
 }
 
@@ -62,6 +64,16 @@ impl std::error::Error for ConfigError {}
 pub fn invalid(variable: &'static str, problem: impl Into<String>) -> ConfigError {
     ConfigError {
         variable,
+        place: None,
+        problem: problem.into(),
+    }
+}
+
+/// A problem at `place` inside the value of `variable` (a document).
+pub fn invalid_at(variable: &'static str, place: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        place: Some(place.into()),
         problem: problem.into(),
     }
 }

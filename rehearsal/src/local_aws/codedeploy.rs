@@ -134,7 +134,7 @@ fn get_deployment(shared: &Shared, id: &str) -> Response {
         );
     };
     // A subset of AWS's deploymentInfo: the fields preflight reads, in AWS's names and values.
-    ok(json!({"deploymentInfo": {
+    let mut info = json!({
         "applicationName": spec.application,
         "deploymentGroupName": spec.group,
         "deploymentId": id,
@@ -142,7 +142,12 @@ fn get_deployment(shared: &Shared, id: &str) -> Response {
         "creator": spec.creator,
         "status": spec.status,
         "revision": revision_by_hash(spec),
-    }}))
+    });
+    // AWS leaves `description` out of a deployment created without one.
+    if let (Some(description), Some(fields)) = (&spec.description, info.as_object_mut()) {
+        fields.insert("description".into(), json!(description));
+    }
+    ok(json!({ "deploymentInfo": info }))
 }
 
 /// The request's revision as `(type, sha256)`; `None` when it names neither.

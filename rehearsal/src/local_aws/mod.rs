@@ -83,6 +83,8 @@ pub struct DeploymentSpec {
     pub creator: String,
     /// GetDeployment's `status`; [`LocalAws::set_status`] moves it on.
     pub status: String,
+    /// GetDeployment's `description` (`create-deployment --description`), absent when `None`.
+    pub description: Option<String>,
 }
 
 impl DeploymentSpec {
@@ -95,6 +97,7 @@ impl DeploymentSpec {
             form: RevisionForm::AppSpecContent,
             creator: "user".into(),
             status: "InProgress".into(),
+            description: None,
         }
     }
 
@@ -120,6 +123,12 @@ impl DeploymentSpec {
 
     pub fn form(mut self, form: RevisionForm) -> DeploymentSpec {
         self.form = form;
+        self
+    }
+
+    /// The deployment's description, as `create-deployment --description` sets it.
+    pub fn described(mut self, description: &str) -> DeploymentSpec {
+        self.description = Some(description.into());
         self
     }
 
