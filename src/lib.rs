@@ -10,8 +10,9 @@
 //!   GetApplicationRevision, the AppSpec) → the checks → exactly one report → one summary line.
 //! - [`maintenance`]: the maintenance page: CodeDeploy notifications (SNS, EventBridge) → a plan
 //!   for the ALB listener's rules (pure) → the ELBv2 calls that carry it out.
-//! - [`checks`]: what every deciding flow shares: the check settings, synthetic events, one
-//!   attempt (Invoke or HTTP), judging the answer, the patient runner, the verdict.
+//! - [`checks`]: what every deciding flow shares: the check settings and the per-target check
+//!   definitions (`PREFLIGHT_CHECKS`), synthetic events, one attempt (Invoke or HTTP), judging the
+//!   answer against its assertions, the patient runner, the verdict, the emergency skip.
 //! - [`plumbing`]: AWS set-up, the lazily built clients and the typed AWS error; environment
 //!   reading; deadlines; log text; JSON logging.
 //!

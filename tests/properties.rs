@@ -1,5 +1,5 @@
 //! Property tests: the parsers that read outside input (hook payload, deployment notifications,
-//! AppSpec, environment) never panic, and always end in a value or a clear, one-line error that
+//! AppSpec, environment, check definitions) never panic, and always end in a value or a clear, one-line error that
 //! says what was wrong.
 
 use std::collections::HashMap;
@@ -146,8 +146,124 @@ fn assert_notification_outcome(payload: &Value) {
     }
 }
 
+/// A document using every key, to mutate.
+const VALID_CHECKS: &str = r#"targets:
+  - function: "orders-*"
+    deployment_group: "shop/*"
+    attempts: 5
+    interval_ms: 2000
+    timeout_ms: 3000
+    skip: false
+    checks:
+      - path: /health?deep=1
+        method: GET
+        headers: {x-api-key: "k"}
+        event_format: apigw-v2
+        expect:
+          status: 200-299
+          body_contains: "ok"
+          body_matches: "^\\{.*\\}$"
+          json: {$.status: ok, $.checks[*].db: up}
+          headers: {content-type: application/json}
+          max_latency_ms: 800
+      - payload: {"source": "preflight"}
+        expect: {json: {$.ok: true}}
+  - service: checkout
+    skip: true
+"#;
+
+/// JSON shaped like a check-definitions document, with the document's keys and some others.
+fn checks_json() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        (-5i64..100_000).prop_map(Value::from),
+        prop_oneof![
+            "/[a-z?=]{0,6}",
+            "[$.a-z\\[\\]*@?()=' ]{0,10}",
+            ".{0,8}",
+            "[*?a-z/-]{0,8}"
+        ]
+        .prop_map(Value::String),
+    ];
+    leaf.prop_recursive(5, 48, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        "targets",
+                        "function",
+                        "deployment_group",
+                        "service",
+                        "attempts",
+                        "interval_ms",
+                        "timeout_ms",
+                        "skip",
+                        "checks",
+                        "path",
+                        "method",
+                        "headers",
+                        "body",
+                        "event_format",
+                        "payload",
+                        "expect",
+                        "status",
+                        "body_contains",
+                        "body_matches",
+                        "json",
+                        "max_latency_ms",
+                        "\\$\\.[a-z]{1,4}",
+                        ".{0,6}"
+                    ],
+                    inner
+                ),
+                0..5
+            )
+            .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+        ]
+    })
+}
+
+/// Either the document is read, or the error names `PREFLIGHT_CHECKS` and a place in it, on one line.
+fn assert_checks_outcome(text: &str, alb: bool) {
+    let mut env: HashMap<&str, &str> = HashMap::from([("PREFLIGHT_CHECKS", text)]);
+    if alb {
+        env.insert("ALB_URL", "test-alb:8080");
+    }
+    match Config::from_lookup(&|name| env.get(name).map(|v| v.to_string())) {
+        Ok(config) => assert!(config.definitions.is_some_and(|d| !d.entries.is_empty())),
+        Err(error) => {
+            assert_eq!(error.variable, "PREFLIGHT_CHECKS", "{error}");
+            let place = error.place.clone().unwrap_or_default();
+            assert!(!place.trim().is_empty(), "no place: {error}");
+            let message = error.to_string();
+            assert!(
+                message.starts_with(&format!("invalid configuration: PREFLIGHT_CHECKS: {place}: ")),
+                "{message}"
+            );
+            assert!(!message.contains('\n'), "multi-line: {message}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn check_definitions_parser_handles_mutated_valid_documents(
+        edits in prop::collection::vec(edit(), 1..6),
+        alb in any::<bool>(),
+    ) {
+        assert_checks_outcome(&apply(VALID_CHECKS, &edits), alb);
+    }
+
+    #[test]
+    fn check_definitions_parser_handles_any_shape(value in checks_json(), alb in any::<bool>()) {
+        assert_checks_outcome(&value.to_string(), alb);
+        assert_checks_outcome(&serde_json::json!({"targets": [value]}).to_string(), alb);
+    }
+
 
     #[test]
     fn notification_parser_handles_any_json(payload in json_value()) {

@@ -1,11 +1,13 @@
-//! The rehearsal's built-in deployments: a healthy Lambda release, a broken one, and an ECS
-//! release checked through its test listener. Each runs the real hook with its default settings
-//! and tells the story a user would see in the CodeDeploy console.
+//! The rehearsal's built-in deployments: a healthy Lambda release, a broken one, an ECS release
+//! checked through its test listener, and two releases checked by check definitions
+//! (`PREFLIGHT_CHECKS`): one whose new version answers `200 {"status":"degraded"}`, one of an API
+//! and a queue consumer together. Each runs the real hook and tells the story a user would see in
+//! the CodeDeploy console.
 
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::http_target::{Answer, HttpTarget};
 use crate::kit::{ECS_APPSPEC, lambda_appspec};
@@ -53,7 +55,121 @@ pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
         )
         .await?,
         ecs_release(bootstrap).await?,
+        degraded_release(bootstrap).await?,
+        two_function_release(bootstrap).await?,
     ])
+}
+
+/// The check definitions of the degraded release: the health document must say `ok`.
+const STATUS_MUST_BE_OK: &str = "targets:
+  - function: my-api
+    checks:
+      - path: /health
+        expect:
+          status: 200
+          json: {$.status: ok}
+";
+
+/// One hook for an API and its queue consumer, each with its own check.
+const API_AND_CONSUMER: &str = r#"targets:
+  - function: shop-api
+    checks:
+      - path: /health
+        event_format: apigw-v2
+        expect: {json: {$.status: ok}}
+  - function: "shop-*-consumer"
+    checks:
+      - payload: {"source": "preflight"}
+        expect: {json: {$.ok: true}}
+"#;
+
+/// A function's HTTP response with a JSON body.
+fn answering(status: u16, body: Value) -> Reply {
+    Reply::Json(
+        json!({"statusCode": status, "headers": {"content-type": "application/json"}, "body": body.to_string()}),
+    )
+}
+
+async fn degraded_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
+    let Rig { aws, hook } = Rig::start(
+        bootstrap,
+        &[("PREFLIGHT_CHECKS", STATUS_MUST_BE_OK), ("CHECK_INTERVAL_MS", "200")],
+    )
+    .await?;
+    aws.add_function(
+        "my-api",
+        "4",
+        FunctionVersion::replying(answering(200, json!({"status": "ok"}))),
+    );
+    aws.add_function(
+        "my-api",
+        "5",
+        FunctionVersion::replying(answering(200, json!({"status": "degraded", "db": "timeout"}))),
+    );
+    let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("my-api", "4", "5")])));
+    let mut lines = vec![
+        format!(
+            "CodeDeploy: deployment {} of my-app/my-app-live (Lambda): my-api alias live, version 4 → 5",
+            deployment.id
+        ),
+        r#"  PREFLIGHT_CHECKS: my-api GET /health must answer 200 with $.status = "ok""#.to_string(),
+        r#"  (version 5 answers 200 {"status":"degraded"}: a status-code check alone would pass it)"#.to_string(),
+    ];
+    let delivered = run_hook(&aws, &hook, &deployment, "BeforeAllowTraffic", &mut lines).await;
+    let reported = aws.accepted_status(&deployment);
+    lines.push(match reported.as_deref() {
+        Some("Succeeded") => "CodeDeploy: traffic shifted, alias live → version 5".to_string(),
+        Some(_) => "CodeDeploy: deployment failed, rolled back, alias live stays on version 4".to_string(),
+        None => no_report(&delivered),
+    });
+    Ok(Rehearsed {
+        title: "degraded Lambda release (200 {\"status\":\"degraded\"}) caught by a JSON assertion".into(),
+        lines,
+        expected: "Failed",
+        reported,
+        logs: hook.lines(),
+    })
+}
+
+async fn two_function_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
+    let Rig { aws, hook } = Rig::start(bootstrap, &[("PREFLIGHT_CHECKS", API_AND_CONSUMER)]).await?;
+    aws.add_function(
+        "shop-api",
+        "7",
+        FunctionVersion::replying(answering(200, json!({"status": "ok"}))),
+    );
+    aws.add_function(
+        "shop-orders-consumer",
+        "3",
+        FunctionVersion::replying(Reply::Json(json!({"ok": true, "batchItemFailures": []}))),
+    );
+    let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[
+        ("shop-api", "6", "7"),
+        ("shop-orders-consumer", "2", "3"),
+    ])));
+    let mut lines = vec![
+        format!(
+            "CodeDeploy: deployment {} of my-app/my-app-live (Lambda): shop-api 6 → 7, shop-orders-consumer 2 → 3",
+            deployment.id
+        ),
+        "  PREFLIGHT_CHECKS: shop-api gets an HTTP API event GET /health, $.status = \"ok\"; \
+         shop-*-consumer gets the raw payload {\"source\":\"preflight\"}, $.ok = true"
+            .to_string(),
+    ];
+    let delivered = run_hook(&aws, &hook, &deployment, "BeforeAllowTraffic", &mut lines).await;
+    let reported = aws.accepted_status(&deployment);
+    lines.push(match reported.as_deref() {
+        Some("Succeeded") => "CodeDeploy: traffic shifted, both aliases → the new versions".to_string(),
+        Some(_) => "CodeDeploy: deployment failed, rolled back, both aliases stay".to_string(),
+        None => no_report(&delivered),
+    });
+    Ok(Rehearsed {
+        title: "two-function release (API + queue consumer), one check each".into(),
+        lines,
+        expected: "Succeeded",
+        reported,
+        logs: hook.lines(),
+    })
 }
 
 async fn lambda_release(
@@ -143,6 +259,10 @@ async fn run_hook(
                 .unwrap_or_default()
                 .to_string()
         };
+        let targets = field("targets");
+        if targets.contains("targets[") {
+            lines.push(format!("  preflight chose the checks of {targets}"));
+        }
         for check in field("checks").split(" | ").filter(|c| !c.is_empty()) {
             lines.push(format!("  preflight checked {check}"));
         }

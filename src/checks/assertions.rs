@@ -5,7 +5,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use regex::Regex;
+use regex_lite::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
@@ -378,5 +378,16 @@ mod tests {
                 .starts_with("invalid JSONPath (RFC 9535)")
         );
         assert!(Query::new("status").is_err(), "a JSONPath query starts with $");
+    }
+
+    #[test]
+    fn rfc_9535_filters_and_functions_work_except_the_regular_expression_ones() {
+        let document = json!({"checks": [{"name": "db", "up": true}, {"name": "cache", "up": false}]});
+        let selected = |query: &str| Query::new(query).unwrap().path.query(&document).all().len();
+        assert_eq!(selected("$.checks[?@.up == true].name"), 1);
+        assert_eq!(selected("$.checks[?length(@.name) > 2]"), 1);
+        assert_eq!(selected("$.checks[?count(@.*) == 2]"), 2);
+        let refused = Query::new("$.checks[?match(@.name, 'd.')]").unwrap_err();
+        assert!(refused.starts_with("invalid JSONPath"), "{refused}");
     }
 }

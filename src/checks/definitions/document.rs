@@ -50,12 +50,9 @@ pub fn parse(text: &str, inherited: &Inherited) -> Result<Definitions, DocumentE
         ),
         problem: format!("is not valid YAML or JSON: {}", first_line(&error.to_string())),
     })?;
-    let document: Document = serde_path_to_error::deserialize(&value).map_err(|error| {
-        let place = error.path().to_string();
-        DocumentError {
-            place: if place == "." { "the document".into() } else { place },
-            problem: first_line(&error.into_inner().to_string()),
-        }
+    let document: Document = serde_path_to_error::deserialize(&value).map_err(|error| DocumentError {
+        place: place_of(error.path()),
+        problem: first_line(&error.into_inner().to_string()),
     })?;
     validate(document, inherited)
 }
@@ -436,6 +433,25 @@ fn expectations(here: &str, expect: Expect, raw: bool, inherited: &Inherited) ->
         assertions.push(Assertion::MaxLatency(Duration::from_millis(bound)));
     }
     Ok(Expectations { status, assertions })
+}
+
+/// serde's path in the same notation as ours: `targets[0].checks`, odd keys quoted.
+fn place_of(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut place = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => place.push_str(&format!("[{index}]")),
+            Segment::Map { key } | Segment::Enum { variant: key } => {
+                if !place.is_empty() {
+                    place.push('.');
+                }
+                place.push_str(&key_name(key));
+            }
+            Segment::Unknown => place.push_str(if place.is_empty() { "?" } else { ".?" }),
+        }
+    }
+    if place.is_empty() { "the document".into() } else { place }
 }
 
 /// A map key as the place shows it: bare when it is a plain word, quoted otherwise.
