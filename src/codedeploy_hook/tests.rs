@@ -37,14 +37,20 @@ const SHA: &str = "5e1f6a1c0b3d8e2f";
 
 /// GetDeployment as AWS answers it: the revision named by type and sha256 only.
 fn deployment_named_by_sha() -> Rule {
+    deployment_described(None)
+}
+
+/// GetDeployment of a deployment created with `--description`.
+fn deployment_described(description: Option<&'static str>) -> Rule {
     mock!(CodeDeploy::get_deployment)
         .match_requests(|request| request.deployment_id() == Some("d-1"))
-        .then_output(|| {
+        .then_output(move || {
             GetDeploymentOutput::builder()
                 .deployment_info(
                     DeploymentInfo::builder()
                         .application_name("my-app")
                         .deployment_group_name("my-app-live")
+                        .set_description(description.map(str::to_string))
                         .revision(
                             RevisionLocation::builder()
                                 .revision_type(RevisionLocationType::AppSpecContent)
@@ -392,4 +398,51 @@ async fn an_undeliverable_report_fails_the_invocation() {
         panic!("expected an undelivered report: {error}");
     };
     assert_eq!(aws.code(), Some("InvalidLifecycleEventHookExecutionIdException"));
+}
+
+#[tokio::test]
+async fn a_deployment_described_skip_preflight_is_reported_succeeded_without_an_invoke() {
+    let (deployment, revision) = (
+        deployment_described(Some("rollback [Skip Preflight]")),
+        revision_by_sha(),
+    );
+    let broken = invoke_answering(500);
+    let report = report_accepted(LifecycleEventStatus::Succeeded);
+    let answer = run(
+        Hook::new(Ok(config(&[]))),
+        clients(&[&deployment, &revision, &report], &[&broken]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(answer["status"], "Succeeded");
+    assert!(
+        answer["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("[skip preflight]"),
+        "{answer}"
+    );
+    assert_eq!((broken.num_calls(), report.num_calls()), (0, 1));
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_description_directive_stops_http_checks_already_under_way() {
+    // A listener that never accepts: each request hangs until its timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let alb_url = silent.local_addr().expect("address").to_string();
+    let (deployment, revision) = (deployment_described(Some("[skip preflight]")), revision_by_sha());
+    let report = report_accepted(LifecycleEventStatus::Succeeded);
+    let hook = Hook::new(Ok(config(&[("ALB_URL", &alb_url), ("CHECK_TIMEOUT_MS", "25000")])));
+    let started = Instant::now();
+    let answer = run(hook, clients(&[&deployment, &revision, &report], &[]))
+        .await
+        .expect("reported");
+    assert_eq!(answer["status"], "Succeeded");
+    // On the paused clock: had the hanging check been left to run, its 25 s would have passed.
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the check under way was not stopped: {:?}",
+        started.elapsed()
+    );
+    drop(silent);
 }
