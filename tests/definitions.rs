@@ -39,6 +39,13 @@ fn time_from_now(offset: i64) -> String {
         .expect("a printable time")
 }
 
+/// A deployment of `function` from version 1 to `version`, which behaves as `behaviour`.
+fn release(rig: &Rig, function: &str, version: &str, behaviour: FunctionVersion) -> Deployment {
+    rig.aws.add_function(function, version, behaviour);
+    rig.aws
+        .create_deployment(DeploymentSpec::lambda(lambda_appspec(&[(function, "1", version)])))
+}
+
 async fn verdict(rig: &Rig, deployment: &Deployment) -> (String, Value) {
     rig.run(deployment).await;
     let summary = rig.summary(1).await;
@@ -139,14 +146,12 @@ targets:
 async fn a_consumer_returning_the_wrong_json_fails_its_own_check() {
     let checks = "targets: [{function: worker, checks: [{payload: {ping: 1}, expect: {json: {$.ok: true}}}]}]";
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks), ("CHECK_ATTEMPTS", "1")]).await;
-    rig.aws.add_function(
+    let deployment = release(
+        &rig,
         "worker",
         "5",
         FunctionVersion::replying(Reply::Json(json!({"ok": false}))),
     );
-    let deployment = rig
-        .aws
-        .create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("worker", "4", "5")])));
     let (status, summary) = verdict(&rig, &deployment).await;
     assert_eq!(status, "Failed");
     assert!(
@@ -276,17 +281,11 @@ async fn a_bad_document_is_reported_failed_naming_its_place() {
 async fn a_latency_bound_fails_a_slow_answer() {
     let checks = "targets: [{checks: [{path: /health, expect: {max_latency_ms: 100}}]}]";
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks), ("CHECK_ATTEMPTS", "1")]).await;
-    rig.aws.add_function(
-        "my-api",
-        "2",
-        FunctionVersion {
-            delay: Duration::from_millis(400),
-            ..FunctionVersion::replying(Reply::Status(200))
-        },
-    );
-    let deployment = rig
-        .aws
-        .create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")])));
+    let slow = FunctionVersion {
+        delay: Duration::from_millis(400),
+        ..FunctionVersion::replying(Reply::Status(200))
+    };
+    let deployment = release(&rig, "my-api", "2", slow);
     let (status, summary) = verdict(&rig, &deployment).await;
 
     assert_eq!(status, "Failed", "{summary}");

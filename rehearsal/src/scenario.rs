@@ -107,7 +107,7 @@ async fn degraded_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
         FunctionVersion::replying(answering(200, json!({"status": "degraded", "db": "timeout"}))),
     );
     let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("my-api", "4", "5")])));
-    let mut lines = vec![
+    let lines = vec![
         format!(
             "CodeDeploy: deployment {} of my-app/my-app-live (Lambda): my-api alias live, version 4 → 5",
             deployment.id
@@ -115,20 +115,15 @@ async fn degraded_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
         r#"  PREFLIGHT_CHECKS: my-api GET /health must answer 200 with $.status = "ok""#.to_string(),
         r#"  (version 5 answers 200 {"status":"degraded"}: a status-code check alone would pass it)"#.to_string(),
     ];
-    let delivered = run_hook(&aws, &hook, &deployment, "BeforeAllowTraffic", &mut lines).await;
-    let reported = aws.accepted_status(&deployment);
-    lines.push(match reported.as_deref() {
-        Some("Succeeded") => "CodeDeploy: traffic shifted, alias live → version 5".to_string(),
-        Some(_) => "CodeDeploy: deployment failed, rolled back, alias live stays on version 4".to_string(),
-        None => no_report(&delivered),
-    });
-    Ok(Rehearsed {
+    let story = Story {
         title: "degraded Lambda release (200 {\"status\":\"degraded\"}) caught by a JSON assertion".into(),
-        lines,
         expected: "Failed",
-        reported,
-        logs: hook.lines(),
-    })
+        hook_name: "BeforeAllowTraffic",
+        lines,
+        succeeded: "CodeDeploy: traffic shifted, alias live → version 5".into(),
+        failed: "CodeDeploy: deployment failed, rolled back, alias live stays on version 4".into(),
+    };
+    Ok(finish(&aws, &hook, &deployment, story).await)
 }
 
 async fn two_function_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
@@ -147,7 +142,7 @@ async fn two_function_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
         ("shop-api", "6", "7"),
         ("shop-orders-consumer", "2", "3"),
     ])));
-    let mut lines = vec![
+    let lines = vec![
         format!(
             "CodeDeploy: deployment {} of my-app/my-app-live (Lambda): shop-api 6 → 7, shop-orders-consumer 2 → 3",
             deployment.id
@@ -156,20 +151,15 @@ async fn two_function_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
          shop-*-consumer gets the raw payload {\"source\":\"preflight\"}, $.ok = true"
             .to_string(),
     ];
-    let delivered = run_hook(&aws, &hook, &deployment, "BeforeAllowTraffic", &mut lines).await;
-    let reported = aws.accepted_status(&deployment);
-    lines.push(match reported.as_deref() {
-        Some("Succeeded") => "CodeDeploy: traffic shifted, both aliases → the new versions".to_string(),
-        Some(_) => "CodeDeploy: deployment failed, rolled back, both aliases stay".to_string(),
-        None => no_report(&delivered),
-    });
-    Ok(Rehearsed {
+    let story = Story {
         title: "two-function release (API + queue consumer), one check each".into(),
-        lines,
         expected: "Succeeded",
-        reported,
-        logs: hook.lines(),
-    })
+        hook_name: "BeforeAllowTraffic",
+        lines,
+        succeeded: "CodeDeploy: traffic shifted, both aliases → the new versions".into(),
+        failed: "CodeDeploy: deployment failed, rolled back, both aliases stay".into(),
+    };
+    Ok(finish(&aws, &hook, &deployment, story).await)
 }
 
 async fn lambda_release(
@@ -193,24 +183,19 @@ async fn lambda_release(
         &versions.0,
         &versions.1,
     )])));
-    let mut lines = vec![format!(
+    let lines = vec![format!(
         "CodeDeploy: deployment {} of my-app/my-app-live (Lambda): my-api alias live, version {from} → {to}",
         deployment.id
     )];
-    let delivered = run_hook(&aws, &hook, &deployment, "BeforeAllowTraffic", &mut lines).await;
-    let reported = aws.accepted_status(&deployment);
-    lines.push(match reported.as_deref() {
-        Some("Succeeded") => format!("CodeDeploy: traffic shifted, alias live → version {to}"),
-        Some(_) => format!("CodeDeploy: deployment failed, rolled back, alias live stays on version {from}"),
-        None => no_report(&delivered),
-    });
-    Ok(Rehearsed {
-        title: title.to_string(),
-        lines,
+    let story = Story {
+        title: title.into(),
         expected,
-        reported,
-        logs: hook.lines(),
-    })
+        hook_name: "BeforeAllowTraffic",
+        lines,
+        succeeded: format!("CodeDeploy: traffic shifted, alias live → version {to}"),
+        failed: format!("CodeDeploy: deployment failed, rolled back, alias live stays on version {from}"),
+    };
+    Ok(finish(&aws, &hook, &deployment, story).await)
 }
 
 async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
@@ -218,27 +203,52 @@ async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
     let alb_url = listener.host_port();
     let Rig { aws, hook } = Rig::start(bootstrap, &[("ALB_URL", &alb_url)]).await?;
     let deployment = aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
-    let mut lines = vec![
+    let lines = vec![
         format!(
             "CodeDeploy: deployment {} of my-app/my-app-live (ECS): checkout task definition :8, replacement task set up",
             deployment.id
         ),
         format!("CodeDeploy: test listener routes to the replacement tasks (ALB_URL={alb_url})"),
     ];
-    let delivered = run_hook(&aws, &hook, &deployment, "AfterAllowTestTraffic", &mut lines).await;
-    let reported = aws.accepted_status(&deployment);
+    let story = Story {
+        title: "ECS release checked through the test listener".into(),
+        expected: "Succeeded",
+        hook_name: "AfterAllowTestTraffic",
+        lines,
+        succeeded: "CodeDeploy: production traffic moves to the replacement task set".into(),
+        failed: "CodeDeploy: deployment failed, rolled back to the original task set".into(),
+    };
+    Ok(finish(&aws, &hook, &deployment, story).await)
+}
+
+/// One rehearsed deployment's story: its title, what it expects, the console lines before the
+/// hook runs, and what CodeDeploy does after each report.
+struct Story {
+    title: String,
+    expected: &'static str,
+    hook_name: &'static str,
+    lines: Vec<String>,
+    succeeded: String,
+    failed: String,
+}
+
+/// Runs the hook for `deployment`, and ends the story with what CodeDeploy did after its report.
+async fn finish(aws: &LocalAws, hook: &HookProcess, deployment: &Deployment, story: Story) -> Rehearsed {
+    let mut lines = story.lines;
+    let delivered = run_hook(aws, hook, deployment, story.hook_name, &mut lines).await;
+    let reported = aws.accepted_status(deployment);
     lines.push(match reported.as_deref() {
-        Some("Succeeded") => "CodeDeploy: production traffic moves to the replacement task set".to_string(),
-        Some(_) => "CodeDeploy: deployment failed, rolled back to the original task set".to_string(),
+        Some("Succeeded") => story.succeeded,
+        Some(_) => story.failed,
         None => no_report(&delivered),
     });
-    Ok(Rehearsed {
-        title: "ECS release checked through the test listener".into(),
+    Rehearsed {
+        title: story.title,
         lines,
-        expected: "Succeeded",
+        expected: story.expected,
         reported,
         logs: hook.lines(),
-    })
+    }
 }
 
 /// Delivers the hook event and adds what the hook said and reported to the story.

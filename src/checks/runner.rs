@@ -124,6 +124,7 @@ mod tests {
     use crate::checks::assertions::Expectations;
     use crate::checks::config::Patience;
     use crate::checks::expected_status::ExpectedStatus;
+    use crate::checks::judge::Outcome;
 
     const CONCURRENCY: usize = 4;
 
@@ -143,56 +144,52 @@ mod tests {
         }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_flaky_target_passes_on_a_later_attempt() {
+    /// Runs one check of `attempts` whose nth attempt (from 0) is judged `answer(n)`; returns
+    /// its result and how many attempts were made.
+    async fn run_answering(
+        attempts: u32,
+        answer: impl Fn(u32) -> Judgement + Send + Sync + 'static,
+    ) -> (CheckResult, u32) {
         let calls = Arc::new(AtomicU32::new(0));
         let seen = Arc::clone(&calls);
-        let results = run_checks(
-            vec![check(1, 3)],
+        let answer = Arc::new(answer);
+        let mut results = run_checks(
+            vec![check(1, attempts)],
             CONCURRENCY,
             Instant::now() + Duration::from_secs(10),
             move |_| {
-                let n = seen.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    if n < 2 {
-                        Judgement::fail(Some(503), "status 503")
-                    } else {
-                        Judgement::pass(Some(200))
-                    }
-                }
+                let judgement = answer(seen.fetch_add(1, Ordering::SeqCst));
+                async move { judgement }
             },
         )
         .await;
-        assert_eq!(results[0].attempts(), 3);
-        assert!(results[0].passed());
-        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        (results.remove(0), calls.load(Ordering::SeqCst))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flaky_target_passes_on_a_later_attempt() {
+        let (result, calls) = run_answering(3, |n| {
+            if n < 2 {
+                Judgement::fail(Some(503), "status 503")
+            } else {
+                Judgement::pass(Some(200))
+            }
+        })
+        .await;
+        assert_eq!(result.attempts(), 3);
+        assert!(result.passed());
+        assert_eq!(calls, 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn each_attempt_is_recorded_as_an_error_a_failure_or_a_pass() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let seen = Arc::clone(&calls);
-        let results = run_checks(
-            vec![check(1, 3)],
-            CONCURRENCY,
-            Instant::now() + Duration::from_secs(10),
-            move |_| {
-                let n = seen.fetch_add(1, Ordering::SeqCst);
-                async move {
-                    match n {
-                        0 => Judgement::error("connection reset"),
-                        1 => Judgement::fail(Some(200), "$.status is \"degraded\", expected \"ok\""),
-                        _ => Judgement::pass(Some(200)),
-                    }
-                }
-            },
-        )
+        let (result, _) = run_answering(3, |n| match n {
+            0 => Judgement::error("connection reset"),
+            1 => Judgement::fail(Some(200), "$.status is \"degraded\", expected \"ok\""),
+            _ => Judgement::pass(Some(200)),
+        })
         .await;
-        use crate::checks::judge::Outcome;
-        assert_eq!(
-            results[0].outcomes,
-            vec![Outcome::Error, Outcome::Failure, Outcome::Pass]
-        );
+        assert_eq!(result.outcomes, vec![Outcome::Error, Outcome::Failure, Outcome::Pass]);
     }
 
     #[tokio::test(start_paused = true)]
@@ -204,7 +201,6 @@ mod tests {
             |_| std::future::pending(),
         )
         .await;
-        use crate::checks::judge::Outcome;
         assert_eq!(results[0].outcomes, vec![Outcome::Error]);
         assert_eq!(results[0].failure.as_deref(), Some("no answer within 200 ms"));
     }
@@ -224,28 +220,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failure_no_attempt_can_change_is_not_retried() {
-        let calls = Arc::new(AtomicU32::new(0));
-        let seen = Arc::clone(&calls);
-        let results = run_checks(
-            vec![check(1, 5)],
-            CONCURRENCY,
-            Instant::now() + Duration::from_secs(10),
-            move |_| {
-                seen.fetch_add(1, Ordering::SeqCst);
-                async { Judgement::error_for_good("denied") }
-            },
-        )
-        .await;
-        assert_eq!(calls.load(Ordering::SeqCst), 1);
-        assert_eq!(results[0].attempts(), 1);
+        let (result, calls) = run_answering(5, |_| Judgement::error_for_good("denied")).await;
+        assert_eq!(calls, 1);
+        assert_eq!(result.attempts(), 1);
         assert!(
-            results[0]
-                .failure
-                .as_deref()
-                .unwrap()
-                .starts_with("denied (not retried"),
-            "{:?}",
-            results[0]
+            result.failure.as_deref().unwrap().starts_with("denied (not retried"),
+            "{result:?}"
         );
     }
 
