@@ -18,10 +18,11 @@ use super::definitions::document::{self, Inherited};
 use super::definitions::{CheckDefinition, Definitions, HttpRequest, Send, Source, TargetPlan};
 use super::expected_status::ExpectedStatus;
 use super::skip::SkipUntil;
+pub use super::terms::{EventFormat, Patience};
+use super::terms::{header_pair, method_named, parse_event_format_name};
 use crate::plumbing::env::{
     ConfigError, Lookup, boolean, invalid, invalid_at, millis, names_asked_by, non_empty, number,
 };
-use crate::plumbing::text::truncate;
 
 /// What to poke: the load balancer's test listener, or the new Lambda version directly.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,24 +42,6 @@ pub enum LambdaPayload {
     Raw(serde_json::Value),
 }
 
-/// The event source a synthetic HTTP request imitates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventFormat {
-    ApiGatewayV1,
-    ApiGatewayV2,
-    Alb,
-}
-
-impl EventFormat {
-    pub fn name(self) -> &'static str {
-        match self {
-            EventFormat::ApiGatewayV1 => "apigw-v1",
-            EventFormat::ApiGatewayV2 => "apigw-v2",
-            EventFormat::Alb => "alb",
-        }
-    }
-}
-
 /// The request every check sends (paths, method, headers, body).
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestSpec {
@@ -67,14 +50,6 @@ pub struct RequestSpec {
     pub method: Method,
     pub headers: Vec<(HeaderName, HeaderValue)>,
     pub body: Option<String>,
-}
-
-/// How patient each check is (per target when `PREFLIGHT_CHECKS` says so).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Patience {
-    pub attempts: u32,
-    pub interval: Duration,
-    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -276,16 +251,6 @@ fn parse_event_format(text: Option<&str>) -> Result<EventFormat, ConfigError> {
     }
 }
 
-/// `apigw-v1`, `apigw-v2` or `alb` (any case).
-pub fn parse_event_format_name(name: &str) -> Result<EventFormat, String> {
-    match name.trim().to_ascii_lowercase().as_str() {
-        "apigw-v1" => Ok(EventFormat::ApiGatewayV1),
-        "apigw-v2" => Ok(EventFormat::ApiGatewayV2),
-        "alb" => Ok(EventFormat::Alb),
-        other => Err(format!("is `{}`: use apigw-v1, apigw-v2 or alb", truncate(other))),
-    }
-}
-
 /// `host[:port]` means plain HTTP (an ALB test listener usually is); a full URL is taken as is.
 fn parse_base_url(text: &str) -> Result<Url, ConfigError> {
     let with_scheme = if text.contains("://") {
@@ -362,29 +327,6 @@ fn parse_method(text: Option<&str>, mode: &Mode) -> Result<Method, ConfigError> 
         None => Ok(Method::GET),
         Some(name) => method_named(name, matches!(mode, Mode::Http { .. })).map_err(|why| invalid("CHECK_METHOD", why)),
     }
-}
-
-/// A method a check may use: HTTP checks through the load balancer only read (HEAD, GET).
-pub fn method_named(name: &str, http_mode: bool) -> Result<Method, String> {
-    let name = name.trim().to_ascii_uppercase();
-    let allowed: &[&str] = if http_mode {
-        &["GET", "HEAD"]
-    } else {
-        &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
-    };
-    if !allowed.contains(&name.as_str()) {
-        return Err(format!("is `{}`: use one of {}", truncate(&name), allowed.join(", ")));
-    }
-    Method::from_bytes(name.as_bytes()).map_err(|_| format!("is `{name}`"))
-}
-
-/// One header; the value is never echoed (it may be a secret).
-pub fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
-    let header = HeaderName::from_bytes(name.as_bytes())
-        .map_err(|_| format!("names `{}`, not a valid header name", truncate(name)))?;
-    let value =
-        HeaderValue::from_str(value).map_err(|_| format!("gives header `{name}` a value with invalid characters"))?;
-    Ok((header, value))
 }
 
 /// A JSON object of header names to string values. Values are never echoed: they may be secrets.

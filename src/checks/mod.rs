@@ -14,6 +14,7 @@ pub mod judge;
 pub mod probe;
 pub mod runner;
 pub mod skip;
+pub mod terms;
 pub mod verdict;
 
 use std::fmt;

@@ -16,8 +16,8 @@ use serde_json::{Value, json};
 
 use super::{CheckDefinition, Definitions, Entry, Glob, HttpRequest, Selectors, Send, Source, TargetPlan};
 use crate::checks::assertions::{Assertion, Expectations, Pattern, Query};
-use crate::checks::config::{EventFormat, Patience, header_pair, method_named, parse_event_format_name};
 use crate::checks::expected_status::ExpectedStatus;
+use crate::checks::terms::{EventFormat, Patience, header_pair, method_named, parse_event_format_name};
 use crate::plumbing::text::{first_line, kind_of, truncate};
 
 /// What a key left out of a check takes: the value of its `CHECK_*` variable.

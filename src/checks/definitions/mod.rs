@@ -15,7 +15,7 @@ use serde_json::Value;
 use wildmatch::WildMatch;
 
 use super::assertions::Expectations;
-use super::config::{EventFormat, Patience};
+use super::terms::{EventFormat, Patience};
 
 /// The entries of a check-definitions document, in order.
 #[derive(Debug, Clone, PartialEq)]
