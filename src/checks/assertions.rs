@@ -2,6 +2,7 @@
 //! `PREFLIGHT_CHECKS` (`body_contains`, `body_matches`, `json`, `headers`, `max_latency_ms`),
 //! applied to an [`Answer`] whatever it came from. Pure: no I/O, no clock.
 
+use std::cell::OnceCell;
 use std::fmt;
 use std::time::Duration;
 
@@ -71,7 +72,8 @@ impl Expectations {
                 truncate(&answer.body)
             ));
         }
-        let json = lazy_json(&answer.body);
+        // Parsed once, and only when a `json` assertion asks for it.
+        let json = OnceCell::new();
         for assertion in &self.assertions {
             if let Some(breach) = assertion.breach(answer, &json) {
                 breaches.push(breach);
@@ -82,7 +84,7 @@ impl Expectations {
 }
 
 /// The body parsed as JSON, or why it is not JSON.
-fn lazy_json(body: &str) -> Result<Value, String> {
+fn body_json(body: &str) -> Result<Value, String> {
     if body.trim().is_empty() {
         return Err("the body is empty".into());
     }
@@ -170,7 +172,7 @@ impl fmt::Display for Query {
 }
 
 impl Assertion {
-    fn breach(&self, answer: &Answer, json: &Result<Value, String>) -> Option<String> {
+    fn breach(&self, answer: &Answer, json: &OnceCell<Result<Value, String>>) -> Option<String> {
         match self {
             Assertion::BodyContains(needle) => (!answer.body.contains(needle.as_str())).then(|| {
                 format!(
@@ -186,7 +188,7 @@ impl Assertion {
                     truncate(&answer.body)
                 )
             }),
-            Assertion::Json { path, expected } => match json {
+            Assertion::Json { path, expected } => match json.get_or_init(|| body_json(&answer.body)) {
                 Err(why) => Some(format!("{path}: {why}")),
                 Ok(document) => json_breach(path, expected, document),
             },

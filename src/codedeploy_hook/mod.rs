@@ -129,11 +129,11 @@ impl Evaluation {
         }
     }
 
-    fn checked(deployed: Option<String>, plan: Plan, results: Vec<CheckResult>) -> Evaluation {
+    fn checked(deployed: Option<String>, selections: Vec<Selection>, results: Vec<CheckResult>) -> Evaluation {
         Evaluation {
             deployed,
-            verdict: Verdict::from_results(&results, plan.skipped()),
-            selections: plan.selections,
+            verdict: Verdict::from_results(&results, Selection::skipped_in(&selections)),
+            selections,
             results,
             skipped: false,
         }
@@ -290,7 +290,8 @@ impl Hook {
             // the verdict, as it would have before the checks; a `[skip preflight]` in the
             // deployment's description stops them.
             let mut lookup = pin!(lookup);
-            let mut checks = pin!(run(plan.checks.clone()));
+            let Plan { checks, selections } = plan;
+            let mut checks = pin!(run(checks));
             let (found, results) = tokio::select! {
                 found = &mut lookup => match found {
                     Ok(found) if found.skip_requested => (Ok(found), Vec::new()),
@@ -300,10 +301,10 @@ impl Hook {
             };
             return match found {
                 Ok(found) if found.skip_requested => Evaluation::skipped(Some(found.description), skip_directive()),
-                Ok(found) => Evaluation::checked(Some(found.description), plan, results),
+                Ok(found) => Evaluation::checked(Some(found.description), selections, results),
                 Err(why) => Evaluation {
                     verdict: Verdict::failed(why),
-                    ..Evaluation::checked(None, plan, results)
+                    ..Evaluation::checked(None, selections, results)
                 },
             };
         }
@@ -318,8 +319,9 @@ impl Hook {
             Ok(plan) => plan,
             Err(error) => return Evaluation::failed(Some(found.description), error.to_string()),
         };
-        let results = run(plan.checks.clone()).await;
-        Evaluation::checked(Some(found.description), plan, results)
+        let Plan { checks, selections } = plan;
+        let results = run(checks).await;
+        Evaluation::checked(Some(found.description), selections, results)
     }
 }
 
