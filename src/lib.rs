@@ -7,7 +7,8 @@
 //!
 //! - [`router`]: the Lambda handler. It sends each event to its flow and lends it the AWS clients.
 //! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: payload → what was deployed (GetDeployment,
-//!   GetApplicationRevision, the AppSpec) → the checks → exactly one report → one summary line.
+//!   GetApplicationRevision, the AppSpec; for ECS the test listener, from GetDeploymentGroup and
+//!   ELBv2) → the checks → exactly one report → one summary line.
 //! - [`maintenance`]: the maintenance page: CodeDeploy notifications (SNS, EventBridge) → a plan
 //!   for the ALB listener's rules (pure) → the ELBv2 calls that carry it out.
 //! - [`checks`]: what every deciding flow shares: the check settings and the per-target check

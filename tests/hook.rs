@@ -490,13 +490,48 @@ async fn unreadable_appspec_is_reported_failed() {
 }
 
 #[tokio::test]
-async fn ecs_deployment_without_alb_url_is_reported_failed_with_advice() {
+async fn an_ecs_deployment_s_test_listener_is_found_through_codedeploy_and_a_real_elbv2() {
+    // The deployment group comes from the stand-in (moto has no test traffic routes); the listener
+    // and its load balancer from moto's ELBv2, whose DNS names are made up and do not resolve. So
+    // the check cannot connect: what this shows is the address found through the real ELBv2 API.
+    // (Checks that reach a target through a found listener run in process, against canned ELBv2
+    // answers naming a loopback server: `codedeploy_hook::tests`.)
+    let moto = rehearsal::MotoServer::shared().await.expect("start moto's server");
+    let alb = moto.create_alb().await.expect("create the load balancer in moto");
+    let endpoint = moto.endpoint_url();
+    let rig = Rig::start(&[
+        ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", endpoint.as_str()),
+        ("CHECK_ATTEMPTS", "1"),
+        ("CHECK_TIMEOUT_MS", "3000"),
+    ])
+    .await;
+    let deployment = rig
+        .aws
+        .create_deployment(DeploymentSpec::ecs(ECS_APPSPEC).test_listener(&alb.listener));
+    rig.run(&deployment).await;
+
+    let summary = rig.summary(1).await;
+    let checks = text(&summary, "checks");
+    let expected = format!("http://{}/healthcheck: ", alb.dns_name.to_ascii_lowercase());
+    assert!(checks.starts_with(&expected), "{expected} in {summary}");
+    assert!(checks.contains("1 attempt (error)"), "{summary}");
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    assert_eq!(rig.aws.calls(Operation::GetDeploymentGroup), 1);
+}
+
+#[tokio::test]
+async fn ecs_deployment_without_a_test_route_or_alb_url_is_reported_failed_with_advice() {
     let rig = Rig::start(&[]).await;
     let deployment = rig.aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
     rig.run(&deployment).await;
 
     assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
-    assert!(text(&rig.summary(1).await, "reason").contains("set ALB_URL"));
+    let reason = text(&rig.summary(1).await, "reason");
+    assert!(
+        reason.contains("my-app/my-app-live has no test traffic route") && reason.contains("set ALB_URL"),
+        "{reason}"
+    );
+    assert_eq!(rig.aws.calls(Operation::GetDeploymentGroup), 1);
 }
 
 #[tokio::test]

@@ -127,6 +127,24 @@ fn by_default_the_hook_may_invoke_the_functions_tagged_for_it_and_report() {
 }
 
 #[test]
+fn the_hook_may_find_an_ecs_deployment_s_test_listener() {
+    let policies = policies(&json!({}), false);
+    let group = statements_allowing(&policies, "PreflightHook", "codedeploy:GetDeploymentGroup");
+    assert_eq!(group.len(), 1, "{group:?}");
+    assert_eq!(
+        group[0]["Resource"],
+        "arn:aws:codedeploy:us-east-1:111122223333:deploymentgroup:*"
+    );
+    for action in [
+        "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeLoadBalancers",
+    ] {
+        let allowed = statements_allowing(&policies, "PreflightHook", action);
+        assert_eq!(allowed.len(), 1, "{action}: {allowed:?}");
+    }
+}
+
+#[test]
 fn invoke_target_arns_narrow_invocation_to_the_named_functions() {
     let named = "arn:aws:lambda:us-east-1:111122223333:function:my-api:*";
     let policies = policies(&json!({"InvokeTargetArns": named}), false);

@@ -30,6 +30,8 @@ pub struct MotoServer {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Alb {
     pub listener: String,
+    /// The load balancer's `DNSName`; moto makes it up, and it does not resolve.
+    pub dns_name: String,
     pub app_target_group: String,
     pub sorry_target_group: String,
 }

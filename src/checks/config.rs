@@ -28,7 +28,7 @@ use crate::plumbing::env::{
 #[derive(Debug, Clone, PartialEq)]
 pub enum Mode {
     /// HTTP requests to `ALB_URL` + each path.
-    Http { base_url: Url, verify_tls: bool },
+    Http { base_url: Url },
     /// Invoke each function of the AppSpec at its `TargetVersion`.
     Lambda(LambdaPayload),
 }
@@ -68,6 +68,9 @@ pub struct Config {
     pub definitions: Option<Definitions>,
     /// `PREFLIGHT_SKIP_UNTIL`, when set.
     pub skip_until: Option<SkipUntil>,
+    /// `CHECK_TLS_VERIFY`: whether HTTPS checks (to `ALB_URL` or a discovered test listener)
+    /// verify the certificate.
+    pub verify_tls: bool,
 }
 
 impl Config {
@@ -113,6 +116,7 @@ impl Config {
             timeout: millis(&get, "CHECK_TIMEOUT_MS", default_timeout, 1, 900_000)?,
         };
         let concurrency = number(&get, "CHECK_CONCURRENCY", 128, 1, 4_096)? as usize;
+        let verify_tls = boolean(&get, "CHECK_TLS_VERIFY", true)?;
         let deadline_margin = millis(&get, "DEADLINE_MARGIN_MS", 3_000, 0, 600_000)?;
         let defaults = default_plan(&mode, &request, &expected, patience);
         let inherited = Inherited {
@@ -143,6 +147,7 @@ impl Config {
             defaults,
             definitions,
             skip_until,
+            verify_tls,
         })
     }
 }
@@ -216,7 +221,6 @@ fn read_definitions(get: &Lookup, inherited: &Inherited) -> Result<Option<Defini
 
 fn parse_mode(get: &Lookup) -> Result<Mode, ConfigError> {
     if let Some(alb) = get("ALB_URL") {
-        let verify_tls = boolean(get, "CHECK_TLS_VERIFY", true)?;
         // A raw payload is for invoking a function; over HTTP it would be dropped without a word.
         if get("CHECK_PAYLOAD").is_some() {
             return Err(invalid(
@@ -226,7 +230,6 @@ fn parse_mode(get: &Lookup) -> Result<Mode, ConfigError> {
         }
         return Ok(Mode::Http {
             base_url: parse_base_url(alb.trim())?,
-            verify_tls,
         });
     }
     let format = get("EVENT_FORMAT");
@@ -375,13 +378,13 @@ mod tests {
     #[test]
     fn bare_alb_host_means_plain_http_and_a_short_timeout() {
         let config = config(&[("ALB_URL", "internal-alb-123.eu-west-1.elb.amazonaws.com:8080")]).unwrap();
+        assert!(config.verify_tls);
         match config.mode {
-            Mode::Http { base_url, verify_tls } => {
+            Mode::Http { base_url } => {
                 assert_eq!(
                     base_url.as_str(),
                     "http://internal-alb-123.eu-west-1.elb.amazonaws.com:8080/"
                 );
-                assert!(verify_tls);
             }
             other => panic!("expected HTTP mode, got {other:?}"),
         }
@@ -399,9 +402,9 @@ mod tests {
             config.mode,
             Mode::Http {
                 base_url: Url::parse("https://test.example.com:8443/prefix").unwrap(),
-                verify_tls: false
             }
         );
+        assert!(!config.verify_tls);
     }
 
     #[test]

@@ -36,10 +36,20 @@ use judge::Outcome;
 pub enum Targets {
     /// New Lambda function versions, invoked directly unless `ALB_URL` is set.
     Lambda(Vec<LambdaTarget>),
-    /// An ECS service: reachable only through a load balancer (`ALB_URL`).
-    Service,
+    /// An ECS service: reachable only through a load balancer, `ALB_URL` or the test listener
+    /// the flow found.
+    Service(ServiceTarget),
     /// Nothing the checks can reach by themselves; the text says why (an S3 revision, say).
     Unknown(String),
+}
+
+/// An ECS service, as far as the flow found it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServiceTarget {
+    /// The service's name, for `service` selectors.
+    pub name: Option<String>,
+    /// The test listener, `scheme://host:port`, when the flow found it (not with `ALB_URL`).
+    pub test_listener: Option<Url>,
 }
 
 /// A function version to invoke.
@@ -154,18 +164,19 @@ impl Selection {
 /// Turns the configuration and what was deployed into the checks. `deployment_group` is
 /// `APPLICATION/GROUP`, for the selectors.
 pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<&str>) -> Result<Plan, PlanError> {
+    let subject = |functions: Vec<String>, service: Option<&String>| Subject {
+        functions,
+        deployment_group: deployment_group.map(str::to_string),
+        service: service.cloned(),
+    };
     match (&config.mode, targets) {
-        (Mode::Http { base_url, .. }, _) => {
-            let functions = match targets {
-                Targets::Lambda(functions) => functions.iter().map(|f| f.function.clone()).collect(),
-                _ => Vec::new(),
+        (Mode::Http { base_url }, _) => {
+            let (functions, service) = match targets {
+                Targets::Lambda(functions) => (functions.iter().map(|f| f.function.clone()).collect(), None),
+                Targets::Service(service) => (Vec::new(), service.name.as_ref()),
+                Targets::Unknown(_) => (Vec::new(), None),
             };
-            let subject = Subject {
-                functions,
-                deployment_group: deployment_group.map(str::to_string),
-                service: None,
-            };
-            listener_plan(config, base_url, &subject)
+            listener_plan(config, base_url, &subject(functions, service))
         }
         (Mode::Lambda(_), Targets::Lambda(functions)) => {
             let mut plan = Plan {
@@ -173,12 +184,7 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
                 selections: Vec::new(),
             };
             for target in functions {
-                let subject = Subject {
-                    functions: vec![target.function.clone()],
-                    deployment_group: deployment_group.map(str::to_string),
-                    service: None,
-                };
-                let chosen = choose(config, &subject);
+                let chosen = choose(config, &subject(vec![target.function.clone()], None));
                 plan.selections.push(Selection {
                     target: target.function.clone(),
                     source: chosen.source,
@@ -195,12 +201,19 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
             }
             Ok(plan)
         }
+        (
+            Mode::Lambda(_),
+            Targets::Service(ServiceTarget {
+                name,
+                test_listener: Some(listener),
+            }),
+        ) => listener_plan(config, listener, &subject(Vec::new(), name.as_ref())),
         (Mode::Lambda(_), Targets::Unknown(why)) => Err(PlanError(format!(
             "{why}, so there is no Lambda version to invoke: set ALB_URL to check through the load balancer instead"
         ))),
-        (Mode::Lambda(_), Targets::Service) => Err(PlanError(
-            "this is an ECS deployment and ALB_URL is not set: set ALB_URL to the load balancer's test listener \
-             (host:port) so that preflight can send it HTTP checks"
+        (Mode::Lambda(_), Targets::Service(_)) => Err(PlanError(
+            "this is an ECS deployment, no test listener was found and ALB_URL is not set: give the deployment \
+             group a test traffic route, or set ALB_URL to the load balancer's test listener (host:port)"
                 .into(),
         )),
     }
@@ -212,7 +225,7 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
 pub fn checks_without_targets(config: &Config) -> Option<Result<Plan, PlanError>> {
     match (&config.mode, &config.definitions) {
         (Mode::Http { .. }, Some(definitions)) if definitions.selects_by_target() => None,
-        (Mode::Http { base_url, .. }, _) => Some(listener_plan(config, base_url, &Subject::default())),
+        (Mode::Http { base_url }, _) => Some(listener_plan(config, base_url, &Subject::default())),
         (Mode::Lambda(_), _) => None,
     }
 }
@@ -372,7 +385,7 @@ mod tests {
             ("ALB_URL", "test-alb:8080"),
             ("CHECK_PATHS", "/health,/ready?token=secret"),
         ]);
-        let plan = plan_checks(&config, &Targets::Service, None).unwrap();
+        let plan = plan_checks(&config, &Targets::Service(ServiceTarget::default()), None).unwrap();
         assert_eq!(
             targets(&plan),
             vec!["http://test-alb:8080/health", "http://test-alb:8080/ready"]
@@ -383,7 +396,7 @@ mod tests {
 
     #[test]
     fn ecs_without_alb_url_says_what_to_set() {
-        let error = plan_checks(&config(&[]), &Targets::Service, None).unwrap_err();
+        let error = plan_checks(&config(&[]), &Targets::Service(ServiceTarget::default()), None).unwrap_err();
         assert!(error.to_string().contains("set ALB_URL"), "{error}");
     }
 
@@ -481,7 +494,7 @@ targets:
             ),
         ]);
         assert_eq!(checks_without_targets(&by_group), None);
-        let plan = plan_checks(&by_group, &Targets::Service, Some("shop/ecs")).unwrap();
+        let plan = plan_checks(&by_group, &Targets::Service(ServiceTarget::default()), Some("shop/ecs")).unwrap();
         assert_eq!(targets(&plan), vec!["http://test-alb:8080/ready"]);
         assert_eq!(selections(&plan), vec!["http://test-alb:8080/: targets[0]"]);
         let everywhere = config(&[
@@ -493,6 +506,47 @@ targets:
     }
 
     #[test]
+    fn a_found_test_listener_gets_the_http_checks_and_the_service_chooses_them() {
+        let config = config(&[(
+            "PREFLIGHT_CHECKS",
+            "targets: [{service: checkout, checks: [{path: /ready, expect: {body_contains: up}}]}]",
+        )]);
+        let found = Targets::Service(ServiceTarget {
+            name: Some("checkout".into()),
+            test_listener: Some(Url::parse("https://internal-shop-1.eu-west-1.elb.amazonaws.com:8443").unwrap()),
+        });
+        let plan = plan_checks(&config, &found, Some("shop/ecs")).unwrap();
+        assert_eq!(
+            targets(&plan),
+            vec!["https://internal-shop-1.eu-west-1.elb.amazonaws.com:8443/ready"]
+        );
+        assert!(selections(&plan)[0].ends_with(": targets[0]"), "{plan:?}");
+        let other = Targets::Service(ServiceTarget {
+            name: Some("billing".into()),
+            test_listener: Some(Url::parse("http://lb:8080").unwrap()),
+        });
+        let plan = plan_checks(&config, &other, Some("shop/ecs")).unwrap();
+        assert_eq!(targets(&plan), vec!["http://lb:8080/healthcheck"]);
+    }
+
+    #[test]
+    fn alb_url_wins_over_a_found_listener_but_the_service_still_chooses() {
+        let config = config(&[
+            ("ALB_URL", "test-alb:8080"),
+            (
+                "PREFLIGHT_CHECKS",
+                "targets: [{service: checkout, checks: [{path: /ready}]}]",
+            ),
+        ]);
+        let found = Targets::Service(ServiceTarget {
+            name: Some("checkout".into()),
+            test_listener: Some(Url::parse("http://elsewhere:9000").unwrap()),
+        });
+        let plan = plan_checks(&config, &found, None).unwrap();
+        assert_eq!(targets(&plan), vec!["http://test-alb:8080/ready"]);
+    }
+
+    #[test]
     fn a_skipped_listener_has_no_checks() {
         let config = config(&[
             ("ALB_URL", "test-alb:8080"),
@@ -501,7 +555,7 @@ targets:
                 "targets: [{deployment_group: 'shop/*', skip: true}]",
             ),
         ]);
-        let plan = plan_checks(&config, &Targets::Service, Some("shop/ecs")).unwrap();
+        let plan = plan_checks(&config, &Targets::Service(ServiceTarget::default()), Some("shop/ecs")).unwrap();
         assert!(plan.checks.is_empty());
         assert_eq!(Selection::skipped_in(&plan.selections), 1);
     }

@@ -1,6 +1,8 @@
 //! One attempt at one check: a Lambda Invoke or an HTTP request, timed and judged by
 //! [`super::judge`].
 
+use std::sync::OnceLock;
+
 use aws_lambda_events::http::{HeaderName, HeaderValue};
 use aws_sdk_lambda::primitives::Blob;
 use tokio::time::Instant;
@@ -20,25 +22,38 @@ const BODY_LIMIT: usize = 1024 * 1024;
 /// The clients every attempt shares.
 pub struct Probe {
     lambda: aws_sdk_lambda::Client,
-    /// Built only when HTTP checks are configured, to keep TLS set-up out of the Lambda path.
-    http: Option<reqwest::Client>,
+    /// Built by the first HTTP check (at once with `ALB_URL`), to keep TLS set-up out of the
+    /// Lambda path.
+    http: OnceLock<Result<reqwest::Client, String>>,
+    verify_tls: bool,
 }
 
 impl Probe {
     /// `lambda` should make one attempt per call (see `AwsClients::lambda`): the runner retries.
     pub fn new(config: &Config, lambda: aws_sdk_lambda::Client) -> Result<Probe, String> {
-        let http = match &config.mode {
-            Mode::Http { verify_tls, .. } => Some(
+        let probe = Probe {
+            lambda,
+            http: OnceLock::new(),
+            verify_tls: config.verify_tls,
+        };
+        if matches!(config.mode, Mode::Http { .. }) {
+            probe.http_client()?;
+        }
+        Ok(probe)
+    }
+
+    fn http_client(&self) -> Result<&reqwest::Client, String> {
+        self.http
+            .get_or_init(|| {
                 reqwest::Client::builder()
                     // A health check judges the answer it gets, as a load balancer would.
                     .redirect(reqwest::redirect::Policy::none())
-                    .tls_danger_accept_invalid_certs(!verify_tls)
+                    .tls_danger_accept_invalid_certs(!self.verify_tls)
                     .build()
-                    .map_err(|error| format!("cannot set up the HTTP client: {error}"))?,
-            ),
-            Mode::Lambda(_) => None,
-        };
-        Ok(Probe { lambda, http })
+                    .map_err(|error| format!("cannot set up the HTTP client: {error}"))
+            })
+            .as_ref()
+            .map_err(String::clone)
     }
 
     /// Sends the check once. Timeouts are the caller's business.
@@ -99,8 +114,9 @@ impl Probe {
         headers: &[(HeaderName, HeaderValue)],
         expect: &Expectations,
     ) -> Judgement {
-        let Some(client) = &self.http else {
-            return Judgement::error_for_good("internal: HTTP check without an HTTP client");
+        let client = match self.http_client() {
+            Ok(client) => client,
+            Err(why) => return Judgement::error_for_good(why),
         };
         let started = Instant::now();
         let sent = client

@@ -8,7 +8,7 @@ use std::fmt;
 
 use serde::Deserialize;
 
-use crate::checks::{LambdaTarget, Targets};
+use crate::checks::{LambdaTarget, ServiceTarget, Targets};
 use crate::plumbing::text::first_line;
 
 /// What the AppSpec says was deployed, with every resource of its kind.
@@ -48,7 +48,7 @@ impl Deployed {
                     })
                     .collect(),
             ),
-            Deployed::Ecs(_) => Targets::Service,
+            Deployed::Ecs(_) => Targets::Service(ServiceTarget::default()),
         }
     }
 

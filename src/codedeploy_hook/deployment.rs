@@ -10,6 +10,7 @@ use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::types::{RevisionLocation, RevisionLocationType};
 
 use crate::plumbing::aws::codedeploy::get_deployment;
+use crate::plumbing::aws::elb::ListenerError;
 use crate::plumbing::aws::{AwsError, Service};
 
 /// The facts about a deployment that the checks and the logs need.
@@ -59,8 +60,19 @@ pub fn revision_source(revision: &RevisionLocation) -> RevisionSource {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DiscoveryError {
     Aws(AwsError),
-    NoRevision { deployment_id: String },
-    NoContent { application: String },
+    NoRevision {
+        deployment_id: String,
+    },
+    NoContent {
+        application: String,
+    },
+    /// An ECS deployment group without a test traffic route: nothing to send checks to.
+    NoTestRoute {
+        application: String,
+        group: String,
+    },
+    /// The test listener's address could not be worked out.
+    Listener(ListenerError),
 }
 
 impl fmt::Display for DiscoveryError {
@@ -75,6 +87,13 @@ impl fmt::Display for DiscoveryError {
                 f,
                 "GetApplicationRevision returned no AppSpec content for application {application}"
             ),
+            DiscoveryError::NoTestRoute { application, group } => write!(
+                f,
+                "deployment group {application}/{group} has no test traffic route, so preflight cannot tell where \
+                 the replacement tasks answer: give the deployment group a test listener (its load balancer \
+                 info's testTrafficRoute), or set ALB_URL to the test listener (host:port)"
+            ),
+            DiscoveryError::Listener(error) => write!(f, "the deployment group's test listener: {error}"),
         }
     }
 }

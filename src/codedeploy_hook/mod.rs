@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod payload;
 pub mod report;
 pub mod summary;
+pub mod test_listener;
 #[cfg(test)]
 mod tests;
 
@@ -23,7 +24,7 @@ use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::checks::config::Config;
+use crate::checks::config::{Config, Mode};
 use crate::checks::probe::Probe;
 use crate::checks::runner::run_checks;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
@@ -38,6 +39,7 @@ use deployment::{AppSpecText, discover};
 use payload::{HookEvent, PayloadError, parse_hook_event};
 use report::send_report;
 use summary::{Summary, log_rejected_payload};
+use test_listener::find_test_listener;
 
 /// The margin kept before the Lambda deadline when the configuration (which sets it) is bad.
 const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(3);
@@ -279,7 +281,9 @@ impl Hook {
                 async move { probe.attempt(&check).await }
             })
         };
-        let lookup = look_up(clients, &event.deployment_id);
+        // With ALB_URL the checks go there; without it, an ECS deployment's test listener is found.
+        let find_listener = !matches!(config.mode, Mode::Http { .. });
+        let lookup = look_up(clients, &event.deployment_id, find_listener);
         if let Some(plan) = checks_without_targets(config) {
             let plan = match plan {
                 Ok(plan) => plan,
@@ -340,8 +344,9 @@ struct Found {
     skip_requested: bool,
 }
 
-/// GetDeployment, GetApplicationRevision and the AppSpec; an error is the verdict's reason.
-async fn look_up(clients: &AwsClients, deployment_id: &str) -> Result<Found, String> {
+/// GetDeployment, GetApplicationRevision and the AppSpec, and for an ECS deployment, when
+/// `find_listener`, its test listener; an error is the verdict's reason.
+async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool) -> Result<Found, String> {
     let facts = discover(clients.codedeploy().await, deployment_id)
         .await
         .map_err(|error| error.to_string())?;
@@ -356,6 +361,11 @@ async fn look_up(clients: &AwsClients, deployment_id: &str) -> Result<Found, Str
         AppSpecText::Elsewhere(_) => None,
     };
     let targets = match (&deployed, &facts.appspec) {
+        (Some(Deployed::Ecs(_)), _) if find_listener && !skip_requested => Targets::Service(
+            find_test_listener(clients, &facts.application, &facts.group)
+                .await
+                .map_err(|error| error.to_string())?,
+        ),
         (Some(deployed), _) => deployed.targets(),
         (None, AppSpecText::Elsewhere(kind)) => Targets::Unknown(format!(
             "the deployment's AppSpec is in {kind}, which CodeDeploy's API does not show"

@@ -65,6 +65,11 @@ fn deployment_described(description: Option<&'static str>) -> Rule {
 
 /// GetApplicationRevision that answers only for the deployment's application, type and sha256.
 fn revision_by_sha() -> Rule {
+    revision_holding(APPSPEC)
+}
+
+/// GetApplicationRevision returning `appspec` for the deployment's revision.
+fn revision_holding(appspec: &'static str) -> Rule {
     mock!(CodeDeploy::get_application_revision)
         .match_requests(|request| {
             let revision = request.revision();
@@ -72,13 +77,13 @@ fn revision_by_sha() -> Rule {
                 && revision.and_then(|r| r.revision_type()) == Some(&RevisionLocationType::AppSpecContent)
                 && revision.and_then(|r| r.app_spec_content()).and_then(|c| c.sha256()) == Some(SHA)
         })
-        .then_output(|| {
+        .then_output(move || {
             GetApplicationRevisionOutput::builder()
                 .application_name("my-app")
                 .revision(
                     RevisionLocation::builder()
                         .revision_type(RevisionLocationType::AppSpecContent)
-                        .app_spec_content(AppSpecContent::builder().content(APPSPEC).sha256(SHA).build())
+                        .app_spec_content(AppSpecContent::builder().content(appspec).sha256(SHA).build())
                         .build(),
                 )
                 .build()
@@ -445,4 +450,175 @@ async fn the_description_directive_stops_http_checks_already_under_way() {
         started.elapsed()
     );
     drop(silent);
+}
+
+/// GetDeploymentGroup of an ECS group (service `checkout`), with a test listener when given.
+fn ecs_group(test_listener: Option<&'static str>) -> Rule {
+    use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput;
+    use aws_sdk_codedeploy::types::{
+        DeploymentGroupInfo, EcsService, LoadBalancerInfo, TargetGroupPairInfo, TrafficRoute,
+    };
+    mock!(CodeDeploy::get_deployment_group)
+        .match_requests(|request| {
+            request.application_name() == Some("my-app") && request.deployment_group_name() == Some("my-app-live")
+        })
+        .then_output(move || {
+            let mut pair = TargetGroupPairInfo::builder()
+                .prod_traffic_route(TrafficRoute::builder().listener_arns("arn:listener/prod").build());
+            if let Some(arn) = test_listener {
+                pair = pair.test_traffic_route(TrafficRoute::builder().listener_arns(arn).build());
+            }
+            GetDeploymentGroupOutput::builder()
+                .deployment_group_info(
+                    DeploymentGroupInfo::builder()
+                        .ecs_services(
+                            EcsService::builder()
+                                .service_name("checkout")
+                                .cluster_name("shop")
+                                .build(),
+                        )
+                        .load_balancer_info(
+                            LoadBalancerInfo::builder()
+                                .target_group_pair_info_list(pair.build())
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// DescribeListeners and DescribeLoadBalancers for the test listener `arn:listener/test`, an
+/// HTTP listener on `port` of a load balancer whose DNS name is `dns_name`.
+fn test_listener_at(dns_name: &'static str, port: i32) -> (Rule, Rule) {
+    use aws_sdk_elasticloadbalancingv2::Client as Elb;
+    use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
+    use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+    use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, ProtocolEnum};
+    let listeners = mock!(Elb::describe_listeners)
+        .match_requests(|request| request.listener_arns() == ["arn:listener/test".to_string()])
+        .then_output(move || {
+            DescribeListenersOutput::builder()
+                .listeners(
+                    Listener::builder()
+                        .listener_arn("arn:listener/test")
+                        .load_balancer_arn("arn:loadbalancer/app/shop")
+                        .port(port)
+                        .protocol(ProtocolEnum::Http)
+                        .build(),
+                )
+                .build()
+        });
+    let balancers = mock!(Elb::describe_load_balancers)
+        .match_requests(|request| request.load_balancer_arns() == ["arn:loadbalancer/app/shop".to_string()])
+        .then_output(move || {
+            DescribeLoadBalancersOutput::builder()
+                .load_balancers(
+                    LoadBalancer::builder()
+                        .load_balancer_arn("arn:loadbalancer/app/shop")
+                        .dns_name(dns_name)
+                        .build(),
+                )
+                .build()
+        });
+    (listeners, balancers)
+}
+
+fn ecs_clients(codedeploy: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
+    Arc::new(AwsClients::from_clients(
+        canned::codedeploy(codedeploy),
+        canned::lambda(&[]),
+        canned::elb(elb),
+    ))
+}
+
+#[tokio::test]
+async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names() {
+    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+        .await
+        .expect("start the HTTP target");
+    let port: i32 = target
+        .host_port()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("a port");
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
+    let group = ecs_group(Some("arn:listener/test"));
+    let (listeners, balancers) = test_listener_at("127.0.0.1", port);
+    let report = report_accepted(LifecycleEventStatus::Succeeded);
+    let answer = run(
+        Hook::new(Ok(config(&[]))),
+        ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(answer["status"], "Succeeded", "{answer}");
+    let requests = target.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/healthcheck");
+    assert_eq!(
+        (group.num_calls(), listeners.num_calls(), balancers.num_calls()),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn an_ecs_group_without_a_test_route_is_reported_failed_saying_what_to_add() {
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
+    let group = ecs_group(None);
+    let (listeners, balancers) = test_listener_at("127.0.0.1", 1);
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(
+        Hook::new(Ok(config(&[]))),
+        ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(answer["status"], "Failed");
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("my-app/my-app-live has no test traffic route") && reason.contains("set ALB_URL"),
+        "{reason}"
+    );
+    assert_eq!((listeners.num_calls(), report.num_calls()), (0, 1));
+}
+
+#[tokio::test]
+async fn a_missing_test_listener_is_reported_failed_with_elbv2_s_code() {
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
+    let group = ecs_group(Some("arn:listener/test"));
+    let missing = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
+        .then_http_response(|| canned::query_error(400, "ListenerNotFound", "One or more listeners not found"));
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(
+        Hook::new(Ok(config(&[]))),
+        ecs_clients(&[&deployment, &revision, &group, &report], &[&missing]),
+    )
+    .await
+    .expect("reported");
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("ListenerNotFound") && reason.contains("arn:listener/test does not exist"),
+        "{reason}"
+    );
+    assert_eq!(missing.num_calls(), 1, "a missing listener is not asked for again");
+}
+
+#[tokio::test]
+async fn alb_url_wins_and_the_group_is_not_asked() {
+    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+        .await
+        .expect("start the HTTP target");
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
+    let group = ecs_group(Some("arn:listener/test"));
+    let report = report_accepted(LifecycleEventStatus::Succeeded);
+    let answer = run(
+        Hook::new(Ok(config(&[("ALB_URL", &target.host_port())]))),
+        ecs_clients(&[&deployment, &revision, &group, &report], &[]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(answer["status"], "Succeeded");
+    assert_eq!(group.num_calls(), 0);
 }

@@ -40,6 +40,7 @@ def main(endpoint: str, name: str) -> None:
         json.dumps(
             {
                 "listener": listener["ListenerArn"],
+                "dns_name": balancer["DNSName"],
                 "app_target_group": app["TargetGroupArn"],
                 "sorry_target_group": sorry["TargetGroupArn"],
             }

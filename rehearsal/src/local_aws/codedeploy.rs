@@ -1,6 +1,6 @@
 //! The stand-in's CodeDeploy (awsJson1_1: `POST /`, `X-Amz-Target: CodeDeploy_20141006.*`):
-//! GetDeployment, GetApplicationRevision and PutLifecycleEventHookExecutionStatus, answering in
-//! AWS's shapes and with AWS's error codes.
+//! GetDeployment, GetApplicationRevision, GetDeploymentGroup and
+//! PutLifecycleEventHookExecutionStatus, answering in AWS's shapes and with AWS's error codes.
 //!
 //! As in AWS, GetDeployment names the revision by its type and SHA-256 only; the AppSpec's text
 //! comes from GetApplicationRevision, found by application, revision type and SHA-256.
@@ -82,6 +82,9 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         Operation::GetApplicationRevision => {
             get_application_revision(&shared, &text("applicationName"), request.get("revision"))
         }
+        Operation::GetDeploymentGroup => {
+            get_deployment_group(&shared, &text("applicationName"), &text("deploymentGroupName"))
+        }
         Operation::PutLifecycleEventHookExecutionStatus => put_status(
             &shared,
             &text("deploymentId"),
@@ -148,6 +151,43 @@ fn get_deployment(shared: &Shared, id: &str) -> Response {
         fields.insert("description".into(), json!(description));
     }
     ok(json!({ "deploymentInfo": info }))
+}
+
+/// The group as the deployments created in it describe it: a subset of AWS's
+/// `deploymentGroupInfo` (the fields preflight reads), in AWS's names.
+fn get_deployment_group(shared: &Shared, application: &str, group: &str) -> Response {
+    let records = shared.records();
+    let Some((spec, _)) = records
+        .deployments
+        .values()
+        .find(|(spec, _)| spec.application == application && spec.group == group)
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "DeploymentGroupDoesNotExistException",
+            &format!("No Deployment Group found for name: {group}"),
+        );
+    };
+    let mut info = json!({
+        "applicationName": spec.application,
+        "deploymentGroupName": spec.group,
+        "computePlatform": spec.platform,
+    });
+    if let (Some((service, cluster)), Some(fields)) = (&spec.ecs_service, info.as_object_mut()) {
+        fields.insert(
+            "ecsServices".into(),
+            json!([{"serviceName": service, "clusterName": cluster}]),
+        );
+        let mut pair = json!({
+            "targetGroups": [{"name": format!("{service}-blue")}, {"name": format!("{service}-green")}],
+            "prodTrafficRoute": {"listenerArns": [format!("arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/{cluster}/prod")]},
+        });
+        if let (Some(listener), Some(pair)) = (&spec.test_listener, pair.as_object_mut()) {
+            pair.insert("testTrafficRoute".into(), json!({"listenerArns": [listener]}));
+        }
+        fields.insert("loadBalancerInfo".into(), json!({"targetGroupPairInfoList": [pair]}));
+    }
+    ok(json!({ "deploymentGroupInfo": info }))
 }
 
 /// The request's revision as `(type, sha256)`; `None` when it names neither.

@@ -31,6 +31,7 @@ pub use codedeploy::sha256_hex;
 pub enum Operation {
     GetDeployment,
     GetApplicationRevision,
+    GetDeploymentGroup,
     PutLifecycleEventHookExecutionStatus,
     Invoke,
 }
@@ -40,6 +41,7 @@ impl Operation {
         match target.strip_prefix("CodeDeploy_20141006.")? {
             "GetDeployment" => Some(Operation::GetDeployment),
             "GetApplicationRevision" => Some(Operation::GetApplicationRevision),
+            "GetDeploymentGroup" => Some(Operation::GetDeploymentGroup),
             "PutLifecycleEventHookExecutionStatus" => Some(Operation::PutLifecycleEventHookExecutionStatus),
             _ => None,
         }
@@ -85,6 +87,10 @@ pub struct DeploymentSpec {
     pub status: String,
     /// GetDeployment's `description` (`create-deployment --description`), absent when `None`.
     pub description: Option<String>,
+    /// GetDeploymentGroup's ECS service (`serviceName`, `clusterName`), for ECS groups.
+    pub ecs_service: Option<(String, String)>,
+    /// GetDeploymentGroup's test traffic route listener, when the group has one.
+    pub test_listener: Option<String>,
 }
 
 impl DeploymentSpec {
@@ -98,14 +104,25 @@ impl DeploymentSpec {
             creator: "user".into(),
             status: "InProgress".into(),
             description: None,
+            ecs_service: None,
+            test_listener: None,
         }
     }
 
+    /// An ECS deployment of service `checkout` in cluster `shop`; its group has no test route
+    /// until [`DeploymentSpec::test_listener`] gives one.
     pub fn ecs(appspec: impl Into<String>) -> DeploymentSpec {
         DeploymentSpec {
             platform: "ECS".into(),
+            ecs_service: Some(("checkout".into(), "shop".into())),
             ..DeploymentSpec::lambda(appspec)
         }
+    }
+
+    /// The deployment group's test traffic route: this listener ARN.
+    pub fn test_listener(mut self, listener_arn: &str) -> DeploymentSpec {
+        self.test_listener = Some(listener_arn.into());
+        self
     }
 
     /// An EC2/on-premises deployment (the maintenance page's case), in `application`/`group`,

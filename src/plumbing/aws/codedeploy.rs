@@ -1,7 +1,8 @@
-//! The CodeDeploy call every flow makes: GetDeployment, with its errors typed once.
+//! The CodeDeploy reads the flows share: GetDeployment, and GetDeploymentGroup (for an ECS
+//! deployment's test listener), with their errors typed once.
 
 use aws_sdk_codedeploy::Client;
-use aws_sdk_codedeploy::types::DeploymentInfo;
+use aws_sdk_codedeploy::types::{DeploymentGroupInfo, DeploymentInfo};
 
 use super::error::{AwsError, Failure, Service};
 
@@ -31,6 +32,32 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
         failure: Failure::Response,
         code: None,
         message: Some(format!("the answer for {deployment_id} has no deploymentInfo")),
+        http_status: None,
+        advice: None,
+    })
+}
+
+/// GetDeploymentGroup's `deploymentGroupInfo`. Throttling and 5xx have been retried already.
+pub async fn get_deployment_group(
+    client: &Client,
+    application: &str,
+    group: &str,
+) -> Result<DeploymentGroupInfo, AwsError> {
+    let output = client
+        .get_deployment_group()
+        .application_name(application)
+        .deployment_group_name(group)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(Service::CodeDeploy, "GetDeploymentGroup", &error))?;
+    output.deployment_group_info.ok_or_else(|| AwsError {
+        service: Service::CodeDeploy,
+        operation: "GetDeploymentGroup",
+        failure: Failure::Response,
+        code: None,
+        message: Some(format!(
+            "the answer for {application}/{group} has no deploymentGroupInfo"
+        )),
         http_status: None,
         advice: None,
     })

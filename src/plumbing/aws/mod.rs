@@ -5,6 +5,7 @@
 #[cfg(test)]
 pub(crate) mod canned;
 pub mod codedeploy;
+pub mod elb;
 pub mod error;
 
 use std::collections::BTreeSet;

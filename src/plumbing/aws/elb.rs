@@ -1,0 +1,83 @@
+//! Where a load balancer listener answers: DescribeListeners (port, protocol, load balancer),
+//! then DescribeLoadBalancers (DNS name), as `scheme://dns-name:port`. Shared by the flows that
+//! check a test listener they found themselves.
+
+use std::fmt;
+
+use aws_sdk_elasticloadbalancingv2::Client;
+use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+use reqwest::Url;
+
+use super::error::{AwsError, Service};
+
+/// Why a listener's address could not be worked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListenerError {
+    Aws(AwsError),
+    /// ELBv2 answered, but not with what an address needs; the text says what was missing.
+    Unusable(String),
+}
+
+impl fmt::Display for ListenerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenerError::Aws(error) => error.fmt(f),
+            ListenerError::Unusable(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for ListenerError {}
+
+impl From<AwsError> for ListenerError {
+    fn from(error: AwsError) -> ListenerError {
+        ListenerError::Aws(error)
+    }
+}
+
+/// `scheme://dns-name:port` of the listener `listener_arn`.
+pub async fn listener_url(client: &Client, listener_arn: &str) -> Result<Url, ListenerError> {
+    let listeners = client
+        .describe_listeners()
+        .listener_arns(listener_arn)
+        .send()
+        .await
+        .map_err(|error| {
+            let error = AwsError::from_sdk(Service::ElasticLoadBalancing, "DescribeListeners", &error);
+            if error.is("ListenerNotFound") {
+                error.with_advice(format!(
+                    "the listener {listener_arn} does not exist in this account and region"
+                ))
+            } else {
+                error
+            }
+        })?;
+    let unusable = |what: &str| ListenerError::Unusable(format!("listener {listener_arn}: ELBv2 gave {what}"));
+    let listener = listeners.listeners().first().ok_or_else(|| unusable("no listener"))?;
+    let port = listener
+        .port()
+        .and_then(|port| u16::try_from(port).ok())
+        .ok_or_else(|| unusable("no port"))?;
+    let load_balancer_arn = listener
+        .load_balancer_arn()
+        .ok_or_else(|| unusable("no load balancer"))?;
+    // An NLB's TCP listener passes HTTP through; TLS listeners speak HTTPS to the client.
+    let scheme = match listener.protocol() {
+        Some(ProtocolEnum::Https | ProtocolEnum::Tls) => "https",
+        _ => "http",
+    };
+    let balancers = client
+        .describe_load_balancers()
+        .load_balancer_arns(load_balancer_arn)
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(Service::ElasticLoadBalancing, "DescribeLoadBalancers", &error))?;
+    let dns_name = balancers
+        .load_balancers()
+        .first()
+        .and_then(|balancer| balancer.dns_name())
+        .filter(|name| !name.trim().is_empty())
+        .ok_or_else(|| unusable("no DNS name for its load balancer"))?;
+    Url::parse(&format!("{scheme}://{dns_name}:{port}"))
+        .map_err(|error| unusable(&format!("`{dns_name}`:{port}, not an address ({error})")))
+}
