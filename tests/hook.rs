@@ -490,6 +490,49 @@ async fn unreadable_appspec_is_reported_failed() {
 }
 
 #[tokio::test]
+async fn an_ecs_deployment_is_checked_through_the_test_listener_found_without_alb_url() {
+    // The listener comes from the stand-in's ELBv2, whose load balancer's DNS name is 127.0.0.1
+    // so that the check reaches the loopback target (moto's names do not resolve; next test).
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200)), ("/ready", Answer::Status(503))])
+        .await
+        .unwrap();
+    let port: u16 = target
+        .host_port()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap();
+    let checks = "targets: [{service: checkout, checks: [{path: /healthcheck}]}, {checks: [{path: /ready}]}]";
+    let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks)]).await;
+    let listener = rig.aws.add_test_listener(port);
+    let deployment = rig
+        .aws
+        .create_deployment(DeploymentSpec::ecs(ECS_APPSPEC).test_listener(&listener));
+    rig.run(&deployment).await;
+
+    let summary = rig.summary(1).await;
+    assert_eq!(
+        rig.aws.accepted_status(&deployment).as_deref(),
+        Some("Succeeded"),
+        "{summary}"
+    );
+    assert_eq!(
+        text(&summary, "targets"),
+        format!("http://127.0.0.1:{port}/: targets[0]")
+    );
+    let paths: Vec<String> = target.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, vec!["/healthcheck"], "the service's own entry chose the path");
+    assert_eq!(
+        (
+            rig.aws.calls(Operation::GetDeploymentGroup),
+            rig.aws.calls(Operation::DescribeListeners),
+            rig.aws.calls(Operation::DescribeLoadBalancers)
+        ),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
 async fn an_ecs_deployment_s_test_listener_is_found_through_codedeploy_and_a_real_elbv2() {
     // The deployment group comes from the stand-in (moto has no test traffic routes); the listener
     // and its load balancer from moto's ELBv2, whose DNS names are made up and do not resolve. So

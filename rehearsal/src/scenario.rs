@@ -199,19 +199,27 @@ async fn lambda_release(
 }
 
 async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
-    let listener = HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await?;
-    let alb_url = listener.host_port();
-    let Rig { aws, hook } = Rig::start(bootstrap, &[("ALB_URL", &alb_url)]).await?;
-    let deployment = aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC));
+    let tasks = HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await?;
+    let port: u16 = tasks
+        .host_port()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .ok_or_else(|| std::io::Error::other("the target's address has no port"))?;
+    // No ALB_URL: preflight finds the test listener from the deployment group.
+    let Rig { aws, hook } = Rig::start(bootstrap, &[]).await?;
+    let listener = aws.add_test_listener(port);
+    let deployment = aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC).test_listener(&listener));
     let lines = vec![
         format!(
-            "CodeDeploy: deployment {} of my-app/my-app-live (ECS): checkout task definition :8, replacement task set up",
+            "CodeDeploy: deployment {} of my-app/my-app-live (ECS): service checkout, task definition :8, \
+             replacement task set up",
             deployment.id
         ),
-        format!("CodeDeploy: test listener routes to the replacement tasks (ALB_URL={alb_url})"),
+        format!("CodeDeploy: the group's test listener (port {port}) routes to the replacement tasks; no ALB_URL set"),
     ];
     let story = Story {
-        title: "ECS release checked through the test listener".into(),
+        title: "ECS release checked through the test listener preflight finds itself".into(),
         expected: "Succeeded",
         hook_name: "AfterAllowTestTraffic",
         lines,

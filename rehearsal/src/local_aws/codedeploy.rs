@@ -63,6 +63,11 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap,
         .get("x-amz-target")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
+    // ELBv2 (awsQuery) shares `POST /`: it names its action in a form body, not in a header.
+    if target.is_empty() {
+        let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        return super::elb::serve(&shared, &form);
+    }
     let Some(operation) = Operation::from_target(target) else {
         return error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);
     };
@@ -91,7 +96,9 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             &text("lifecycleEventHookExecutionId"),
             &text("status"),
         ),
-        Operation::Invoke => error(StatusCode::BAD_REQUEST, "UnknownOperationException", target),
+        Operation::Invoke | Operation::DescribeListeners | Operation::DescribeLoadBalancers => {
+            error(StatusCode::BAD_REQUEST, "UnknownOperationException", target)
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! A local stand-in for the AWS side of a deployment, on one loopback port, split by service:
-//! [`codedeploy`] (GetDeployment, GetApplicationRevision, PutLifecycleEventHookExecutionStatus),
-//! [`lambda`] (Invoke, for locally defined function versions), [`runtime_api`] (what the
+//! [`codedeploy`] (GetDeployment, GetApplicationRevision, GetDeploymentGroup,
+//! PutLifecycleEventHookExecutionStatus), [`elb`] (DescribeListeners, DescribeLoadBalancers, for
+//! ECS test listeners), [`lambda`] (Invoke, for locally defined function versions), [`runtime_api`] (what the
 //! function under test polls), and [`faults`] (errors injected into any operation).
 //!
 //! Each answers with AWS's shapes, status codes and error codes; where it simplifies on
@@ -20,11 +21,13 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::server::Server;
 
 mod codedeploy;
+mod elb;
 mod faults;
 mod lambda;
 mod runtime_api;
 
 pub use codedeploy::sha256_hex;
+pub use elb::ListenerRecord;
 
 /// The AWS operations the stand-in serves, for fault injection and call records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -34,6 +37,8 @@ pub enum Operation {
     GetDeploymentGroup,
     PutLifecycleEventHookExecutionStatus,
     Invoke,
+    DescribeListeners,
+    DescribeLoadBalancers,
 }
 
 impl Operation {
@@ -257,6 +262,7 @@ struct Records {
     reports: Vec<ReportRecord>,
     calls: Vec<Operation>,
     invocations: Vec<InvocationRecord>,
+    listeners: Vec<ListenerRecord>,
     faults: HashMap<Operation, VecDeque<Fault>>,
     waiting: HashMap<String, oneshot::Sender<RuntimeOutcome>>,
     init_errors: Vec<Value>,
@@ -333,6 +339,26 @@ impl LocalAws {
             .records()
             .functions
             .insert((name.to_string(), version.to_string()), (behaviour, 0));
+    }
+
+    /// An HTTP listener on `port` of a load balancer whose DNS name is `127.0.0.1`, so that what
+    /// is sent to it reaches a loopback server on that port; returns the listener's ARN.
+    pub fn add_test_listener(&self, port: u16) -> String {
+        let mut records = self.shared.records();
+        let n = records.listeners.len() + 1;
+        let load_balancer_arn =
+            format!("arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/shop-{n}/50dc6c495c0c9188");
+        let listener_arn = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/shop-{n}/50dc6c495c0c9188/f2f7dc8efc522ab2"
+        );
+        records.listeners.push(ListenerRecord {
+            listener_arn: listener_arn.clone(),
+            load_balancer_arn,
+            port,
+            protocol: "HTTP".into(),
+            dns_name: "127.0.0.1".into(),
+        });
+        listener_arn
     }
 
     pub fn create_deployment(&self, spec: DeploymentSpec) -> Deployment {
