@@ -9,6 +9,8 @@
 //! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: payload → what was deployed (GetDeployment,
 //!   GetApplicationRevision, the AppSpec; for ECS the test listener, from GetDeploymentGroup and
 //!   ELBv2) → the checks → exactly one report → one summary line.
+//! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks, in progress: the payload, the stage
+//!   semantics and green's test listener rule, pure; not routed yet.
 //! - [`maintenance`]: the maintenance page: CodeDeploy notifications (SNS, EventBridge) → a plan
 //!   for the ALB listener's rules (pure) → the ELBv2 calls that carry it out.
 //! - [`checks`]: what every deciding flow shares: the check settings and the per-target check
@@ -27,6 +29,7 @@
 
 pub mod checks;
 pub mod codedeploy_hook;
+pub mod ecs_hook;
 pub mod maintenance;
 pub mod plumbing;
 pub mod router;

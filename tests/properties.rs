@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use preflight::checks::config::Config;
 use preflight::codedeploy_hook::appspec::parse_appspec;
 use preflight::codedeploy_hook::payload::parse_hook_event;
+use preflight::ecs_hook::payload::parse_ecs_hook_event;
 use preflight::maintenance::config::MaintenanceConfig;
 use preflight::maintenance::notification::{parse_notifications, parse_trigger_message};
 use proptest::prelude::*;
@@ -247,8 +248,34 @@ fn assert_checks_outcome(text: &str, alb: bool) {
     }
 }
 
+/// An ECS lifecycle-hook call as the ECS guide documents it, to mutate.
+const VALID_ECS_PAYLOAD: &str = r#"{"executionId":"a1b2","lifecycleStage":"POST_TEST_TRAFFIC_SHIFT","resourceArn":"arn:aws:ecs:us-east-1:1:service-deployment/shop/checkout/x","executionDetails":{"serviceArn":"arn:aws:ecs:us-east-1:1:service/shop/checkout","targetServiceRevisionArn":"arn:green","testTrafficWeights":{"arn:green":100,"arn:blue":0},"productionTrafficWeights":{}},"hookDetails":{"preflight":{}}}"#;
+
+fn assert_ecs_payload_outcome(payload: &Value) {
+    match parse_ecs_hook_event(payload) {
+        Ok(event) => assert!(!event.execution_id.trim().is_empty() && !event.target_revision_arn.trim().is_empty()),
+        Err(error) => {
+            let message = error.to_string();
+            assert!(message.starts_with("invalid ECS lifecycle hook payload: "), "{message}");
+            assert!(!message.contains('\n'), "multi-line: {message}");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn ecs_payload_parser_handles_any_json(payload in json_value()) {
+        assert_ecs_payload_outcome(&payload);
+    }
+
+    #[test]
+    fn ecs_payload_parser_handles_mutated_valid_payloads(edits in prop::collection::vec(edit(), 1..4)) {
+        if let Ok(payload) = serde_json::from_str::<Value>(&apply(VALID_ECS_PAYLOAD, &edits)) {
+            assert_ecs_payload_outcome(&payload);
+        }
+    }
 
     #[test]
     fn check_definitions_parser_handles_mutated_valid_documents(
