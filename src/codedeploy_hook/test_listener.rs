@@ -54,42 +54,19 @@ pub async fn find_test_listener(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_codedeploy::types::{EcsService, LoadBalancerInfo, TargetGroupInfo, TargetGroupPairInfo, TrafficRoute};
-
-    fn group(test_listener: Option<&str>) -> DeploymentGroupInfo {
-        let mut pair = TargetGroupPairInfo::builder()
-            .target_groups(TargetGroupInfo::builder().name("blue").build())
-            .target_groups(TargetGroupInfo::builder().name("green").build())
-            .prod_traffic_route(TrafficRoute::builder().listener_arns("arn:prod").build());
-        if let Some(arn) = test_listener {
-            pair = pair.test_traffic_route(TrafficRoute::builder().listener_arns(arn).build());
-        }
-        DeploymentGroupInfo::builder()
-            .ecs_services(
-                EcsService::builder()
-                    .service_name("checkout")
-                    .cluster_name("shop")
-                    .build(),
-            )
-            .load_balancer_info(
-                LoadBalancerInfo::builder()
-                    .target_group_pair_info_list(pair.build())
-                    .build(),
-            )
-            .build()
-    }
+    use crate::plumbing::aws::canned::ecs_deployment_group;
 
     #[test]
     fn the_test_route_and_the_service_are_read_from_the_group() {
         assert_eq!(
-            test_route(&group(Some("arn:test"))),
+            test_route(&ecs_deployment_group(Some("arn:test"))),
             (Some("checkout".into()), Some("arn:test".into()))
         );
     }
 
     #[test]
     fn a_group_without_a_test_route_has_no_listener_and_the_production_one_is_never_taken() {
-        assert_eq!(test_route(&group(None)), (Some("checkout".into()), None));
+        assert_eq!(test_route(&ecs_deployment_group(None)), (Some("checkout".into()), None));
         assert_eq!(test_route(&DeploymentGroupInfo::builder().build()), (None, None));
     }
 }

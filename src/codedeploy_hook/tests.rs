@@ -455,35 +455,13 @@ async fn the_description_directive_stops_http_checks_already_under_way() {
 /// GetDeploymentGroup of an ECS group (service `checkout`), with a test listener when given.
 fn ecs_group(test_listener: Option<&'static str>) -> Rule {
     use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput;
-    use aws_sdk_codedeploy::types::{
-        DeploymentGroupInfo, EcsService, LoadBalancerInfo, TargetGroupPairInfo, TrafficRoute,
-    };
     mock!(CodeDeploy::get_deployment_group)
         .match_requests(|request| {
             request.application_name() == Some("my-app") && request.deployment_group_name() == Some("my-app-live")
         })
         .then_output(move || {
-            let mut pair = TargetGroupPairInfo::builder()
-                .prod_traffic_route(TrafficRoute::builder().listener_arns("arn:listener/prod").build());
-            if let Some(arn) = test_listener {
-                pair = pair.test_traffic_route(TrafficRoute::builder().listener_arns(arn).build());
-            }
             GetDeploymentGroupOutput::builder()
-                .deployment_group_info(
-                    DeploymentGroupInfo::builder()
-                        .ecs_services(
-                            EcsService::builder()
-                                .service_name("checkout")
-                                .cluster_name("shop")
-                                .build(),
-                        )
-                        .load_balancer_info(
-                            LoadBalancerInfo::builder()
-                                .target_group_pair_info_list(pair.build())
-                                .build(),
-                        )
-                        .build(),
-                )
+                .deployment_group_info(canned::ecs_deployment_group(test_listener))
                 .build()
         })
 }

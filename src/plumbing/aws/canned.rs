@@ -71,3 +71,32 @@ pub fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
         |config| config.retry_config(super::retry_config())
     )
 }
+
+/// An ECS deployment group as GetDeploymentGroup describes it: service `checkout` in cluster
+/// `shop`, blue and green target groups, a production listener, and `test_listener` as its test
+/// traffic route when given.
+pub fn ecs_deployment_group(test_listener: Option<&str>) -> aws_sdk_codedeploy::types::DeploymentGroupInfo {
+    use aws_sdk_codedeploy::types::{
+        DeploymentGroupInfo, EcsService, LoadBalancerInfo, TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
+    };
+    let mut pair = TargetGroupPairInfo::builder()
+        .target_groups(TargetGroupInfo::builder().name("checkout-blue").build())
+        .target_groups(TargetGroupInfo::builder().name("checkout-green").build())
+        .prod_traffic_route(TrafficRoute::builder().listener_arns("arn:listener/prod").build());
+    if let Some(arn) = test_listener {
+        pair = pair.test_traffic_route(TrafficRoute::builder().listener_arns(arn).build());
+    }
+    DeploymentGroupInfo::builder()
+        .ecs_services(
+            EcsService::builder()
+                .service_name("checkout")
+                .cluster_name("shop")
+                .build(),
+        )
+        .load_balancer_info(
+            LoadBalancerInfo::builder()
+                .target_group_pair_info_list(pair.build())
+                .build(),
+        )
+        .build()
+}
