@@ -257,16 +257,37 @@ fn listener_plan(config: &Config, base_url: &Url, subject: &Subject) -> Result<P
     Ok(Plan { checks, selections })
 }
 
+/// One request to the load balancer. `ALB_URL`'s document and variables were refused at start-up
+/// when they asked for what a request cannot carry; a test listener the flow found is known only
+/// now, so this is where the same rules hold for it.
 fn http_check(base_url: &Url, definition: &CheckDefinition, patience: Patience) -> Result<Check, PlanError> {
     let Send::Http(request) = &definition.send else {
-        // The document's validation refuses raw payloads with ALB_URL; this is the backstop.
         return Err(PlanError(
-            "a raw payload check cannot be sent to the load balancer: give it a path, or unset ALB_URL".into(),
+            "a raw payload check cannot be sent to a load balancer, which takes HTTP requests: give the check \
+             a path (a raw payload is for invoking a Lambda function)"
+                .into(),
         ));
     };
+    if request.body.is_some() {
+        return Err(PlanError(format!(
+            "the check of {} has a body (CHECK_BODY or `body`), but HTTP checks through a load balancer send \
+             HEAD or GET without one: remove it",
+            request.path
+        )));
+    }
+    if !matches!(request.method.as_str(), "GET" | "HEAD") {
+        return Err(PlanError(format!(
+            "the check of {} uses {} (CHECK_METHOD or `method`), but HTTP checks through a load balancer send \
+             HEAD or GET: change it",
+            request.path, request.method
+        )));
+    }
     let joined = format!("{}{}", base_url.as_str().trim_end_matches('/'), request.path);
-    let url = Url::parse(&joined)
-        .map_err(|error| PlanError(format!("ALB_URL and the path make `{joined}`, not a URL: {error}")))?;
+    let url = Url::parse(&joined).map_err(|error| {
+        PlanError(format!(
+            "the load balancer's address and the path make `{joined}`, not a URL: {error}"
+        ))
+    })?;
     Ok(Check {
         request: Request::Http {
             url,
@@ -527,6 +548,23 @@ targets:
         });
         let plan = plan_checks(&config, &other, Some("shop/ecs")).unwrap();
         assert_eq!(targets(&plan), vec!["http://lb:8080/healthcheck"]);
+    }
+
+    #[test]
+    fn a_found_listener_refuses_what_a_request_cannot_carry() {
+        let found = Targets::Service(ServiceTarget {
+            name: Some("checkout".into()),
+            test_listener: Some(Url::parse("http://lb:8080").unwrap()),
+        });
+        for (variable, value, says) in [
+            ("CHECK_BODY", "{}", "has a body"),
+            ("CHECK_METHOD", "POST", "uses POST"),
+            ("CHECK_PAYLOAD", "{}", "raw payload"),
+        ] {
+            let error = plan_checks(&config(&[(variable, value)]), &found, None).unwrap_err();
+            assert!(error.to_string().contains(says), "{variable}: {error}");
+        }
+        assert!(plan_checks(&config(&[("CHECK_METHOD", "HEAD")]), &found, None).is_ok());
     }
 
     #[test]
