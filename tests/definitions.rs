@@ -12,13 +12,6 @@ use rehearsal::kit::lambda_appspec;
 use rehearsal::{Answer, Deployment, DeploymentSpec, FunctionVersion, HttpTarget, Operation, Reply};
 use serde_json::{Value, json};
 
-/// A function response with this JSON body, in API Gateway's and the ALB's shape.
-fn http_reply(status: u16, body: Value) -> Reply {
-    Reply::Json(
-        json!({"statusCode": status, "headers": {"Content-Type": "application/json"}, "body": body.to_string()}),
-    )
-}
-
 const STATUS_OK: &str = "
 targets:
   - function: my-api
@@ -39,11 +32,15 @@ fn time_from_now(offset: i64) -> String {
         .expect("a printable time")
 }
 
-/// A deployment of `function` from version 1 to `version`, which behaves as `behaviour`.
-fn release(rig: &Rig, function: &str, version: &str, behaviour: FunctionVersion) -> Deployment {
-    rig.aws.add_function(function, version, behaviour);
+/// A deployment of each `(function, version, behaviour)` from version 1 to `version`.
+fn release(rig: &Rig, functions: Vec<(&str, &str, FunctionVersion)>) -> Deployment {
+    let mut appspec = Vec::new();
+    for (function, version, behaviour) in functions {
+        rig.aws.add_function(function, version, behaviour);
+        appspec.push((function, "1", version));
+    }
     rig.aws
-        .create_deployment(DeploymentSpec::lambda(lambda_appspec(&[(function, "1", version)])))
+        .create_deployment(DeploymentSpec::lambda(lambda_appspec(&appspec)))
 }
 
 async fn verdict(rig: &Rig, deployment: &Deployment) -> (String, Value) {
@@ -52,15 +49,22 @@ async fn verdict(rig: &Rig, deployment: &Deployment) -> (String, Value) {
     (rig.aws.accepted_status(deployment).unwrap_or_default(), summary)
 }
 
-#[tokio::test]
-async fn a_json_assertion_fails_a_version_that_answers_200_degraded() {
+/// `my-api` version 2 answers `200 {"status": "degraded"}`; the hook asserts `$.status` is `ok`,
+/// with two attempts.
+async fn degraded_release() -> (Rig, Deployment) {
     let rig = Rig::start(&[
         ("PREFLIGHT_CHECKS", STATUS_OK),
         ("CHECK_ATTEMPTS", "2"),
         ("CHECK_INTERVAL_MS", "10"),
     ])
     .await;
-    let deployment = rig.my_api(http_reply(200, json!({"status": "degraded"})));
+    let deployment = rig.my_api(Reply::http_json(200, json!({"status": "degraded"})));
+    (rig, deployment)
+}
+
+#[tokio::test]
+async fn a_json_assertion_fails_a_version_that_answers_200_degraded() {
+    let (rig, deployment) = degraded_release().await;
     let (status, summary) = verdict(&rig, &deployment).await;
 
     assert_eq!(status, "Failed", "{summary}");
@@ -81,7 +85,7 @@ async fn a_json_assertion_fails_a_version_that_answers_200_degraded() {
 #[tokio::test]
 async fn the_same_assertion_passes_a_healthy_version() {
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", STATUS_OK)]).await;
-    let deployment = rig.my_api(http_reply(200, json!({"status": "ok"})));
+    let deployment = rig.my_api(Reply::http_json(200, json!({"status": "ok"})));
     let (status, summary) = verdict(&rig, &deployment).await;
     assert_eq!(status, "Succeeded", "{summary}");
 }
@@ -102,20 +106,21 @@ targets:
         expect: {json: {$.ok: true}}
 "#;
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks)]).await;
-    rig.aws.add_function(
-        "shop-api",
-        "7",
-        FunctionVersion::replying(http_reply(200, json!({"status": "ok"}))),
+    let deployment = release(
+        &rig,
+        vec![
+            (
+                "shop-api",
+                "7",
+                FunctionVersion::replying(Reply::http_json(200, json!({"status": "ok"}))),
+            ),
+            (
+                "shop-consumer",
+                "3",
+                FunctionVersion::replying(Reply::Json(json!({"ok": true, "processed": 0}))),
+            ),
+        ],
     );
-    rig.aws.add_function(
-        "shop-consumer",
-        "3",
-        FunctionVersion::replying(Reply::Json(json!({"ok": true, "processed": 0}))),
-    );
-    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[
-        ("shop-api", "6", "7"),
-        ("shop-consumer", "2", "3"),
-    ])));
     let (status, summary) = verdict(&rig, &deployment).await;
 
     assert_eq!(status, "Succeeded", "{summary}");
@@ -146,12 +151,8 @@ targets:
 async fn a_consumer_returning_the_wrong_json_fails_its_own_check() {
     let checks = "targets: [{function: worker, checks: [{payload: {ping: 1}, expect: {json: {$.ok: true}}}]}]";
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks), ("CHECK_ATTEMPTS", "1")]).await;
-    let deployment = release(
-        &rig,
-        "worker",
-        "5",
-        FunctionVersion::replying(Reply::Json(json!({"ok": false}))),
-    );
+    let wrong = FunctionVersion::replying(Reply::Json(json!({"ok": false})));
+    let deployment = release(&rig, vec![("worker", "5", wrong)]);
     let (status, summary) = verdict(&rig, &deployment).await;
     assert_eq!(status, "Failed");
     assert!(
@@ -164,14 +165,13 @@ async fn a_consumer_returning_the_wrong_json_fails_its_own_check() {
 async fn a_skipped_target_is_listed_and_not_invoked() {
     let checks = "targets: [{function: legacy-*, skip: true}]";
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks)]).await;
-    rig.aws
-        .add_function("legacy-cron", "9", FunctionVersion::replying(Reply::Status(500)));
-    rig.aws
-        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
-    let deployment = rig.aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[
-        ("legacy-cron", "8", "9"),
-        ("my-api", "1", "2"),
-    ])));
+    let deployment = release(
+        &rig,
+        vec![
+            ("legacy-cron", "9", FunctionVersion::replying(Reply::Status(500))),
+            ("my-api", "2", FunctionVersion::replying(Reply::Status(200))),
+        ],
+    );
     let (status, summary) = verdict(&rig, &deployment).await;
 
     assert_eq!(status, "Succeeded", "{summary}");
@@ -285,7 +285,7 @@ async fn a_latency_bound_fails_a_slow_answer() {
         delay: Duration::from_millis(400),
         ..FunctionVersion::replying(Reply::Status(200))
     };
-    let deployment = release(&rig, "my-api", "2", slow);
+    let deployment = release(&rig, vec![("my-api", "2", slow)]);
     let (status, summary) = verdict(&rig, &deployment).await;
 
     assert_eq!(status, "Failed", "{summary}");
@@ -335,13 +335,7 @@ targets:
 
 #[tokio::test]
 async fn errors_and_failures_are_told_apart_attempt_by_attempt() {
-    let rig = Rig::start(&[
-        ("PREFLIGHT_CHECKS", STATUS_OK),
-        ("CHECK_ATTEMPTS", "2"),
-        ("CHECK_INTERVAL_MS", "10"),
-    ])
-    .await;
-    let deployment = rig.my_api(http_reply(200, json!({"status": "degraded"})));
+    let (rig, deployment) = degraded_release().await;
     rig.aws.inject(Operation::Invoke, rehearsal::Fault::Throttle, 1);
     let (status, summary) = verdict(&rig, &deployment).await;
 

@@ -489,10 +489,10 @@ async fn unreadable_appspec_is_reported_failed() {
     assert!(reason.contains("has no `Name`"), "{reason}");
 }
 
-#[tokio::test]
-async fn an_ecs_deployment_is_checked_through_the_test_listener_found_without_alb_url() {
-    // The listener comes from the stand-in's ELBv2, whose load balancer's DNS name is 127.0.0.1
-    // so that the check reaches the loopback target (moto's names do not resolve; next test).
+/// An ECS deployment whose group's test listener, in the stand-in's ELBv2 (a load balancer at
+/// 127.0.0.1: moto's DNS names do not resolve), leads to a loopback target answering
+/// `/healthcheck` 200 and `/ready` 503.
+async fn ecs_with_a_test_listener(config: &[(&str, &str)]) -> (HttpTarget, Rig, Deployment, u16) {
     let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200)), ("/ready", Answer::Status(503))])
         .await
         .unwrap();
@@ -502,12 +502,18 @@ async fn an_ecs_deployment_is_checked_through_the_test_listener_found_without_al
         .next()
         .and_then(|p| p.parse().ok())
         .unwrap();
-    let checks = "targets: [{service: checkout, checks: [{path: /healthcheck}]}, {checks: [{path: /ready}]}]";
-    let rig = Rig::start(&[("PREFLIGHT_CHECKS", checks)]).await;
+    let rig = Rig::start(config).await;
     let listener = rig.aws.add_test_listener(port);
     let deployment = rig
         .aws
         .create_deployment(DeploymentSpec::ecs(ECS_APPSPEC).test_listener(&listener));
+    (target, rig, deployment, port)
+}
+
+#[tokio::test]
+async fn an_ecs_deployment_is_checked_through_the_test_listener_found_without_alb_url() {
+    let checks = "targets: [{service: checkout, checks: [{path: /healthcheck}]}, {checks: [{path: /ready}]}]";
+    let (target, rig, deployment, port) = ecs_with_a_test_listener(&[("PREFLIGHT_CHECKS", checks)]).await;
     rig.run(&deployment).await;
 
     let summary = rig.summary(1).await;
@@ -529,6 +535,32 @@ async fn an_ecs_deployment_is_checked_through_the_test_listener_found_without_al
             rig.aws.calls(Operation::DescribeLoadBalancers)
         ),
         (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_listener_lookup_is_retried_and_a_denied_one_is_not() {
+    let (_target, rig, throttled, _) = ecs_with_a_test_listener(&[]).await;
+    rig.aws.inject(Operation::DescribeListeners, Fault::Throttle, 1);
+    rig.run(&throttled).await;
+    assert_eq!(rig.aws.accepted_status(&throttled).as_deref(), Some("Succeeded"));
+    assert_eq!(rig.aws.calls(Operation::DescribeListeners), 2);
+
+    let denied = rig
+        .aws
+        .create_deployment(DeploymentSpec::ecs(ECS_APPSPEC).test_listener("arn:denied"));
+    rig.aws.inject(Operation::DescribeListeners, Fault::AccessDenied, 1);
+    rig.run(&denied).await;
+    assert_eq!(rig.aws.accepted_status(&denied).as_deref(), Some("Failed"));
+    let reason = text(&rig.summary(2).await, "reason");
+    assert!(
+        reason.contains("AccessDenied") && reason.contains("elasticloadbalancing:DescribeListeners"),
+        "{reason}"
+    );
+    assert_eq!(
+        rig.aws.calls(Operation::DescribeListeners),
+        3,
+        "a denial is not retried"
     );
 }
 

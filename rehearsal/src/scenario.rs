@@ -83,13 +83,6 @@ const API_AND_CONSUMER: &str = r#"targets:
         expect: {json: {$.ok: true}}
 "#;
 
-/// A function's HTTP response with a JSON body.
-fn answering(status: u16, body: Value) -> Reply {
-    Reply::Json(
-        json!({"statusCode": status, "headers": {"content-type": "application/json"}, "body": body.to_string()}),
-    )
-}
-
 async fn degraded_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
     let Rig { aws, hook } = Rig::start(
         bootstrap,
@@ -99,12 +92,12 @@ async fn degraded_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
     aws.add_function(
         "my-api",
         "4",
-        FunctionVersion::replying(answering(200, json!({"status": "ok"}))),
+        FunctionVersion::replying(Reply::http_json(200, json!({"status": "ok"}))),
     );
     aws.add_function(
         "my-api",
         "5",
-        FunctionVersion::replying(answering(200, json!({"status": "degraded", "db": "timeout"}))),
+        FunctionVersion::replying(Reply::http_json(200, json!({"status": "degraded", "db": "timeout"}))),
     );
     let deployment = aws.create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("my-api", "4", "5")])));
     let lines = vec![
@@ -131,7 +124,7 @@ async fn two_function_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
     aws.add_function(
         "shop-api",
         "7",
-        FunctionVersion::replying(answering(200, json!({"status": "ok"}))),
+        FunctionVersion::replying(Reply::http_json(200, json!({"status": "ok"}))),
     );
     aws.add_function(
         "shop-orders-consumer",

@@ -66,7 +66,7 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap,
     // ELBv2 (awsQuery) shares `POST /`: it names its action in a form body, not in a header.
     if target.is_empty() {
         let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-        return super::elb::serve(&shared, &form);
+        return super::elb::serve(&shared, &form).await;
     }
     let Some(operation) = Operation::from_target(target) else {
         return error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);

@@ -7,8 +7,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
-use super::{Operation, Shared};
-use crate::local_aws::faults::take_fault;
+use super::faults::{apply_fault, take_fault};
+use super::{Fault, Operation, Shared};
 
 const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
 
@@ -24,12 +24,36 @@ pub struct ListenerRecord {
 }
 
 /// ELBv2's awsQuery error document.
-fn error(code: &str, message: &str) -> Response {
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    let kind = if status.is_server_error() { "Receiver" } else { "Sender" };
     let body = format!(
-        "<ErrorResponse xmlns=\"{NAMESPACE}\"><Error><Type>Sender</Type><Code>{code}</Code>\
+        "<ErrorResponse xmlns=\"{NAMESPACE}\"><Error><Type>{kind}</Type><Code>{code}</Code>\
          <Message>{message}</Message></Error><RequestId>local-stand-in</RequestId></ErrorResponse>"
     );
-    (StatusCode::BAD_REQUEST, [("content-type", "text/xml")], body).into_response()
+    (status, [("content-type", "text/xml")], body).into_response()
+}
+
+fn fault_response(fault: Fault) -> Response {
+    match fault {
+        Fault::Throttle => error(StatusCode::BAD_REQUEST, "Throttling", "Rate exceeded"),
+        Fault::ServerError => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error, exception or failure.",
+        ),
+        Fault::AccessDenied => error(
+            StatusCode::FORBIDDEN,
+            "AccessDenied",
+            "User: arn:aws:sts::000000000000:assumed-role/preflight/CodeDeployHook_preflight is not authorized to \
+             perform: elasticloadbalancing:DescribeListeners",
+        ),
+        // Never reached: apply_fault waits out latency and lets the call go on.
+        Fault::Latency(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalFailure",
+            "latency is not an error",
+        ),
+    }
 }
 
 fn ok(action: &str, result: &str) -> Response {
@@ -40,72 +64,74 @@ fn ok(action: &str, result: &str) -> Response {
     (StatusCode::OK, [("content-type", "text/xml")], body).into_response()
 }
 
+/// What one Describe action lists, and how it finds and shows each listener record.
+struct Describe {
+    operation: Operation,
+    /// The request's list (`ListenerArns`) and the answer's (`Listeners`).
+    asked: &'static str,
+    answered: &'static str,
+    /// AWS refuses the whole call when one ARN is unknown, with this code.
+    not_found: (&'static str, &'static str),
+    arn: fn(&ListenerRecord) -> &str,
+    member: fn(&ListenerRecord) -> String,
+}
+
+const DESCRIBE_LISTENERS: Describe = Describe {
+    operation: Operation::DescribeListeners,
+    asked: "ListenerArns",
+    answered: "Listeners",
+    not_found: ("ListenerNotFound", "One or more listeners not found"),
+    arn: |l| &l.listener_arn,
+    member: |l| {
+        format!(
+            "<ListenerArn>{}</ListenerArn><LoadBalancerArn>{}</LoadBalancerArn><Port>{}</Port><Protocol>{}</Protocol>",
+            l.listener_arn, l.load_balancer_arn, l.port, l.protocol
+        )
+    },
+};
+
+const DESCRIBE_LOAD_BALANCERS: Describe = Describe {
+    operation: Operation::DescribeLoadBalancers,
+    asked: "LoadBalancerArns",
+    answered: "LoadBalancers",
+    not_found: ("LoadBalancerNotFound", "One or more load balancers not found"),
+    arn: |l| &l.load_balancer_arn,
+    member: |l| {
+        format!(
+            "<LoadBalancerArn>{}</LoadBalancerArn><DNSName>{}</DNSName><Scheme>internal</Scheme><Type>application</Type>",
+            l.load_balancer_arn, l.dns_name
+        )
+    },
+};
+
 /// Serves one awsQuery request whose form fields are `form`.
-pub(crate) fn serve(shared: &Shared, form: &[(String, String)]) -> Response {
-    let field = |name: &str| {
-        form.iter()
-            .find(|(key, _)| key == name)
-            .map(|(_, value)| value.as_str())
-    };
-    let members = |list: &str| -> Vec<String> {
-        let prefix = format!("{list}.member.");
-        form.iter()
-            .filter(|(key, _)| key.starts_with(&prefix))
-            .map(|(_, value)| value.clone())
-            .collect()
-    };
-    match field("Action") {
-        Some("DescribeListeners") => {
-            take_fault(shared, Operation::DescribeListeners);
-            let records = shared.records();
-            let mut found = Vec::new();
-            for arn in members("ListenerArns") {
-                match records.listeners.iter().find(|l| l.listener_arn == arn) {
-                    Some(listener) => found.push(listener.clone()),
-                    // AWS refuses the whole call when one ARN is unknown.
-                    None => return error("ListenerNotFound", "One or more listeners not found"),
-                }
-            }
-            let members: String = found
-                .iter()
-                .map(|l| {
-                    format!(
-                        "<member><ListenerArn>{}</ListenerArn><LoadBalancerArn>{}</LoadBalancerArn>\
-                         <Port>{}</Port><Protocol>{}</Protocol></member>",
-                        l.listener_arn, l.load_balancer_arn, l.port, l.protocol
-                    )
-                })
-                .collect();
-            ok("DescribeListeners", &format!("<Listeners>{members}</Listeners>"))
+pub(crate) async fn serve(shared: &Shared, form: &[(String, String)]) -> Response {
+    let action = form
+        .iter()
+        .find(|(key, _)| key == "Action")
+        .map(|(_, value)| value.as_str());
+    let (name, describe) = match action {
+        Some(name @ "DescribeListeners") => (name, DESCRIBE_LISTENERS),
+        Some(name @ "DescribeLoadBalancers") => (name, DESCRIBE_LOAD_BALANCERS),
+        other => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidAction",
+                &format!("The action {} is not valid for this web service.", other.unwrap_or("")),
+            );
         }
-        Some("DescribeLoadBalancers") => {
-            take_fault(shared, Operation::DescribeLoadBalancers);
-            let records = shared.records();
-            let mut found = Vec::new();
-            for arn in members("LoadBalancerArns") {
-                match records.listeners.iter().find(|l| l.load_balancer_arn == arn) {
-                    Some(listener) => found.push(listener.clone()),
-                    None => return error("LoadBalancerNotFound", "One or more load balancers not found"),
-                }
-            }
-            let members: String = found
-                .iter()
-                .map(|l| {
-                    format!(
-                        "<member><LoadBalancerArn>{}</LoadBalancerArn><DNSName>{}</DNSName>\
-                         <Scheme>internal</Scheme><Type>application</Type></member>",
-                        l.load_balancer_arn, l.dns_name
-                    )
-                })
-                .collect();
-            ok(
-                "DescribeLoadBalancers",
-                &format!("<LoadBalancers>{members}</LoadBalancers>"),
-            )
-        }
-        other => error(
-            "InvalidAction",
-            &format!("The action {} is not valid for this web service.", other.unwrap_or("")),
-        ),
+    };
+    if let Some(response) = apply_fault(take_fault(shared, describe.operation), fault_response).await {
+        return response;
     }
+    let prefix = format!("{}.member.", describe.asked);
+    let records = shared.records();
+    let mut members = String::new();
+    for (_, arn) in form.iter().filter(|(key, _)| key.starts_with(&prefix)) {
+        match records.listeners.iter().find(|record| (describe.arn)(record) == arn) {
+            Some(record) => members.push_str(&format!("<member>{}</member>", (describe.member)(record))),
+            None => return error(StatusCode::BAD_REQUEST, describe.not_found.0, describe.not_found.1),
+        }
+    }
+    ok(name, &format!("<{0}>{members}</{0}>", describe.answered))
 }

@@ -190,6 +190,15 @@ pub enum Reply {
     Hang,
 }
 
+impl Reply {
+    /// An API Gateway or ALB response (`statusCode`, a JSON `content-type`) whose body is `body`.
+    pub fn http_json(status: u16, body: Value) -> Reply {
+        Reply::Json(
+            json!({"statusCode": status, "headers": {"content-type": "application/json"}, "body": body.to_string()}),
+        )
+    }
+}
+
 /// A function version's behaviour.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionVersion {
