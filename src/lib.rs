@@ -9,8 +9,10 @@
 //! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: payload → what was deployed (GetDeployment,
 //!   GetApplicationRevision, the AppSpec; for ECS the test listener, from GetDeploymentGroup and
 //!   ELBv2) → the checks → exactly one report → one summary line.
-//! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks, in progress: the payload, the stage
-//!   semantics and green's test listener rule, pure; not routed yet.
+//! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks: payload → the stage (a rollback is never held
+//!   up) → green, from its service revision's test listener rule (ECS, ELBv2) → the checks, sent
+//!   as the rule routes them to green → `{"hookStatus": …}` (`IN_PROGRESS` carrying the attempts
+//!   used when the checks outlast the invocation) → one summary line.
 //! - [`maintenance`]: the maintenance page: CodeDeploy notifications (SNS, EventBridge) → a plan
 //!   for the ALB listener's rules (pure) → the ELBv2 calls that carry it out.
 //! - [`checks`]: what every deciding flow shares: the check settings and the per-target check
@@ -20,8 +22,7 @@
 //!   reading; deadlines; log text; JSON logging.
 //!
 //! Flows depend on `checks` and `plumbing`, never on each other; `checks` depends only on
-//! `plumbing`. A third flow (ECS's own lifecycle hooks) takes its place beside
-//! `codedeploy_hook` and shares the checks.
+//! `plumbing`. The two hooks share one check set-up ([`checks::setup`]).
 
 // Input from outside (payloads, AppSpecs, environment, HTTP, AWS) must never panic the function:
 // the library has no unwrap, expect or panic outside its tests.

@@ -1,6 +1,7 @@
 //! The Lambda handler: one binary, several flows. A CodeDeploy lifecycle hook payload goes to
-//! the [`Hook`]; a CodeDeploy deployment notification (SNS or EventBridge) goes to the
-//! [`Maintenance`] page. The router owns the AWS clients and lends them to the flow it calls.
+//! the [`Hook`]; an Amazon ECS lifecycle hook call to the [`EcsHook`]; a CodeDeploy deployment
+//! notification (SNS or EventBridge) to the [`Maintenance`] page. The router owns the AWS clients
+//! and lends them to the flow it calls.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
 use crate::codedeploy_hook::Hook;
+use crate::ecs_hook::EcsHook;
+use crate::ecs_hook::payload::is_ecs_hook_payload;
 use crate::maintenance::Maintenance;
 use crate::maintenance::notification::looks_like_notification;
 use crate::plumbing::aws::AwsClients;
@@ -21,6 +24,7 @@ const NOTIFICATION_MARGIN: Duration = Duration::from_millis(500);
 pub struct Preflight {
     clients: Arc<AwsClients>,
     hook: Arc<Hook>,
+    ecs_hook: Arc<EcsHook>,
     maintenance: Maintenance,
 }
 
@@ -31,10 +35,12 @@ impl Preflight {
         Preflight::new(AwsClients::from_env(), Hook::from_env(), Maintenance::from_env())
     }
 
-    /// A router over these parts (tests give it mock clients).
+    /// A router over these parts (tests give it mock clients). Both hooks share one check
+    /// set-up: the configuration is read, and the probe made, once.
     pub fn new(clients: AwsClients, hook: Hook, maintenance: Maintenance) -> Preflight {
         Preflight {
             clients: Arc::new(clients),
+            ecs_hook: Arc::new(EcsHook::new(hook.setup())),
             hook: Arc::new(hook),
             maintenance,
         }
@@ -49,6 +55,10 @@ impl Preflight {
                 self.maintenance
                     .handle(&self.clients, &event.payload, keep_back(deadline, NOTIFICATION_MARGIN));
             return Box::pin(notified).await.map_err(Diagnostic::from);
+        }
+        if is_ecs_hook_payload(&event.payload) {
+            let hooked = Arc::clone(&self.ecs_hook).handle(Arc::clone(&self.clients), &event.payload, deadline);
+            return Box::pin(hooked).await.map_err(Diagnostic::from);
         }
         let hooked = Arc::clone(&self.hook).handle(Arc::clone(&self.clients), &event.payload, deadline);
         Box::pin(hooked).await.map_err(Diagnostic::from)

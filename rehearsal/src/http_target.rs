@@ -19,6 +19,8 @@ pub enum Answer {
     Json(u16, &'static str),
     /// The status, after a delay.
     Slow(Duration, u16),
+    /// 503 to the first N requests for the path (a task still starting), then 200.
+    WarmingUp(usize),
     /// Never answers.
     Hang,
 }
@@ -79,7 +81,9 @@ impl HttpTarget {
 
 async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, headers: HeaderMap) -> impl IntoResponse {
     let path = uri.path().to_string();
+    let mut earlier = 0;
     if let Ok(mut seen) = routes.seen.lock() {
+        earlier = seen.iter().filter(|request| request.path == path).count();
         seen.push(SeenRequest {
             at: std::time::Instant::now(),
             method: method.to_string(),
@@ -104,6 +108,13 @@ async fn answer(State(routes): State<Arc<Routes>>, method: Method, uri: Uri, hea
             return (status, [(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response();
         }
         Some(Answer::Status(status)) => status,
+        Some(Answer::WarmingUp(failures)) => {
+            if earlier < failures {
+                503
+            } else {
+                200
+            }
+        }
         Some(Answer::Slow(delay, status)) => {
             tokio::time::sleep(delay).await;
             status

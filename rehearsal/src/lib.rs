@@ -23,7 +23,7 @@ pub use hook_process::{HookProcess, Program};
 pub use http_target::{Answer, HttpTarget};
 pub use kit::Rig;
 pub use local_aws::{
-    Delivered, Deployment, DeploymentSpec, Fault, FunctionVersion, InvocationRecord, LocalAws, Operation, Reply,
-    ReportRecord, RevisionForm, RuntimeOutcome,
+    Delivered, Deployment, DeploymentSpec, EcsService, Fault, FunctionVersion, InvocationRecord, LocalAws, Operation,
+    Reply, ReportRecord, RevisionForm, RuntimeOutcome, TestRule,
 };
 pub use moto::{Alb, MotoServer};

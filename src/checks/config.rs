@@ -71,6 +71,9 @@ pub struct Config {
     /// `CHECK_TLS_VERIFY`: whether HTTPS checks (to `ALB_URL` or a discovered test listener)
     /// verify the certificate.
     pub verify_tls: bool,
+    /// What a check definition given elsewhere (an ECS hook's `hookDetails.preflight`) takes
+    /// for the keys it leaves out.
+    pub inherited: Inherited,
 }
 
 impl Config {
@@ -148,6 +151,7 @@ impl Config {
             definitions,
             skip_until,
             verify_tls,
+            inherited,
         })
     }
 }

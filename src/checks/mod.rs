@@ -8,11 +8,13 @@
 pub mod assertions;
 pub mod config;
 pub mod definitions;
+pub mod describe;
 pub mod expected_status;
 pub mod http_event;
 pub mod judge;
 pub mod probe;
 pub mod runner;
+pub mod setup;
 pub mod skip;
 pub mod terms;
 pub mod verdict;
@@ -84,6 +86,9 @@ pub enum Request {
         url: Url,
         method: Method,
         headers: Vec<(HeaderName, HeaderValue)>,
+        /// Connect to this host instead of the URL's, which is then only the `Host` and the TLS
+        /// server name: how a request reaches a load balancer with the host a listener rule asks.
+        connect_to: Option<String>,
     },
 }
 
@@ -239,7 +244,11 @@ fn choose<'a>(config: &'a Config, subject: &Subject) -> &'a TargetPlan {
 
 /// HTTP mode: the load balancer is the one target, whatever was deployed behind it.
 fn listener_plan(config: &Config, base_url: &Url, subject: &Subject) -> Result<Plan, PlanError> {
-    let chosen = choose(config, subject);
+    listener_checks(choose(config, subject), base_url)
+}
+
+/// The checks of `chosen`, sent to the load balancer at `base_url`.
+pub fn listener_checks(chosen: &TargetPlan, base_url: &Url) -> Result<Plan, PlanError> {
     let selections = vec![Selection {
         target: shown_url(base_url),
         source: chosen.source,
@@ -293,6 +302,7 @@ fn http_check(base_url: &Url, definition: &CheckDefinition, patience: Patience) 
             url,
             method: request.method.clone(),
             headers: request.headers.clone(),
+            connect_to: None,
         },
         expect: Arc::clone(&definition.expect),
         patience,
@@ -342,6 +352,9 @@ pub struct CheckResult {
     pub latency: Duration,
     /// `None` when the check passed.
     pub failure: Option<String>,
+    /// The deadline, not the check's patience, ended it: it failed with attempts left that were
+    /// worth making. A flow that can be called again (ECS's `IN_PROGRESS`) goes on with them.
+    pub out_of_time: bool,
 }
 
 impl CheckResult {

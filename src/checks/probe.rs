@@ -1,7 +1,9 @@
 //! One attempt at one check: a Lambda Invoke or an HTTP request, timed and judged by
 //! [`super::judge`].
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use aws_lambda_events::http::{HeaderName, HeaderValue};
 use aws_sdk_lambda::primitives::Blob;
@@ -26,6 +28,37 @@ pub struct Probe {
     /// Lambda path.
     http: OnceLock<Result<reqwest::Client, String>>,
     verify_tls: bool,
+    connect_to: ConnectTo,
+}
+
+/// The HTTP client's name resolution: a host a check must reach at another address (its
+/// `connect_to`) resolves to that address's; every other host as usual. This keeps the URL's
+/// host as the `Host` header and the TLS server name, as a listener rule's `host-header` asks.
+#[derive(Clone, Default)]
+struct ConnectTo(Arc<Mutex<HashMap<String, String>>>);
+
+impl ConnectTo {
+    fn insert(&self, host: &str, address: &str) {
+        if let Ok(mut table) = self.0.lock() {
+            table.insert(host.to_string(), address.to_string());
+        }
+    }
+}
+
+impl reqwest::dns::Resolve for ConnectTo {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|table| table.get(name.as_str()).cloned())
+            .unwrap_or_else(|| name.as_str().to_string());
+        Box::pin(async move {
+            // Port 0: the connector puts the URL's port on every address.
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
 }
 
 impl Probe {
@@ -35,6 +68,7 @@ impl Probe {
             lambda,
             http: OnceLock::new(),
             verify_tls: config.verify_tls,
+            connect_to: ConnectTo::default(),
         };
         if matches!(config.mode, Mode::Http { .. }) {
             probe.http_client()?;
@@ -49,6 +83,7 @@ impl Probe {
                     // A health check judges the answer it gets, as a load balancer would.
                     .redirect(reqwest::redirect::Policy::none())
                     .tls_danger_accept_invalid_certs(!self.verify_tls)
+                    .dns_resolver(Arc::new(self.connect_to.clone()))
                     .build()
                     .map_err(|error| format!("cannot set up the HTTP client: {error}"))
             })
@@ -66,7 +101,15 @@ impl Probe {
                 payload,
                 ..
             } => self.invoke(function, version, *format, payload, &check.expect).await,
-            Request::Http { url, method, headers } => {
+            Request::Http {
+                url,
+                method,
+                headers,
+                connect_to,
+            } => {
+                if let (Some(address), Some(host)) = (connect_to, url.host_str()) {
+                    self.connect_to.insert(host, address);
+                }
                 self.request(url.clone(), method.clone(), headers, &check.expect).await
             }
         }

@@ -51,6 +51,7 @@ where
                 status: None,
                 latency: Duration::ZERO,
                 failure: Some("internal error: the check's task stopped unexpectedly".into()),
+                out_of_time: false,
             })
         })
         .collect()
@@ -67,13 +68,16 @@ where
     let mut attempts = 0;
     let mut last = Judgement::error("deadline reached before the first attempt");
     let mut latency = Duration::ZERO;
+    let mut out_of_time = false;
     while attempts < patience.attempts {
         let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
+            out_of_time = true;
             break;
         };
         // Concurrency is bounded per attempt, so a check waiting out its interval holds no permit.
         let Ok(_permit) = tokio::time::timeout(remaining, permits.acquire()).await else {
             last = Judgement::error("deadline reached while waiting for a free check slot");
+            out_of_time = true;
             break;
         };
         let limit = patience.timeout.min(deadline.saturating_duration_since(Instant::now()));
@@ -102,6 +106,7 @@ where
             last.failure = last
                 .failure
                 .map(|why| format!("{why} (no time left for another attempt)"));
+            out_of_time = true;
             break;
         }
         tokio::time::sleep(patience.interval).await;
@@ -111,6 +116,8 @@ where
         outcomes,
         status: last.status,
         latency,
+        // A pass is a pass, however late.
+        out_of_time: out_of_time && !last.passed(),
         failure: last.failure,
     }
 }
@@ -134,6 +141,7 @@ mod tests {
                 url: reqwest::Url::parse(&format!("http://target/{n}")).unwrap(),
                 method: reqwest::Method::GET,
                 headers: Vec::new(),
+                connect_to: None,
             },
             expect: Arc::new(Expectations::status_only(ExpectedStatus::default())),
             patience: Patience {

@@ -86,6 +86,7 @@ mod tests {
             status: None,
             latency: Duration::ZERO,
             failure: failure.map(str::to_string),
+            out_of_time: false,
         }
     }
 

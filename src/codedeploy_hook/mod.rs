@@ -25,8 +25,8 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::checks::config::{Config, Mode};
-use crate::checks::probe::Probe;
 use crate::checks::runner::run_checks;
+use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Plan, Selection, Targets, checks_without_targets, plan_checks};
@@ -41,15 +41,9 @@ use report::send_report;
 use summary::{Summary, log_rejected_payload};
 use test_listener::find_test_listener;
 
-/// The margin kept before the Lambda deadline when the configuration (which sets it) is bad.
-const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(3);
-
-/// What lives across invocations: the configuration, read at start-up, and the probe, made by
-/// the first invocation (it may hold an HTTPS client, whose set-up must not delay the first poll
-/// of the Runtime API).
+/// What lives across invocations: the check set-up, shared with the other flows that check.
 pub struct Hook {
-    config: Result<Config, ConfigError>,
-    probe: tokio::sync::OnceCell<Result<Arc<Probe>, String>>,
+    setup: Arc<CheckSetup>,
 }
 
 /// Why an invocation itself failed (as opposed to reporting `Failed`).
@@ -146,18 +140,22 @@ impl Hook {
     /// Reads the configuration. Never fails: a bad configuration is kept and reported as
     /// `Failed` by every execution.
     pub fn from_env() -> Hook {
-        Hook::new(Config::from_env())
+        Hook::sharing(Arc::new(CheckSetup::from_env()))
     }
 
     /// A hook with this configuration (or configuration error).
     pub fn new(config: Result<Config, ConfigError>) -> Hook {
-        if let Err(error) = &config {
-            tracing::error!(variable = error.variable, "{error}");
-        }
-        Hook {
-            config,
-            probe: tokio::sync::OnceCell::new(),
-        }
+        Hook::sharing(Arc::new(CheckSetup::new(config)))
+    }
+
+    /// A hook on a check set-up that other flows share.
+    pub fn sharing(setup: Arc<CheckSetup>) -> Hook {
+        Hook { setup }
+    }
+
+    /// The check set-up, for the flows that share it.
+    pub fn setup(&self) -> Arc<CheckSetup> {
+        Arc::clone(&self.setup)
     }
 
     /// Serves one invocation: `payload` is the event, `deadline` the Lambda deadline.
@@ -178,11 +176,7 @@ impl Hook {
             remaining_ms = deadline.saturating_duration_since(started).as_millis() as u64,
             "hook invoked"
         );
-        let margin = self
-            .config
-            .as_ref()
-            .map_or(DEFAULT_DEADLINE_MARGIN, |c| c.deadline_margin);
-        let check_deadline = keep_back(deadline, margin);
+        let check_deadline = keep_back(deadline, self.setup.deadline_margin());
 
         let evaluation = Arc::clone(&self)
             .evaluate_in_time(Arc::clone(&clients), hook_event.clone(), check_deadline)
@@ -250,15 +244,8 @@ impl Hook {
         }
     }
 
-    async fn probe(&self, config: &Config, clients: &AwsClients) -> Result<Arc<Probe>, String> {
-        self.probe
-            .get_or_init(|| async { Probe::new(config, clients.lambda().await.clone()).map(Arc::new) })
-            .await
-            .clone()
-    }
-
     async fn evaluate(&self, clients: &AwsClients, event: &HookEvent, deadline: Instant) -> Evaluation {
-        let config = match &self.config {
+        let config = match self.setup.config() {
             Ok(config) => config,
             Err(error) => return Evaluation::failed(None, error.to_string()),
         };
@@ -271,7 +258,7 @@ impl Hook {
                 ),
             );
         }
-        let probe = match self.probe(config, clients).await {
+        let probe = match self.setup.probe(config, clients).await {
             Ok(probe) => probe,
             Err(error) => return Evaluation::failed(None, error),
         };

@@ -4,8 +4,11 @@
 //! `path-pattern` condition limits the paths a check may use. The rule must forward to green's
 //! target group, or there is nothing of green to check yet.
 
+use aws_lambda_events::http::{HeaderName, HeaderValue};
 use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Rule, RuleCondition};
 use wildmatch::WildMatch;
+
+use crate::checks::{Check, Request};
 
 /// How to reach green through its test listener rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -37,6 +40,76 @@ impl GreenRoute {
     /// Whether a check sent with `method` would be routed by the rule.
     pub fn routes_method(&self, method: &str) -> bool {
         self.methods.is_empty() || self.methods.iter().any(|allowed| allowed.eq_ignore_ascii_case(method))
+    }
+}
+
+impl GreenRoute {
+    /// `check` as the rule routes it to green: the rule's host (sent to the listener's address),
+    /// headers and query added. A check the rule would send to blue is an error naming what to
+    /// change.
+    pub fn apply(&self, check: Check) -> Result<Check, String> {
+        let Request::Http {
+            mut url,
+            method,
+            mut headers,
+            connect_to,
+        } = check.request
+        else {
+            return Err("a Lambda invocation cannot go through a load balancer's listener rule".into());
+        };
+        if !self.routes_path(url.path()) {
+            return Err(format!(
+                "the check of {} is outside the test listener rule's path patterns ({}): the load balancer would \
+                 send it to blue, not green; check a path the rule matches, or widen the rule",
+                url.path(),
+                self.path_patterns.join(", ")
+            ));
+        }
+        if !self.routes_method(method.as_str()) {
+            return Err(format!(
+                "the check of {} sends {method}, which the test listener rule does not route (it routes {}): \
+                 change the check's method or the rule",
+                url.path(),
+                self.methods.join(", ")
+            ));
+        }
+        for (name, value) in &self.headers {
+            let header = HeaderName::from_bytes(name.as_bytes())
+                .ok()
+                .zip(HeaderValue::from_str(value).ok())
+                .ok_or_else(|| {
+                    format!("the test listener rule's http-header condition on `{name}` cannot be sent as a header")
+                })?;
+            // The rule's value, not a check's own, decides where the request goes.
+            headers.retain(|(existing, _)| *existing != header.0);
+            headers.push(header);
+        }
+        if !self.query.is_empty() {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in &self.query {
+                // A condition without a key matches the value under any key.
+                pairs.append_pair(key.as_deref().unwrap_or("preflight"), value);
+            }
+        }
+        let connect_to = match &self.host {
+            Some(host) => {
+                let listener = url.host_str().map(str::to_string);
+                url.set_host(Some(host)).map_err(|error| {
+                    format!("the test listener rule's host-header `{host}` is not a host name ({error})")
+                })?;
+                listener.or(connect_to)
+            }
+            None => connect_to,
+        };
+        Ok(Check {
+            request: Request::Http {
+                url,
+                method,
+                headers,
+                connect_to,
+            },
+            ..check
+        })
     }
 }
 

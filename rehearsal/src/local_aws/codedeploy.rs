@@ -5,11 +5,7 @@
 //! As in AWS, GetDeployment names the revision by its type and SHA-256 only; the AppSpec's text
 //! comes from GetApplicationRevision, found by application, revision type and SHA-256.
 
-use std::sync::Arc;
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -49,7 +45,7 @@ fn fault_response(fault: Fault) -> Response {
     }
 }
 
-fn ok(body: Value) -> Response {
+pub(crate) fn ok(body: Value) -> Response {
     (
         StatusCode::OK,
         [("content-type", "application/x-amz-json-1.1")],
@@ -58,23 +54,15 @@ fn ok(body: Value) -> Response {
         .into_response()
 }
 
-pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    // ELBv2 (awsQuery) shares `POST /`: it names its action in a form body, not in a header.
-    if target.is_empty() {
-        let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
-        return super::elb::serve(&shared, &form).await;
-    }
+/// Serves one CodeDeploy request whose target is `target`.
+pub(crate) async fn serve(shared: &Shared, target: &str, body: &[u8]) -> Response {
     let Some(operation) = Operation::from_target(target) else {
         return error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);
     };
-    if let Some(response) = apply_fault(take_fault(&shared, operation), fault_response).await {
+    if let Some(response) = apply_fault(take_fault(shared, operation), fault_response).await {
         return response;
     }
-    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
     let text = |field: &str| {
         request
             .get(field)
@@ -83,22 +71,24 @@ pub(crate) async fn serve(State(shared): State<Arc<Shared>>, headers: HeaderMap,
             .to_string()
     };
     match operation {
-        Operation::GetDeployment => get_deployment(&shared, &text("deploymentId")),
+        Operation::GetDeployment => get_deployment(shared, &text("deploymentId")),
         Operation::GetApplicationRevision => {
-            get_application_revision(&shared, &text("applicationName"), request.get("revision"))
+            get_application_revision(shared, &text("applicationName"), request.get("revision"))
         }
         Operation::GetDeploymentGroup => {
-            get_deployment_group(&shared, &text("applicationName"), &text("deploymentGroupName"))
+            get_deployment_group(shared, &text("applicationName"), &text("deploymentGroupName"))
         }
         Operation::PutLifecycleEventHookExecutionStatus => put_status(
-            &shared,
+            shared,
             &text("deploymentId"),
             &text("lifecycleEventHookExecutionId"),
             &text("status"),
         ),
-        Operation::Invoke | Operation::DescribeListeners | Operation::DescribeLoadBalancers => {
-            error(StatusCode::BAD_REQUEST, "UnknownOperationException", target)
-        }
+        Operation::Invoke
+        | Operation::DescribeListeners
+        | Operation::DescribeLoadBalancers
+        | Operation::DescribeRules
+        | Operation::DescribeServiceRevisions => error(StatusCode::BAD_REQUEST, "UnknownOperationException", target),
     }
 }
 

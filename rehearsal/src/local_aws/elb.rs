@@ -1,6 +1,6 @@
 //! The stand-in's ELBv2 (awsQuery: `POST /`, a form body with `Action=…&Version=2015-12-01`, XML
 //! answers): DescribeListeners and DescribeLoadBalancers, for the test listeners of ECS
-//! deployments. moto implements ELBv2 fully, but its load balancers' DNS names do not resolve;
+//! deployments, and DescribeRules, for the test listener rules of ECS-native ones. moto implements ELBv2 fully, but its load balancers' DNS names do not resolve;
 //! here a load balancer's `DNSName` is `127.0.0.1`, so that a check sent to a found listener
 //! reaches a loopback server. Only the fields preflight reads are given, in AWS's names.
 
@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::faults::{apply_fault, take_fault};
-use super::{Fault, Operation, Shared};
+use super::{EcsServiceRecord, Fault, Operation, Shared};
 
 const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
 
@@ -111,6 +111,7 @@ pub(crate) async fn serve(shared: &Shared, form: &[(String, String)]) -> Respons
         .find(|(key, _)| key == "Action")
         .map(|(_, value)| value.as_str());
     let (name, describe) = match action {
+        Some("DescribeRules") => return describe_rules(shared, form).await,
         Some(name @ "DescribeListeners") => (name, DESCRIBE_LISTENERS),
         Some(name @ "DescribeLoadBalancers") => (name, DESCRIBE_LOAD_BALANCERS),
         other => {
@@ -134,4 +135,66 @@ pub(crate) async fn serve(shared: &Shared, form: &[(String, String)]) -> Respons
         }
     }
     ok(name, &format!("<{0}>{members}</{0}>", describe.answered))
+}
+
+/// `<member>…</member>` of each value.
+fn members(values: &[String]) -> String {
+    values.iter().map(|value| format!("<member>{value}</member>")).collect()
+}
+
+/// A test listener rule in DescribeRules' shape: each condition with its typed config (and the
+/// legacy `Values` where AWS gives them), one forward action with its `ForwardConfig`.
+fn rule_member(service: &EcsServiceRecord) -> String {
+    let rule = &service.test_rule;
+    let mut conditions = String::new();
+    if let Some(host) = &rule.host {
+        let values = members(std::slice::from_ref(host));
+        conditions.push_str(&format!(
+            "<member><Field>host-header</Field><Values>{values}</Values>\
+             <HostHeaderConfig><Values>{values}</Values></HostHeaderConfig></member>"
+        ));
+    }
+    if let Some((name, value)) = &rule.header {
+        conditions.push_str(&format!(
+            "<member><Field>http-header</Field><HttpHeaderConfig><HttpHeaderName>{name}</HttpHeaderName>\
+             <Values>{}</Values></HttpHeaderConfig></member>",
+            members(std::slice::from_ref(value))
+        ));
+    }
+    if !rule.path_patterns.is_empty() {
+        let values = members(&rule.path_patterns);
+        conditions.push_str(&format!(
+            "<member><Field>path-pattern</Field><Values>{values}</Values>\
+             <PathPatternConfig><Values>{values}</Values></PathPatternConfig></member>"
+        ));
+    }
+    let group = &service.test_rule_forwards_to;
+    format!(
+        "<member><RuleArn>{}</RuleArn><Priority>1</Priority><IsDefault>false</IsDefault>\
+         <Conditions>{conditions}</Conditions><Actions><member><Type>forward</Type><Order>1</Order>\
+         <TargetGroupArn>{group}</TargetGroupArn><ForwardConfig><TargetGroups><member>\
+         <TargetGroupArn>{group}</TargetGroupArn><Weight>1</Weight></member></TargetGroups>\
+         </ForwardConfig></member></Actions></member>",
+        service.test_rule_arn
+    )
+}
+
+/// DescribeRules by `RuleArns`; one unknown ARN refuses the call with `RuleNotFound`, as in AWS.
+async fn describe_rules(shared: &Shared, form: &[(String, String)]) -> Response {
+    if let Some(response) = apply_fault(take_fault(shared, Operation::DescribeRules), fault_response).await {
+        return response;
+    }
+    let records = shared.records();
+    let mut rules = String::new();
+    for (_, arn) in form.iter().filter(|(key, _)| key.starts_with("RuleArns.member.")) {
+        match records
+            .ecs_services
+            .iter()
+            .find(|service| &service.test_rule_arn == arn)
+        {
+            Some(service) => rules.push_str(&rule_member(service)),
+            None => return error(StatusCode::BAD_REQUEST, "RuleNotFound", "One or more rules not found"),
+        }
+    }
+    ok("DescribeRules", &format!("<Rules>{rules}</Rules>"))
 }

@@ -1,8 +1,9 @@
 //! A local stand-in for the AWS side of a deployment, on one loopback port, split by service:
 //! [`codedeploy`] (GetDeployment, GetApplicationRevision, GetDeploymentGroup,
-//! PutLifecycleEventHookExecutionStatus), [`elb`] (DescribeListeners, DescribeLoadBalancers, for
-//! ECS test listeners), [`lambda`] (Invoke, for locally defined function versions), [`runtime_api`] (what the
-//! function under test polls), and [`faults`] (errors injected into any operation).
+//! PutLifecycleEventHookExecutionStatus), [`elb`] (DescribeListeners, DescribeLoadBalancers,
+//! DescribeRules, for ECS test listeners), [`ecs`] (DescribeServiceRevisions, for ECS-native
+//! deployments), [`lambda`] (Invoke, for locally defined function versions), [`runtime_api`]
+//! (what the function under test polls), and [`faults`] (errors injected into any operation).
 //!
 //! Each answers with AWS's shapes, status codes and error codes; where it simplifies on
 //! purpose, a comment says so. It keeps a record of every call, report and invocation so that
@@ -14,6 +15,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use tokio::sync::{Notify, mpsc, oneshot};
@@ -21,6 +26,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 use crate::server::Server;
 
 mod codedeploy;
+mod ecs;
 mod elb;
 mod faults;
 mod lambda;
@@ -39,6 +45,8 @@ pub enum Operation {
     Invoke,
     DescribeListeners,
     DescribeLoadBalancers,
+    DescribeRules,
+    DescribeServiceRevisions,
 }
 
 impl Operation {
@@ -272,6 +280,7 @@ struct Records {
     calls: Vec<Operation>,
     invocations: Vec<InvocationRecord>,
     listeners: Vec<ListenerRecord>,
+    ecs_services: Vec<EcsServiceRecord>,
     faults: HashMap<Operation, VecDeque<Fault>>,
     waiting: HashMap<String, oneshot::Sender<RuntimeOutcome>>,
     init_errors: Vec<Value>,
@@ -291,6 +300,87 @@ impl Shared {
     /// Poisoning only follows a panic in a test thread; the records are still worth reading.
     fn records(&self) -> MutexGuard<'_, Records> {
         self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// `POST /` is shared by three protocols: CodeDeploy and ECS (awsJson1_1) name their operation
+/// in `X-Amz-Target`; ELBv2 (awsQuery) names its action in a form body.
+async fn serve_json_or_query(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if target.is_empty() {
+        let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        return elb::serve(&shared, &form).await;
+    }
+    if target.starts_with(ecs::TARGET_PREFIX) {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        return ecs::serve(&shared, target, &request).await;
+    }
+    codedeploy::serve(&shared, target, &body).await
+}
+
+/// What green's test listener rule asks of a request (the conditions the stand-in gives it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TestRule {
+    /// A `host-header` condition.
+    pub host: Option<String>,
+    /// An `http-header` condition: name and value.
+    pub header: Option<(String, String)>,
+    /// A `path-pattern` condition's values; none: no path condition.
+    pub path_patterns: Vec<String>,
+}
+
+/// An ECS-native blue/green service as the stand-in holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsServiceRecord {
+    pub service_arn: String,
+    pub revision_arn: String,
+    pub blue_target_group: String,
+    pub green_target_group: String,
+    pub production_rule_arn: String,
+    pub test_rule_arn: String,
+    pub test_rule: TestRule,
+    /// Where the test rule forwards: green's target group once test traffic has shifted.
+    pub test_rule_forwards_to: String,
+}
+
+/// An ECS-native service's names, for the hook calls of its deployment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsService {
+    pub service_arn: String,
+    /// Blue: the revision serving production.
+    pub blue_revision: String,
+    /// Green: the revision being deployed.
+    pub green_revision: String,
+    pub test_rule_arn: String,
+}
+
+impl EcsService {
+    /// ECS's lifecycle-hook payload at `stage`, with green's production weight when production
+    /// traffic is shifting (`None`: `productionTrafficWeights` is `{}`) and the hook's
+    /// `hookDetails`.
+    pub fn hook_event(&self, stage: &str, green_production: Option<f64>, hook_details: Option<Value>) -> Value {
+        let production = match green_production {
+            Some(weight) => json!({&self.green_revision: weight, &self.blue_revision: 100.0 - weight}),
+            None => json!({}),
+        };
+        let mut event = json!({
+            "executionId": format!("{}-{}", stage.to_lowercase(), self.green_revision.rsplit('/').next().unwrap_or("")),
+            "lifecycleStage": stage,
+            "resourceArn": self.service_arn.replace(":service/", ":service-deployment/") + "/local-deployment",
+            "executionDetails": {
+                "serviceArn": self.service_arn,
+                "targetServiceRevisionArn": self.green_revision,
+                "testTrafficWeights": {&self.green_revision: 100, &self.blue_revision: 0},
+                "productionTrafficWeights": production,
+            },
+        });
+        if let Some(details) = hook_details {
+            event["hookDetails"] = details;
+        }
+        event
     }
 }
 
@@ -316,7 +406,7 @@ impl LocalAws {
             next_event: tokio::sync::Mutex::new(next_event),
         });
         let app = Router::new()
-            .route("/", post(codedeploy::serve))
+            .route("/", post(serve_json_or_query))
             .route("/2015-03-31/functions/{name}/invocations", post(lambda::invoke))
             .route("/2018-06-01/runtime/invocation/next", get(runtime_api::next_invocation))
             .route(
@@ -368,6 +458,56 @@ impl LocalAws {
             dns_name: "127.0.0.1".into(),
         });
         listener_arn
+    }
+
+    /// An ECS-native blue/green service `checkout` in cluster `shop`: a test listener on `port`
+    /// (as [`LocalAws::add_test_listener`]) whose rule asks what `rule` says and forwards to blue
+    /// until [`LocalAws::shift_test_traffic`] moves it to green.
+    pub fn add_ecs_service(&self, port: u16, rule: TestRule) -> EcsService {
+        let listener_arn = self.add_test_listener(port);
+        let mut records = self.shared.records();
+        let n = records.ecs_services.len() + 1;
+        let service_arn = format!("arn:aws:ecs:us-east-1:000000000000:service/shop/checkout-{n}");
+        let revision = |k: u32| format!("arn:aws:ecs:us-east-1:000000000000:service-revision/shop/checkout-{n}/{k}");
+        let group = |name: &str| {
+            format!(
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/checkout-{n}-{name}/73e2d6bc24d8a067"
+            )
+        };
+        let test_rule_arn = listener_arn.replace(":listener/", ":listener-rule/") + "/9683b2d02a6cabee";
+        let record = EcsServiceRecord {
+            service_arn: service_arn.clone(),
+            revision_arn: revision(2),
+            blue_target_group: group("blue"),
+            green_target_group: group("green"),
+            production_rule_arn: listener_arn.replace(":listener/", ":listener-rule/") + "/0467ef3c8400ae65",
+            test_rule_arn: test_rule_arn.clone(),
+            test_rule: rule,
+            test_rule_forwards_to: group("blue"),
+        };
+        records.ecs_services.push(record);
+        EcsService {
+            service_arn,
+            blue_revision: revision(1),
+            green_revision: revision(2),
+            test_rule_arn,
+        }
+    }
+
+    /// ECS's test traffic shift: the test rule forwards to green (or back to blue).
+    pub fn shift_test_traffic(&self, service: &EcsService, to_green: bool) {
+        let mut records = self.shared.records();
+        if let Some(record) = records
+            .ecs_services
+            .iter_mut()
+            .find(|record| record.test_rule_arn == service.test_rule_arn)
+        {
+            record.test_rule_forwards_to = if to_green {
+                record.green_target_group.clone()
+            } else {
+                record.blue_target_group.clone()
+            };
+        }
     }
 
     pub fn create_deployment(&self, spec: DeploymentSpec) -> Deployment {

@@ -21,7 +21,7 @@ use crate::checks::terms::{EventFormat, Patience, header_pair, method_named, par
 use crate::plumbing::text::{first_line, kind_of, truncate};
 
 /// What a key left out of a check takes: the value of its `CHECK_*` variable.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Inherited {
     pub method: Method,
     pub headers: Vec<(HeaderName, HeaderValue)>,
@@ -55,6 +55,43 @@ pub fn parse(text: &str, inherited: &Inherited) -> Result<Definitions, DocumentE
         problem: first_line(&error.into_inner().to_string()),
     })?;
     validate(document, inherited)
+}
+
+/// Reads one entry given outside the document (an ECS hook's `hookDetails.preflight`), for the
+/// one target it is given for: selectors have nothing to choose there and are refused. Places in
+/// errors start at `place`.
+pub fn parse_entry(value: &Value, place: &str, inherited: &Inherited) -> Result<TargetPlan, DocumentError> {
+    let target: TargetEntry = serde_path_to_error::deserialize(value).map_err(|error| {
+        let inner = place_of(error.path());
+        DocumentError {
+            place: if inner == "the document" {
+                place.to_string()
+            } else {
+                format!("{place}.{inner}")
+            },
+            problem: first_line(&error.into_inner().to_string()),
+        }
+    })?;
+    for (key, given) in [
+        ("function", target.function.is_some()),
+        ("deployment_group", target.deployment_group.is_some()),
+        ("service", target.service.is_some()),
+    ] {
+        if given {
+            return Err(at(
+                format!("{place}.{key}"),
+                "chooses targets, but these checks are for the service whose hook carries them: remove it",
+            ));
+        }
+    }
+    let entry = entry(0, target, inherited).map_err(|error| DocumentError {
+        place: error.place.replacen("targets[0]", place, 1),
+        problem: error.problem,
+    })?;
+    Ok(TargetPlan {
+        source: Source::HookDetails,
+        ..entry.plan
+    })
 }
 
 /// Every key the document takes, as `targets[].checks[].expect.json`. Read from serde itself

@@ -104,6 +104,8 @@ pub enum Source {
     Entry(usize),
     /// The `CHECK_*` variables.
     Defaults,
+    /// The `preflight` key of an ECS lifecycle hook's `hookDetails`.
+    HookDetails,
 }
 
 impl fmt::Display for Source {
@@ -111,6 +113,7 @@ impl fmt::Display for Source {
         match self {
             Source::Entry(index) => write!(f, "targets[{index}]"),
             Source::Defaults => f.write_str("defaults"),
+            Source::HookDetails => f.write_str("hookDetails.preflight"),
         }
     }
 }

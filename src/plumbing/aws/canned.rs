@@ -72,6 +72,13 @@ pub fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
     )
 }
 
+/// An ECS client answering from `rules`, retrying as production does.
+pub fn ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
+    mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules.iter().copied(), |config| {
+        config.retry_config(super::retry_config())
+    })
+}
+
 /// An ECS deployment group as GetDeploymentGroup describes it: service `checkout` in cluster
 /// `shop`, blue and green target groups, a production listener, and `test_listener` as its test
 /// traffic route when given.

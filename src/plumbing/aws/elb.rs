@@ -1,11 +1,11 @@
 //! Where a load balancer listener answers: DescribeListeners (port, protocol, load balancer),
-//! then DescribeLoadBalancers (DNS name), as `scheme://dns-name:port`. Shared by the flows that
-//! check a test listener they found themselves.
+//! then DescribeLoadBalancers (DNS name), as `scheme://dns-name:port`; and one listener rule
+//! (DescribeRules). Shared by the flows that check a test listener they found themselves.
 
 use std::fmt;
 
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Rule};
 use reqwest::Url;
 
 use super::error::{AwsError, Service};
@@ -80,4 +80,28 @@ pub async fn listener_url(client: &Client, listener_arn: &str) -> Result<Url, Li
         .ok_or_else(|| unusable("no DNS name for its load balancer"))?;
     Url::parse(&format!("{scheme}://{dns_name}:{port}"))
         .map_err(|error| unusable(&format!("`{dns_name}`:{port}, not an address ({error})")))
+}
+
+/// The listener rule `rule_arn`: its conditions and actions.
+pub async fn describe_rule(client: &Client, rule_arn: &str) -> Result<Rule, ListenerError> {
+    let rules = client
+        .describe_rules()
+        .rule_arns(rule_arn)
+        .send()
+        .await
+        .map_err(|error| {
+            let error = AwsError::from_sdk(Service::ElasticLoadBalancing, "DescribeRules", &error);
+            if error.is("RuleNotFound") {
+                error.with_advice(format!(
+                    "the listener rule {rule_arn} does not exist in this account and region"
+                ))
+            } else {
+                error
+            }
+        })?;
+    rules
+        .rules()
+        .first()
+        .cloned()
+        .ok_or_else(|| ListenerError::Unusable(format!("listener rule {rule_arn}: ELBv2 gave no rule")))
 }

@@ -20,6 +20,7 @@ pub enum Service {
     CodeDeploy,
     Lambda,
     ElasticLoadBalancing,
+    Ecs,
 }
 
 impl Service {
@@ -29,6 +30,7 @@ impl Service {
             Service::CodeDeploy => "codedeploy",
             Service::Lambda => "lambda",
             Service::ElasticLoadBalancing => "elasticloadbalancing",
+            Service::Ecs => "ecs",
         }
     }
 }

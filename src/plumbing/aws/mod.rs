@@ -1,10 +1,11 @@
 //! AWS for every flow: the SDK's set-up, one lazily built set of clients ([`AwsClients`]) that
-//! the router owns and lends, the typed error of every call ([`error`]), and the CodeDeploy
-//! calls more than one flow makes ([`codedeploy`]).
+//! the router owns and lends, the typed error of every call ([`error`]), and the calls with their
+//! errors typed once: CodeDeploy's ([`codedeploy`]), ELBv2's ([`elb`]) and ECS's ([`ecs`]).
 
 #[cfg(test)]
 pub(crate) mod canned;
 pub mod codedeploy;
+pub mod ecs;
 pub mod elb;
 pub mod error;
 
@@ -30,6 +31,7 @@ pub struct AwsClients {
     codedeploy: tokio::sync::OnceCell<aws_sdk_codedeploy::Client>,
     lambda: tokio::sync::OnceCell<aws_sdk_lambda::Client>,
     elb: tokio::sync::OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
+    ecs: tokio::sync::OnceCell<aws_sdk_ecs::Client>,
 }
 
 impl AwsClients {
@@ -41,6 +43,7 @@ impl AwsClients {
             codedeploy: tokio::sync::OnceCell::new(),
             lambda: tokio::sync::OnceCell::new(),
             elb: tokio::sync::OnceCell::new(),
+            ecs: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -55,6 +58,15 @@ impl AwsClients {
             codedeploy: tokio::sync::OnceCell::new_with(Some(codedeploy)),
             lambda: tokio::sync::OnceCell::new_with(Some(lambda)),
             elb: tokio::sync::OnceCell::new_with(Some(elb)),
+            ecs: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    /// These clients with a ready-made ECS client too.
+    pub fn with_ecs(self, ecs: aws_sdk_ecs::Client) -> AwsClients {
+        AwsClients {
+            ecs: tokio::sync::OnceCell::new_with(Some(ecs)),
+            ..self
         }
     }
 
@@ -83,6 +95,12 @@ impl AwsClients {
     pub async fn elb(&self) -> &aws_sdk_elasticloadbalancingv2::Client {
         self.elb
             .get_or_init(|| async { aws_sdk_elasticloadbalancingv2::Client::new(self.sdk().await) })
+            .await
+    }
+
+    pub async fn ecs(&self) -> &aws_sdk_ecs::Client {
+        self.ecs
+            .get_or_init(|| async { aws_sdk_ecs::Client::new(self.sdk().await) })
             .await
     }
 }

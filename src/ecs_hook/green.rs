@@ -1,0 +1,229 @@
+//! Where green answers. Its service revision (DescribeServiceRevisions) names the test listener
+//! rule and green's own target group; the rule (DescribeRules) says what a request must carry and
+//! whether it forwards to green yet; the rule's listener (DescribeListeners, then
+//! DescribeLoadBalancers) says where to send it.
+
+use std::fmt;
+
+use aws_sdk_ecs::types::ServiceRevision;
+use reqwest::Url;
+
+use super::rule::{GreenRoute, forwards_to, green_route, listener_of_rule};
+use crate::plumbing::aws::AwsClients;
+use crate::plumbing::aws::AwsError;
+use crate::plumbing::aws::ecs::describe_service_revision;
+use crate::plumbing::aws::elb::{ListenerError, describe_rule, listener_url};
+
+/// Green's test listener rule and target group, read from its service revision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GreenRouting {
+    pub test_rule: String,
+    pub target_group: String,
+}
+
+/// What preflight needs to check green.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Green {
+    pub routing: GreenRouting,
+    /// The test listener's address, `scheme://dns-name:port`; `None` when the rule does not
+    /// forward to green (there is nothing to send yet).
+    pub listener: Option<Url>,
+    pub route: GreenRoute,
+}
+
+impl Green {
+    pub fn forwards(&self) -> bool {
+        self.listener.is_some()
+    }
+}
+
+/// Why green could not be found; every message says what to change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GreenError {
+    Aws(AwsError),
+    Listener(ListenerError),
+    /// The revision has no load balancer with a test listener rule.
+    NoTestRule {
+        revision: String,
+    },
+    /// The revision does not say which target group green is in.
+    NoTargetGroup {
+        revision: String,
+    },
+    /// The test listener is an NLB's (a listener ARN, not a rule's): no conditions to read.
+    NetworkLoadBalancer {
+        listener: String,
+    },
+    /// The rule asks for what a request from preflight cannot carry.
+    Rule {
+        rule: String,
+        problem: String,
+    },
+}
+
+impl fmt::Display for GreenError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            GreenError::Aws(error) => error.fmt(f),
+            GreenError::Listener(error) => error.fmt(f),
+            GreenError::NoTestRule { revision } => write!(
+                f,
+                "service revision {revision} has no load balancer with a test listener rule, so green cannot be \
+                 reached apart from blue: give the service's load balancer an advancedConfiguration with a \
+                 testListenerRule"
+            ),
+            GreenError::NoTargetGroup { revision } => write!(
+                f,
+                "service revision {revision} does not say which target group green is in \
+                 (resolvedConfiguration.loadBalancers): check that the deployment is a blue/green, linear or \
+                 canary one"
+            ),
+            GreenError::NetworkLoadBalancer { listener } => write!(
+                f,
+                "the test listener {listener} is a Network Load Balancer's, which preflight does not check yet: \
+                 use an Application Load Balancer test listener rule"
+            ),
+            GreenError::Rule { rule, problem } => write!(f, "listener rule {rule}: {problem}"),
+        }
+    }
+}
+
+impl std::error::Error for GreenError {}
+
+impl From<ListenerError> for GreenError {
+    fn from(error: ListenerError) -> GreenError {
+        GreenError::Listener(error)
+    }
+}
+
+/// Green's test rule and target group (pure). The first load balancer with a test listener rule
+/// is green's way in; its target group is the resolved one that shares its production rule, or
+/// the only one.
+pub fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Result<GreenRouting, GreenError> {
+    let (test_rule, production_rule) = revision
+        .load_balancers()
+        .iter()
+        .filter_map(|balancer| balancer.advanced_configuration())
+        .find_map(|advanced| {
+            advanced
+                .test_listener_rule()
+                .map(|rule| (rule.to_string(), advanced.production_listener_rule()))
+        })
+        .ok_or_else(|| GreenError::NoTestRule {
+            revision: revision_arn.to_string(),
+        })?;
+    let resolved = revision
+        .resolved_configuration()
+        .map(|configuration| configuration.load_balancers())
+        .unwrap_or_default();
+    let same_production = resolved
+        .iter()
+        .find(|balancer| production_rule.is_some() && balancer.production_listener_rule() == production_rule);
+    let target_group = same_production
+        .or(if resolved.len() == 1 { resolved.first() } else { None })
+        .and_then(|balancer| balancer.target_group_arn())
+        .ok_or_else(|| GreenError::NoTargetGroup {
+            revision: revision_arn.to_string(),
+        })?;
+    Ok(GreenRouting {
+        test_rule,
+        target_group: target_group.to_string(),
+    })
+}
+
+/// Finds green for the revision `revision_arn`. The listener's address is looked up only when
+/// the rule forwards to green.
+pub async fn find_green(clients: &AwsClients, revision_arn: &str) -> Result<Green, GreenError> {
+    let revision = describe_service_revision(clients.ecs().await, revision_arn)
+        .await
+        .map_err(GreenError::Aws)?;
+    let routing = routing_of(&revision, revision_arn)?;
+    let Some(listener_arn) = listener_of_rule(&routing.test_rule) else {
+        return Err(if routing.test_rule.contains(":listener/") {
+            GreenError::NetworkLoadBalancer {
+                listener: routing.test_rule,
+            }
+        } else {
+            GreenError::Rule {
+                rule: routing.test_rule,
+                problem: "is not a listener rule ARN (…:listener-rule/app/LB/ID/LISTENER/RULE)".into(),
+            }
+        });
+    };
+    let elb = clients.elb().await;
+    let rule = describe_rule(elb, &routing.test_rule).await?;
+    let route = green_route(&rule).map_err(|problem| GreenError::Rule {
+        rule: routing.test_rule.clone(),
+        problem,
+    })?;
+    let listener = if forwards_to(&rule, &routing.target_group) {
+        Some(listener_url(elb, &listener_arn).await?)
+    } else {
+        None
+    };
+    Ok(Green {
+        routing,
+        listener,
+        route,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_ecs::types::{AdvancedConfiguration, LoadBalancer, ResolvedConfiguration, ServiceRevisionLoadBalancer};
+
+    const TEST_RULE: &str = "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/shop/1/2/3";
+    const PRODUCTION_RULE: &str = "arn:aws:elasticloadbalancing:us-east-1:1:listener-rule/app/shop/1/4/5";
+    const GREEN_GROUP: &str = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/green/1";
+
+    fn revision(test_rule: Option<&str>, resolved: &[(&str, &str)]) -> ServiceRevision {
+        let mut advanced = AdvancedConfiguration::builder()
+            .production_listener_rule(PRODUCTION_RULE)
+            .alternate_target_group_arn("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/2");
+        if let Some(rule) = test_rule {
+            advanced = advanced.test_listener_rule(rule);
+        }
+        let mut configuration = ResolvedConfiguration::builder();
+        for (group, production) in resolved {
+            configuration = configuration.load_balancers(
+                ServiceRevisionLoadBalancer::builder()
+                    .target_group_arn(*group)
+                    .production_listener_rule(*production)
+                    .build(),
+            );
+        }
+        ServiceRevision::builder()
+            .load_balancers(LoadBalancer::builder().advanced_configuration(advanced.build()).build())
+            .resolved_configuration(configuration.build())
+            .build()
+    }
+
+    #[test]
+    fn the_test_rule_and_greens_own_target_group_are_read_from_the_revision() {
+        let routing = routing_of(
+            &revision(
+                Some(TEST_RULE),
+                &[("arn:other", "arn:other-rule"), (GREEN_GROUP, PRODUCTION_RULE)],
+            ),
+            "arn:rev",
+        )
+        .unwrap();
+        assert_eq!(
+            routing,
+            GreenRouting {
+                test_rule: TEST_RULE.into(),
+                target_group: GREEN_GROUP.into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_revision_without_a_test_rule_or_target_group_says_what_is_missing() {
+        let error = routing_of(&revision(None, &[(GREEN_GROUP, PRODUCTION_RULE)]), "arn:rev").unwrap_err();
+        assert!(matches!(error, GreenError::NoTestRule { .. }), "{error:?}");
+        assert!(error.to_string().contains("testListenerRule"), "{error}");
+        let error = routing_of(&revision(Some(TEST_RULE), &[]), "arn:rev").unwrap_err();
+        assert!(matches!(error, GreenError::NoTargetGroup { .. }), "{error:?}");
+    }
+}

@@ -1,0 +1,56 @@
+//! The one summary line each ECS hook call logs: the stage, green, what was checked, and the
+//! answer with its reason.
+
+use std::time::Duration;
+
+use tracing::Level;
+
+use super::payload::{EcsHookEvent, EcsPayloadError};
+use super::{Answer, HookStatus};
+use crate::checks::describe::{describe_checks, describe_selections};
+use crate::checks::{CheckResult, Selection};
+
+pub struct Summary<'a> {
+    pub event: &'a EcsHookEvent,
+    pub answer: &'a Answer,
+    /// The test listener the checks went to.
+    pub green: Option<&'a str>,
+    pub selections: &'a [Selection],
+    pub results: &'a [CheckResult],
+    pub elapsed: Duration,
+}
+
+impl Summary<'_> {
+    pub fn log(&self) {
+        let checks = describe_checks(self.results);
+        let targets = describe_selections(self.selections);
+        let elapsed_ms = self.elapsed.as_millis() as u64;
+        macro_rules! summary {
+            ($level:expr) => {
+                tracing::event!(
+                    $level,
+                    execution_id = self.event.execution_id.as_str(),
+                    stage = %self.event.stage,
+                    service = self.event.service_name().unwrap_or(""),
+                    revision = self.event.target_revision_arn.as_str(),
+                    hook_status = %self.answer.status,
+                    reason = self.answer.reason.as_str(),
+                    green = self.green.unwrap_or(""),
+                    targets = %targets,
+                    checks = %checks,
+                    elapsed_ms,
+                    "ecs hook summary"
+                )
+            };
+        }
+        match self.answer.status {
+            HookStatus::Succeeded | HookStatus::InProgress => summary!(Level::INFO),
+            HookStatus::Failed => summary!(Level::WARN),
+        }
+    }
+}
+
+/// A payload that cannot be read is answered by the invocation's error; this line is its summary.
+pub fn log_rejected_payload(error: &EcsPayloadError) {
+    tracing::error!(hook_status = "NotAnswered", reason = %error, "ecs hook summary");
+}

@@ -1,0 +1,412 @@
+//! The ECS hook's decisions in process, against the SDK's own mock clients (ECS, ELBv2) and a
+//! real HTTP server as green: where green is, what the requests carry, what each stage answers.
+
+use std::sync::Arc;
+
+use aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisionsOutput;
+use aws_sdk_ecs::types::{
+    AdvancedConfiguration, LoadBalancer, ResolvedConfiguration, ServiceRevision, ServiceRevisionLoadBalancer,
+};
+use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+use aws_sdk_elasticloadbalancingv2::operation::describe_rules::DescribeRulesOutput;
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ForwardActionConfig, HostHeaderConditionConfig, HttpHeaderConditionConfig, Listener,
+    LoadBalancer as Balancer, PathPatternConditionConfig, ProtocolEnum, Rule as ListenerRule, RuleCondition,
+    TargetGroupTuple,
+};
+use aws_smithy_mocks::{Rule, mock};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use super::{EcsHook, EcsHookError, config_from};
+use crate::checks::setup::CheckSetup;
+use crate::plumbing::aws::{AwsClients, canned};
+
+const GREEN_REVISION: &str = "arn:aws:ecs:us-east-1:111122223333:service-revision/shop/checkout/2";
+const BLUE_REVISION: &str = "arn:aws:ecs:us-east-1:111122223333:service-revision/shop/checkout/1";
+const TEST_RULE: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
+const TEST_LISTENER: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
+const PRODUCTION_RULE: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/shop/50dc6c495c0c9188/0467ef3c8400ae65/1";
+const GREEN_GROUP: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/checkout-green/1";
+const BLUE_GROUP: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/checkout-blue/2";
+
+fn payload(stage: &str, production: Value, hook_details: Option<Value>) -> Value {
+    let mut payload = json!({
+        "executionId": "e-1",
+        "lifecycleStage": stage,
+        "resourceArn": "arn:aws:ecs:us-east-1:111122223333:service-deployment/shop/checkout/abc",
+        "executionDetails": {
+            "serviceArn": "arn:aws:ecs:us-east-1:111122223333:service/shop/checkout",
+            "targetServiceRevisionArn": GREEN_REVISION,
+            "testTrafficWeights": {GREEN_REVISION: 100, BLUE_REVISION: 0},
+            "productionTrafficWeights": production,
+        },
+    });
+    if let Some(details) = hook_details {
+        payload["hookDetails"] = details;
+    }
+    payload
+}
+
+/// DescribeServiceRevisions for green: its test rule, and green's own target group.
+fn green_revision() -> Rule {
+    mock!(aws_sdk_ecs::Client::describe_service_revisions)
+        .match_requests(|request| request.service_revision_arns() == [GREEN_REVISION.to_string()])
+        .then_output(green_revision_output)
+}
+
+fn green_revision_output() -> DescribeServiceRevisionsOutput {
+    DescribeServiceRevisionsOutput::builder()
+        .service_revisions(
+            ServiceRevision::builder()
+                .service_revision_arn(GREEN_REVISION)
+                .load_balancers(
+                    LoadBalancer::builder()
+                        .target_group_arn(BLUE_GROUP)
+                        .advanced_configuration(
+                            AdvancedConfiguration::builder()
+                                .alternate_target_group_arn(GREEN_GROUP)
+                                .production_listener_rule(PRODUCTION_RULE)
+                                .test_listener_rule(TEST_RULE)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .resolved_configuration(
+                    ResolvedConfiguration::builder()
+                        .load_balancers(
+                            ServiceRevisionLoadBalancer::builder()
+                                .target_group_arn(GREEN_GROUP)
+                                .production_listener_rule(PRODUCTION_RULE)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
+        .build()
+}
+
+fn condition(field: &str) -> aws_sdk_elasticloadbalancingv2::types::builders::RuleConditionBuilder {
+    RuleCondition::builder().field(field)
+}
+
+/// The test rule: `Host: test.checkout.example` and `X-Preflight: green`, paths `/api/*` and
+/// `/healthcheck`, forwarding to `to` (green, or still blue).
+fn test_rule(to: &'static str) -> Rule {
+    mock!(aws_sdk_elasticloadbalancingv2::Client::describe_rules)
+        .match_requests(|request| request.rule_arns() == [TEST_RULE.to_string()])
+        .then_output(move || {
+            DescribeRulesOutput::builder()
+                .rules(
+                    ListenerRule::builder()
+                        .rule_arn(TEST_RULE)
+                        .conditions(
+                            condition("host-header")
+                                .host_header_config(
+                                    HostHeaderConditionConfig::builder()
+                                        .values("test.checkout.example")
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .conditions(
+                            condition("http-header")
+                                .http_header_config(
+                                    HttpHeaderConditionConfig::builder()
+                                        .http_header_name("X-Preflight")
+                                        .values("green")
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .conditions(
+                            condition("path-pattern")
+                                .path_pattern_config(
+                                    PathPatternConditionConfig::builder()
+                                        .values("/api/*")
+                                        .values("/healthcheck")
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .actions(
+                            Action::builder()
+                                .r#type(ActionTypeEnum::Forward)
+                                .forward_config(
+                                    ForwardActionConfig::builder()
+                                        .target_groups(
+                                            TargetGroupTuple::builder().target_group_arn(to).weight(1).build(),
+                                        )
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// The test listener (HTTP on `port`) and its load balancer, whose DNS name is `127.0.0.1`.
+fn listener_at(port: u16) -> (Rule, Rule) {
+    let listeners = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
+        .match_requests(|request| request.listener_arns() == [TEST_LISTENER.to_string()])
+        .then_output(move || {
+            DescribeListenersOutput::builder()
+                .listeners(
+                    Listener::builder()
+                        .listener_arn(TEST_LISTENER)
+                        .load_balancer_arn("arn:lb/shop")
+                        .port(i32::from(port))
+                        .protocol(ProtocolEnum::Http)
+                        .build(),
+                )
+                .build()
+        });
+    let balancers = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(|| {
+        DescribeLoadBalancersOutput::builder()
+            .load_balancers(
+                Balancer::builder()
+                    .load_balancer_arn("arn:lb/shop")
+                    .dns_name("127.0.0.1")
+                    .build(),
+            )
+            .build()
+    });
+    (listeners, balancers)
+}
+
+fn clients(ecs: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
+    Arc::new(
+        AwsClients::from_clients(canned::codedeploy(&[]), canned::lambda(&[]), canned::elb(elb))
+            .with_ecs(canned::ecs(ecs)),
+    )
+}
+
+/// One call: what ECS reads, and the reason the summary line gives.
+async fn call(
+    pairs: &[(&str, &str)],
+    clients: Arc<AwsClients>,
+    payload: &Value,
+) -> Result<(Value, String), EcsHookError> {
+    let hook = Arc::new(EcsHook::new(Arc::new(CheckSetup::new(Ok(config_from(pairs))))));
+    let answer = hook
+        .answer(clients, payload, Instant::now() + std::time::Duration::from_secs(30))
+        .await?;
+    Ok((answer.to_value(), answer.reason))
+}
+
+async fn green(answer: u16) -> (rehearsal::HttpTarget, u16) {
+    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(answer))])
+        .await
+        .expect("start green");
+    let port = target
+        .host_port()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    (target, port)
+}
+
+fn header<'a>(request: &'a rehearsal::http_target::SeenRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case(name))
+        .map(|(_, value)| value.as_str())
+}
+
+#[tokio::test]
+async fn a_healthy_green_succeeds_through_the_test_rule_with_its_host_and_header() {
+    let (target, port) = green(200).await;
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let (answer, reason) = call(
+        &[],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+    assert_eq!(reason, "all 1 checks passed");
+    let requests = target.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/healthcheck");
+    assert_eq!(
+        header(&requests[0], "host"),
+        Some(format!("test.checkout.example:{port}").as_str())
+    );
+    assert_eq!(header(&requests[0], "x-preflight"), Some("green"));
+}
+
+#[tokio::test]
+async fn a_broken_green_fails() {
+    let (target, port) = green(503).await;
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let (answer, reason) = call(
+        &[("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "10")],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
+    assert!(reason.contains("status 503"), "{reason}");
+    assert_eq!(target.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_test_rule_still_on_blue_fails_without_a_request() {
+    let (target, port) = green(200).await;
+    let (revision, rule) = (green_revision(), test_rule(BLUE_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let (answer, reason) = call(
+        &[],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("PRE_SCALE_UP", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer["hookStatus"], "FAILED");
+    assert!(
+        reason.contains("does not forward to green's target group") && reason.contains("POST_TEST_TRAFFIC_SHIFT"),
+        "{reason}"
+    );
+    assert!(target.requests().is_empty());
+    assert_eq!(
+        listeners.num_calls(),
+        0,
+        "no listener is looked up for a rule that does not reach green"
+    );
+}
+
+#[tokio::test]
+async fn a_rollback_succeeds_at_once_without_asking_anything() {
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (answer, reason) = call(
+        // Even a configuration that would fail every check cannot hold a rollback up.
+        &[("CHECK_ATTEMPTS", "1")],
+        clients(&[&revision], &[&rule]),
+        &payload(
+            "PRODUCTION_TRAFFIC_SHIFT",
+            json!({GREEN_REVISION: 0, BLUE_REVISION: 100}),
+            None,
+        ),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+    assert!(reason.contains("rolling back"), "{reason}");
+    assert_eq!((revision.num_calls(), rule.num_calls()), (0, 0));
+}
+
+#[tokio::test]
+async fn checks_in_hook_details_are_the_services_own() {
+    let target = rehearsal::HttpTarget::start(&[("/api/ping", rehearsal::Answer::Json(200, r#"{"ok": true}"#))])
+        .await
+        .expect("start green");
+    let port: u16 = target
+        .host_port()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let details = json!({"preflight": {"checks": [{"path": "/api/ping", "expect": {"json": {"$.ok": true}}}]}});
+    let (answer, reason) = call(
+        &[("CHECK_PATHS", "/healthcheck")],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details)),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+    assert_eq!(reason, "all 1 checks passed");
+    let paths: Vec<String> = target.requests().into_iter().map(|request| request.path).collect();
+    assert_eq!(paths, vec!["/api/ping"]);
+}
+
+#[tokio::test]
+async fn a_check_path_outside_the_rules_patterns_fails_naming_both() {
+    let (target, port) = green(200).await;
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let (answer, reason) = call(
+        &[("CHECK_PATHS", "/status")],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer["hookStatus"], "FAILED");
+    assert!(
+        reason.contains("/status") && reason.contains("/api/*, /healthcheck"),
+        "{reason}"
+    );
+    assert!(target.requests().is_empty());
+}
+
+#[tokio::test]
+async fn an_unknown_revision_fails_and_is_not_asked_again() {
+    let missing = mock!(aws_sdk_ecs::Client::describe_service_revisions).then_output(|| {
+        DescribeServiceRevisionsOutput::builder()
+            .failures(
+                aws_sdk_ecs::types::Failure::builder()
+                    .arn(GREEN_REVISION)
+                    .reason("MISSING")
+                    .build(),
+            )
+            .build()
+    });
+    let (answer, reason) = call(
+        &[],
+        clients(&[&missing], &[]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer["hookStatus"], "FAILED");
+    assert!(
+        reason.contains("MISSING") && reason.contains(GREEN_REVISION),
+        "{reason}"
+    );
+    assert_eq!(missing.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_throttled_describe_service_revisions_is_retried() {
+    let flaky = mock!(aws_sdk_ecs::Client::describe_service_revisions)
+        .sequence()
+        .http_response(|| canned::json_error(400, "ThrottlingException", "Rate exceeded"))
+        .output(green_revision_output)
+        .build();
+    let (target, port) = green(200).await;
+    let rule = test_rule(GREEN_GROUP);
+    let (listeners, balancers) = listener_at(port);
+    let (answer, reason) = call(
+        &[],
+        clients(&[&flaky], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer["hookStatus"], "SUCCEEDED", "{reason}");
+    assert_eq!(flaky.num_calls(), 2);
+    assert_eq!(target.requests().len(), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_payload_is_the_invocations_error() {
+    let mut bad = payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None);
+    bad["executionDetails"] = json!("green");
+    let error = call(&[], clients(&[], &[]), &bad).await.unwrap_err();
+    assert!(error.to_string().contains("`executionDetails` is a string"), "{error}");
+}
