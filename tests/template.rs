@@ -138,10 +138,55 @@ fn the_hook_may_find_an_ecs_deployment_s_test_listener() {
     for action in [
         "elasticloadbalancing:DescribeListeners",
         "elasticloadbalancing:DescribeLoadBalancers",
+        "elasticloadbalancing:DescribeRules",
     ] {
         let allowed = statements_allowing(&policies, "PreflightHook", action);
         assert_eq!(allowed.len(), 1, "{action}: {allowed:?}");
     }
+}
+
+#[test]
+fn the_hook_may_read_green_s_service_revision_and_ecs_may_invoke_it_when_asked() {
+    let default = policies(&json!({}), false);
+    let revisions = statements_allowing(&default, "PreflightHook", "ecs:DescribeServiceRevisions");
+    assert_eq!(revisions.len(), 1, "{revisions:?}");
+    assert_eq!(
+        revisions[0]["Resource"],
+        json!([
+            "arn:aws:ecs:us-east-1:111122223333:service/*/*",
+            "arn:aws:ecs:us-east-1:111122223333:service-revision/*/*/*"
+        ])
+    );
+    assert!(default.get("EcsHookInvokeRole").is_none(), "no role unless asked");
+
+    let with_role = policies(&json!({"EcsHookRole": "true"}), false);
+    let invoke = statements_allowing(&with_role, "EcsHookInvokeRole", "lambda:InvokeFunction");
+    assert_eq!(invoke.len(), 1, "{with_role}");
+    assert_eq!(
+        invoke[0]["Resource"],
+        "arn:aws:lambda:us-east-1:111122223333:function:PreflightHook"
+    );
+    let created = resources(&json!({"EcsHookRole": "true"}));
+    let trust = &created["EcsHookInvokeRole"]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0];
+    assert_eq!(trust["Principal"]["Service"], "ecs.amazonaws.com", "{trust}");
+}
+
+#[test]
+fn subnets_put_the_hook_in_the_vpc_and_need_security_groups() {
+    let outside = resources(&json!({}));
+    assert!(outside["PreflightHook"]["Properties"].get("VpcConfig").is_none());
+    let subnets = json!({"SubnetIds": "subnet-0a1b2c3d,subnet-4e5f6a7b", "SecurityGroupIds": "sg-0123456789abcdef0"});
+    let inside = resources(&subnets);
+    assert_eq!(
+        inside["PreflightHook"]["Properties"]["VpcConfig"],
+        json!({"SubnetIds": ["subnet-0a1b2c3d", "subnet-4e5f6a7b"], "SecurityGroupIds": ["sg-0123456789abcdef0"]})
+    );
+    let failed = failed_assertions(json!({"SubnetIds": "subnet-0a1b2c3d"}));
+    assert!(
+        failed.iter().any(|why| why.contains("SecurityGroupIds must give")),
+        "{failed:?}"
+    );
+    assert!(failed_assertions(subnets).is_empty());
 }
 
 #[test]
@@ -187,6 +232,7 @@ fn every_policy_passes_the_iam_linter() {
         maintenance,
         forwarding,
         json!({"KmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
+        json!({"EcsHookRole": "true"}),
     ] {
         let findings = policies(&parameters, true);
         let real: Vec<&Value> = findings

@@ -1,5 +1,5 @@
 """Prints the IAM policy documents each function of template.yaml gets for one set of parameter
-values, with the intrinsic functions resolved as CloudFormation would (pseudo parameters as
+values (and each role's inline policies), with the intrinsic functions resolved as CloudFormation would (pseudo parameters as
 account 111122223333 in us-east-1; other resources' ARNs as placeholders), as one JSON object:
 {"LogicalId": [policy document, ...]}. Functions whose Condition is false are left out.
 
@@ -145,11 +145,14 @@ def main(path, given, mode=None):
         return
     policies = {}
     for name, resource in template["Resources"].items():
-        if resource.get("Type") != "AWS::Serverless::Function":
+        if resource.get("Type") not in ("AWS::Serverless::Function", "AWS::IAM::Role"):
             continue
         if "Condition" in resource and not resolver.condition(resource["Condition"]):
             continue
         documents = resolver.resolve(resource["Properties"].get("Policies", []))
+        if resource["Type"] == "AWS::IAM::Role":
+            # A role's inline policies wrap each document in {PolicyName, PolicyDocument}.
+            documents = [document.get("PolicyDocument") for document in documents if isinstance(document, dict)]
         policies[name] = [document for document in documents if isinstance(document, dict)]
     print(json.dumps(lint(policies) if mode == "--lint" else policies))
 

@@ -3,7 +3,8 @@ creates a stack: prints one JSON line with the description of every assertion th
 
 Usage: python rules.py TEMPLATE '{"Parameter": "value", ...}'
 Parameters not given take their Default. Only the intrinsic functions the Rules use are evaluated
-(Ref, Fn::Equals, Fn::Not, Fn::And, Fn::Or); anything else is an error, not a guess.
+(Ref, Fn::Equals, Fn::EachMemberEquals, Fn::Not, Fn::And, Fn::Or); anything else is an error, not
+a guess. A CommaDelimitedList parameter is a list, as in CloudFormation.
 """
 
 import json
@@ -22,6 +23,11 @@ def evaluate(node, parameters):
         if name == "Fn::Equals":
             left, right = (evaluate(part, parameters) for part in argument)
             return str(left) == str(right)
+        if name == "Fn::EachMemberEquals":
+            members, value = (evaluate(part, parameters) for part in argument)
+            if not isinstance(members, list):
+                raise ValueError(f"Fn::EachMemberEquals needs a list, not {members!r}")
+            return all(str(member) == str(value) for member in members)
         if name == "Fn::Not":
             return not evaluate(argument[0], parameters)
         if name == "Fn::And":
@@ -35,8 +41,12 @@ def main(path, given):
     template, matches = decode_str(open(path).read())
     if matches:
         raise SystemExit(f"cannot read {path}: {matches}")
-    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    specs = template.get("Parameters", {})
+    parameters = {name: str(spec.get("Default", "")) for name, spec in specs.items()}
     parameters.update(json.loads(given))
+    for name, spec in specs.items():
+        if spec.get("Type") == "CommaDelimitedList":
+            parameters[name] = str(parameters[name]).split(",")
     failed = []
     for rule in template.get("Rules", {}).values():
         if not evaluate(rule.get("RuleCondition", True), parameters):
