@@ -9,6 +9,7 @@
 //! [`scenario`], [`maintenance`] and [`campaign`] are what the `rehearse` binary runs.
 
 pub mod campaign;
+pub mod ecs_native;
 pub mod hook_process;
 pub mod http_target;
 pub mod installs;

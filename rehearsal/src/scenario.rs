@@ -1,14 +1,15 @@
 //! The rehearsal's built-in deployments: a healthy Lambda release, a broken one, an ECS release
 //! checked through its test listener, and two releases checked by check definitions
 //! (`PREFLIGHT_CHECKS`): one whose new version answers `200 {"status":"degraded"}`, one of an API
-//! and a queue consumer together. Each runs the real hook and tells the story a user would see in
-//! the CodeDeploy console.
+//! and a queue consumer together; and two ECS-native blue/green releases ([`crate::ecs_native`]).
+//! Each runs the real hook and tells the story a user would see in the console.
 
 use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::ecs_native::ecs_native_release;
 use crate::http_target::{Answer, HttpTarget};
 use crate::kit::{ECS_APPSPEC, lambda_appspec};
 use crate::local_aws::{Delivered, Deployment, DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
@@ -57,6 +58,8 @@ pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
         ecs_release(bootstrap).await?,
         degraded_release(bootstrap).await?,
         two_function_release(bootstrap).await?,
+        ecs_native_release(bootstrap, 200).await?,
+        ecs_native_release(bootstrap, 500).await?,
     ])
 }
 
