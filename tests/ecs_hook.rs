@@ -3,7 +3,8 @@
 //! does not implement) and ELBv2 (DescribeRules, DescribeListeners, DescribeLoadBalancers: the
 //! stand-in's, because moto's load balancers have DNS names that do not resolve, and these
 //! checks must reach a loopback server), checks sent to a real HTTP server as green, and the
-//! verdict read from the function's answer.
+//! verdict read from the function's answer. One test reads the rule from moto's real ELBv2
+//! instead, with `ALB_URL` giving the listener's address.
 
 mod common;
 
@@ -284,4 +285,107 @@ async fn bad_ecs_payloads_are_the_invocations_error_and_the_hook_keeps_serving()
     }
     let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+}
+
+#[tokio::test]
+async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_green_is_reachable() {
+    // The rule, its listener and the target groups live in moto's ELBv2: DescribeRules is a real
+    // implementation's answer. moto's DNS names do not resolve, so ALB_URL gives the listener's
+    // address (a loopback server as green); the rule's host and header must still be sent.
+    use aws_sdk_elasticloadbalancingv2::types::{
+        Action, ActionTypeEnum, ForwardActionConfig, HostHeaderConditionConfig, HttpHeaderConditionConfig,
+        PathPatternConditionConfig, RuleCondition, TargetGroupTuple,
+    };
+    let forward_to = |group: &str| {
+        Action::builder()
+            .r#type(ActionTypeEnum::Forward)
+            .forward_config(
+                ForwardActionConfig::builder()
+                    .target_groups(TargetGroupTuple::builder().target_group_arn(group).weight(1).build())
+                    .build(),
+            )
+            .build()
+    };
+    let moto = rehearsal::MotoServer::shared().await.expect("start moto's server");
+    let alb = moto.create_alb().await.expect("create the load balancer in moto");
+    let elb = rehearsal::kit::elb_client(&moto.endpoint_url()).await;
+    let created = elb
+        .create_rule()
+        .listener_arn(&alb.listener)
+        .priority(7)
+        .conditions(
+            RuleCondition::builder()
+                .field("host-header")
+                .host_header_config(
+                    HostHeaderConditionConfig::builder()
+                        .values("test.checkout.example")
+                        .build(),
+                )
+                .build(),
+        )
+        .conditions(
+            RuleCondition::builder()
+                .field("http-header")
+                .http_header_config(
+                    HttpHeaderConditionConfig::builder()
+                        .http_header_name("X-Preflight-Green")
+                        .values("1")
+                        .build(),
+                )
+                .build(),
+        )
+        .conditions(
+            RuleCondition::builder()
+                .field("path-pattern")
+                .path_pattern_config(PathPatternConditionConfig::builder().values("/healthcheck").build())
+                .build(),
+        )
+        .actions(forward_to(&alb.app_target_group))
+        .send()
+        .await
+        .expect("create the test rule in moto");
+    let rule_arn = created
+        .rules()
+        .first()
+        .and_then(|rule| rule.rule_arn())
+        .expect("moto names the rule")
+        .to_string();
+
+    let green = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+        .await
+        .expect("start green");
+    let endpoint = moto.endpoint_url();
+    let rig = Rig::start(&[
+        ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", endpoint.as_str()),
+        ("ALB_URL", green.host_port().as_str()),
+    ])
+    .await;
+    let service = rig.aws.add_ecs_service_routed(
+        &rule_arn,
+        &alb.app_target_group,
+        &alb.sorry_target_group,
+        TestRule::default(),
+    );
+    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}), "{:?}", rig.hook.lines());
+    let requests = green.requests();
+    assert_eq!(requests.len(), 1);
+    let port = green.host_port().rsplit(':').next().unwrap_or_default().to_string();
+    assert_eq!(
+        header(&requests[0], "host"),
+        Some(format!("test.checkout.example:{port}").as_str())
+    );
+    assert_eq!(header(&requests[0], "x-preflight-green"), Some("1"));
+
+    // The rule moved back to blue: nothing of green to check.
+    elb.modify_rule()
+        .rule_arn(&rule_arn)
+        .actions(forward_to(&alb.sorry_target_group))
+        .send()
+        .await
+        .expect("point the rule at blue");
+    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
+    assert_eq!(green.requests().len(), 1, "nothing more was sent");
+    assert!(text(&summary(&rig, 2).await, "reason").contains("does not forward to green"));
 }

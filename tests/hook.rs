@@ -539,6 +539,20 @@ async fn an_ecs_deployment_is_checked_through_the_test_listener_found_without_al
 }
 
 #[tokio::test]
+async fn an_ecs_deployment_whose_service_fails_through_the_found_listener_is_reported_failed() {
+    let config = [("CHECK_PATHS", "/ready"), ("CHECK_INTERVAL_MS", "20")];
+    let (target, rig, deployment, port) = ecs_with_a_test_listener(&config).await;
+    rig.run(&deployment).await;
+    assert_eq!(rig.aws.accepted_status(&deployment).as_deref(), Some("Failed"));
+    let reason = text(&rig.summary(1).await, "reason");
+    assert!(
+        reason.contains(&format!("http://127.0.0.1:{port}/ready: status 503")),
+        "{reason}"
+    );
+    assert_eq!(target.requests().len(), 3, "every attempt went to the found listener");
+}
+
+#[tokio::test]
 async fn a_throttled_listener_lookup_is_retried_and_a_denied_one_is_not() {
     let (_target, rig, throttled, _) = ecs_with_a_test_listener(&[]).await;
     rig.aws.inject(Operation::DescribeListeners, Fault::Throttle, 1);

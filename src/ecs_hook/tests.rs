@@ -410,3 +410,116 @@ async fn an_unreadable_payload_is_the_invocations_error() {
     let error = call(&[], clients(&[], &[]), &bad).await.unwrap_err();
     assert!(error.to_string().contains("`executionDetails` is a string"), "{error}");
 }
+
+/// The server name a TLS ClientHello asks for (its `server_name` extension), if it is one.
+fn server_name(hello: &[u8]) -> Option<String> {
+    let u16_at = |at: usize| Some(u16::from_be_bytes([*hello.get(at)?, *hello.get(at + 1)?]) as usize);
+    // Record header (5), handshake header (4), version (2), random (32).
+    if hello.first() != Some(&0x16) || hello.get(5) != Some(&0x01) {
+        return None;
+    }
+    let mut at = 5 + 4 + 2 + 32;
+    at += 1 + *hello.get(at)? as usize; // session id
+    at += 2 + u16_at(at)?; // cipher suites
+    at += 1 + *hello.get(at)? as usize; // compression methods
+    let end = at + 2 + u16_at(at)?;
+    at += 2;
+    while at + 4 <= end {
+        let (kind, length) = (u16_at(at)?, u16_at(at + 2)?);
+        if kind == 0 {
+            // server_name_list length (2), name type (1), name length (2), name.
+            let name_length = u16_at(at + 4 + 3)?;
+            let name = hello.get(at + 4 + 5..at + 4 + 5 + name_length)?;
+            return String::from_utf8(name.to_vec()).ok();
+        }
+        at += 4 + length;
+    }
+    None
+}
+
+#[tokio::test]
+async fn on_https_the_rules_host_is_the_tls_server_name_while_the_connection_goes_to_the_listener() {
+    use tokio::io::AsyncReadExt;
+    // A listener that reads the ClientHello and hangs up: enough to see the server name asked for.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("an address").port();
+    let (seen, mut hello) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut bytes = vec![0; 4096];
+            let read = stream.read(&mut bytes).await.unwrap_or(0);
+            let _ = seen.send(bytes[..read].to_vec());
+        }
+    });
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let listeners = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners).then_output(move || {
+        DescribeListenersOutput::builder()
+            .listeners(
+                Listener::builder()
+                    .listener_arn(TEST_LISTENER)
+                    .load_balancer_arn("arn:lb/shop")
+                    .port(i32::from(port))
+                    .protocol(ProtocolEnum::Https)
+                    .build(),
+            )
+            .build()
+    });
+    let (_, balancers) = listener_at(port);
+    let (answer, _) = call(
+        &[("CHECK_ATTEMPTS", "1")],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer["hookStatus"], "FAILED", "the handshake never completes");
+    // The listener hung up only after passing the hello on, so it is here if a connection came.
+    let hello = hello.try_recv().expect("a connection to the listener's address");
+    assert_eq!(server_name(&hello).as_deref(), Some("test.checkout.example"));
+}
+
+#[tokio::test]
+async fn without_hook_details_a_service_selector_of_preflight_checks_chooses() {
+    let target = rehearsal::HttpTarget::start(&[("/api/ready", rehearsal::Answer::Status(200))])
+        .await
+        .expect("start green");
+    let port: u16 = target
+        .host_port()
+        .rsplit(':')
+        .next()
+        .and_then(|port| port.parse().ok())
+        .expect("a port");
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let checks = "targets: [{service: billing, checks: [{path: /api/billing}]}, {service: check*, checks: [{path: /api/ready}]}]";
+    let (answer, reason) = call(
+        &[("PREFLIGHT_CHECKS", checks)],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}), "{reason}");
+    let paths: Vec<String> = target.requests().into_iter().map(|request| request.path).collect();
+    assert_eq!(paths, vec!["/api/ready"], "the entry of service checkout");
+}
+
+#[tokio::test]
+async fn a_canary_step_is_checked_again_through_the_test_rule() {
+    let (target, port) = green(200).await;
+    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+    let (listeners, balancers) = listener_at(port);
+    let (answer, _) = call(
+        &[],
+        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        &payload(
+            "PRODUCTION_TRAFFIC_SHIFT",
+            json!({GREEN_REVISION: 10, BLUE_REVISION: 90}),
+            None,
+        ),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+    assert_eq!(target.requests().len(), 1);
+}

@@ -465,32 +465,50 @@ impl LocalAws {
     /// until [`LocalAws::shift_test_traffic`] moves it to green.
     pub fn add_ecs_service(&self, port: u16, rule: TestRule) -> EcsService {
         let listener_arn = self.add_test_listener(port);
-        let mut records = self.shared.records();
-        let n = records.ecs_services.len() + 1;
-        let service_arn = format!("arn:aws:ecs:us-east-1:000000000000:service/shop/checkout-{n}");
-        let revision = |k: u32| format!("arn:aws:ecs:us-east-1:000000000000:service-revision/shop/checkout-{n}/{k}");
+        let n = self.shared.records().ecs_services.len() + 1;
         let group = |name: &str| {
             format!(
                 "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/checkout-{n}-{name}/73e2d6bc24d8a067"
             )
         };
-        let test_rule_arn = listener_arn.replace(":listener/", ":listener-rule/") + "/9683b2d02a6cabee";
-        let record = EcsServiceRecord {
+        let rule_arn = listener_arn.replace(":listener/", ":listener-rule/") + "/9683b2d02a6cabee";
+        self.add_ecs_service_routed(&rule_arn, &group("green"), &group("blue"), rule)
+    }
+
+    /// An ECS-native service whose revision names the test listener rule `test_rule_arn` and
+    /// the target groups given: for a rule that lives elsewhere (moto's ELBv2, say), `rule` is
+    /// what the stand-in's own DescribeRules would answer. The rule forwards to blue until
+    /// [`LocalAws::shift_test_traffic`].
+    pub fn add_ecs_service_routed(
+        &self,
+        test_rule_arn: &str,
+        green_target_group: &str,
+        blue_target_group: &str,
+        rule: TestRule,
+    ) -> EcsService {
+        let mut records = self.shared.records();
+        let n = records.ecs_services.len() + 1;
+        let service_arn = format!("arn:aws:ecs:us-east-1:000000000000:service/shop/checkout-{n}");
+        let revision = |k: u32| format!("arn:aws:ecs:us-east-1:000000000000:service-revision/shop/checkout-{n}/{k}");
+        let production_rule_arn = match test_rule_arn.rsplit_once('/') {
+            Some((listener, _)) => format!("{listener}/0467ef3c8400ae65"),
+            None => format!("{test_rule_arn}-production"),
+        };
+        records.ecs_services.push(EcsServiceRecord {
             service_arn: service_arn.clone(),
             revision_arn: revision(2),
-            blue_target_group: group("blue"),
-            green_target_group: group("green"),
-            production_rule_arn: listener_arn.replace(":listener/", ":listener-rule/") + "/0467ef3c8400ae65",
-            test_rule_arn: test_rule_arn.clone(),
+            blue_target_group: blue_target_group.to_string(),
+            green_target_group: green_target_group.to_string(),
+            production_rule_arn,
+            test_rule_arn: test_rule_arn.to_string(),
             test_rule: rule,
-            test_rule_forwards_to: group("blue"),
-        };
-        records.ecs_services.push(record);
+            test_rule_forwards_to: blue_target_group.to_string(),
+        });
         EcsService {
             service_arn,
             blue_revision: revision(1),
             green_revision: revision(2),
-            test_rule_arn,
+            test_rule_arn: test_rule_arn.to_string(),
         }
     }
 
