@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::http_target::{Answer, HttpTarget};
 use crate::local_aws::{EcsService, LocalAws, RuntimeOutcome, TestRule};
-use crate::scenario::Rehearsed;
+use crate::rehearsed::Rehearsed;
 use crate::{HookProcess, Rig};
 
 /// The hook's Lambda timeout, as the template sets it by default.

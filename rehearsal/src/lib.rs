@@ -17,6 +17,7 @@ pub mod kit;
 pub mod local_aws;
 pub mod maintenance;
 pub mod moto;
+pub mod rehearsed;
 pub mod scenario;
 mod server;
 

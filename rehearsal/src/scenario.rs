@@ -13,26 +13,11 @@ use crate::ecs_native::ecs_native_release;
 use crate::http_target::{Answer, HttpTarget};
 use crate::kit::{ECS_APPSPEC, lambda_appspec};
 use crate::local_aws::{Delivered, Deployment, DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
+pub use crate::rehearsed::Rehearsed;
 use crate::{HookProcess, Rig};
 
 /// The hook's Lambda timeout in the rehearsal, as a template would set it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// One rehearsed deployment.
-pub struct Rehearsed {
-    pub title: String,
-    pub lines: Vec<String>,
-    pub expected: &'static str,
-    pub reported: Option<String>,
-    /// The hook's own log lines, JSON.
-    pub logs: Vec<String>,
-}
-
-impl Rehearsed {
-    pub fn as_expected(&self) -> bool {
-        self.reported.as_deref() == Some(self.expected)
-    }
-}
 
 /// Runs every built-in scenario against `bootstrap`.
 pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
