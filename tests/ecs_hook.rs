@@ -29,12 +29,7 @@ async fn ecs_service(
     shifted: bool,
 ) -> (HttpTarget, Rig, EcsService) {
     let green = HttpTarget::start(answers).await.expect("start green");
-    let port: u16 = green
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .expect("a port");
+    let port = green.port();
     let rig = Rig::start(config).await;
     let service = rig.aws.add_ecs_service(port, rule());
     rig.aws.shift_test_traffic(&service, shifted);
@@ -59,14 +54,6 @@ async fn summary(rig: &Rig, count: usize) -> Value {
     lines[count - 1].clone()
 }
 
-fn header<'a>(request: &'a rehearsal::http_target::SeenRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
-}
-
 #[tokio::test]
 async fn a_healthy_green_succeeds_through_the_test_rule_carrying_its_host_and_header() {
     let (green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(200))], true).await;
@@ -75,12 +62,12 @@ async fn a_healthy_green_succeeds_through_the_test_rule_carrying_its_host_and_he
 
     let requests = green.requests();
     assert_eq!(requests.len(), 1);
-    let port = green.host_port().rsplit(':').next().unwrap_or_default().to_string();
+    let port = green.port();
     assert_eq!(
-        header(&requests[0], "host"),
+        requests[0].header("host"),
         Some(format!("test.checkout.example:{port}").as_str())
     );
-    assert_eq!(header(&requests[0], "x-preflight-green"), Some("1"));
+    assert_eq!(requests[0].header("x-preflight-green"), Some("1"));
 
     let line = summary(&rig, 1).await;
     assert_eq!(text(&line, "hook_status"), "SUCCEEDED");
@@ -370,12 +357,12 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}), "{:?}", rig.hook.lines());
     let requests = green.requests();
     assert_eq!(requests.len(), 1);
-    let port = green.host_port().rsplit(':').next().unwrap_or_default().to_string();
+    let port = green.port();
     assert_eq!(
-        header(&requests[0], "host"),
+        requests[0].header("host"),
         Some(format!("test.checkout.example:{port}").as_str())
     );
-    assert_eq!(header(&requests[0], "x-preflight-green"), Some("1"));
+    assert_eq!(requests[0].header("x-preflight-green"), Some("1"));
 
     // The rule moved back to blue: nothing of green to check.
     elb.modify_rule()

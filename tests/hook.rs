@@ -496,12 +496,7 @@ async fn ecs_with_a_test_listener(config: &[(&str, &str)]) -> (HttpTarget, Rig, 
     let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200)), ("/ready", Answer::Status(503))])
         .await
         .unwrap();
-    let port: u16 = target
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap();
+    let port = target.port();
     let rig = Rig::start(config).await;
     let listener = rig.aws.add_test_listener(port);
     let deployment = rig

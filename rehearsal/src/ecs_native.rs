@@ -28,12 +28,7 @@ fn test_rule() -> TestRule {
 /// A blue/green deployment whose green answers `/healthcheck` with `status`.
 pub async fn ecs_native_release(bootstrap: &Path, status: u16) -> std::io::Result<Rehearsed> {
     let green = HttpTarget::start(&[("/healthcheck", Answer::Status(status))]).await?;
-    let port: u16 = green
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .ok_or_else(|| std::io::Error::other("green's address has no port"))?;
+    let port = green.port();
     let Rig { aws, hook } = Rig::start(bootstrap, &[]).await?;
     let service = aws.add_ecs_service(port, test_rule());
     let healthy = status < 400;

@@ -36,6 +36,16 @@ pub struct SeenRequest {
     pub headers: Vec<(String, String)>,
 }
 
+impl SeenRequest {
+    /// The value of the header `name` (any case), if it was sent.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
 struct Routes {
     answers: Vec<(String, Answer)>,
     fallback: Option<Answer>,
@@ -72,6 +82,11 @@ impl HttpTarget {
     /// `127.0.0.1:PORT`, the bare form `ALB_URL` accepts.
     pub fn host_port(&self) -> String {
         self.server.addr.to_string()
+    }
+
+    /// The port it listens on, for a stand-in listener that forwards to it.
+    pub fn port(&self) -> u16 {
+        self.server.addr.port()
     }
 
     pub fn requests(&self) -> Vec<SeenRequest> {

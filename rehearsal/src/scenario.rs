@@ -181,12 +181,7 @@ async fn lambda_release(
 
 async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
     let tasks = HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await?;
-    let port: u16 = tasks
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .ok_or_else(|| std::io::Error::other("the target's address has no port"))?;
+    let port = tasks.port();
     // No ALB_URL: preflight finds the test listener from the deployment group.
     let Rig { aws, hook } = Rig::start(bootstrap, &[]).await?;
     let listener = aws.add_test_listener(port);

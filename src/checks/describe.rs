@@ -1,7 +1,27 @@
-//! How the summary lines of every flow show the checks: each check's target, status, time,
-//! attempts and outcome, and where each target's checks came from.
+//! How every flow shows its checks: in the summary line, each check's target, status, time,
+//! attempts and outcome, and where each target's checks came from; in the metrics record, the
+//! counts and latencies.
+
+use std::time::Duration;
 
 use super::{CheckResult, Selection};
+use crate::plumbing::metrics::{Record, Unit};
+
+/// `record` with one verdict (`Verdicts` = 1), the checks (`Checks`, `ChecksFailed`,
+/// `CheckLatency`, one value a check) and the invocation's `Duration`.
+pub fn with_check_metrics(record: Record, results: &[CheckResult], elapsed: Duration) -> Record {
+    let failed = results.iter().filter(|result| !result.passed()).count();
+    let record = record
+        .metric("Verdicts", Unit::Count, 1.0)
+        .metric("Checks", Unit::Count, results.len() as f64)
+        .metric("ChecksFailed", Unit::Count, failed as f64)
+        .metric("Duration", Unit::Milliseconds, elapsed.as_millis() as f64);
+    if results.is_empty() {
+        return record;
+    }
+    let latencies = results.iter().map(|result| result.latency.as_millis() as f64).collect();
+    record.metric_values("CheckLatency", Unit::Milliseconds, latencies)
+}
 
 /// `my-api:2 /healthcheck: 200 in 12 ms, 2 attempts (error, pass), pass | …`: each attempt
 /// was a pass, a failure (an answer that broke an expectation) or an error (no answer to judge).
@@ -40,7 +60,6 @@ pub fn describe_selections(selections: &[Selection]) -> String {
 mod tests {
     use super::*;
     use crate::checks::judge::Outcome;
-    use std::time::Duration;
 
     #[test]
     fn each_check_says_target_status_time_attempts_and_outcome() {

@@ -25,13 +25,14 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::checks::config::{Config, Mode};
+use crate::checks::describe::with_check_metrics;
 use crate::checks::runner::run_checks;
 use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Plan, Selection, Targets, checks_without_targets, plan_checks};
 use crate::plumbing::aws::{AwsClients, AwsError};
-use crate::plumbing::deadline::keep_back;
+use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
 use crate::plumbing::env::ConfigError;
 use crate::plumbing::metrics::{Record, Unit};
 use appspec::{Deployed, parse_appspec};
@@ -225,22 +226,15 @@ impl Hook {
         event: HookEvent,
         deadline: Instant,
     ) -> Evaluation {
-        let task = tokio::spawn(async move { self.evaluate(&clients, &event, deadline).await });
-        let abort = task.abort_handle();
-        // The runner stops itself at the deadline; this bound is for the AWS calls before it.
-        let grace = Duration::from_millis(100);
-        match tokio::time::timeout_at(deadline + grace, task).await {
-            Ok(Ok(evaluation)) => evaluation,
-            Ok(Err(join_error)) => Evaluation::failed(None, format!("internal error while checking: {join_error}")),
-            Err(_) => {
-                // Nothing may outlive the verdict: a late check would be checking for nobody.
-                abort.abort();
-                Evaluation::failed(
-                    None,
-                    "ran out of time before the checks finished (Lambda timeout minus DEADLINE_MARGIN_MS): \
-                     raise the hook's timeout or lower CHECK_TIMEOUT_MS / CHECK_ATTEMPTS",
-                )
-            }
+        let evaluation = run_guarded(async move { self.evaluate(&clients, &event, deadline).await }, deadline);
+        match evaluation.await {
+            Ok(evaluation) => evaluation,
+            Err(Stopped::Panicked(why)) => Evaluation::failed(None, format!("internal error while checking: {why}")),
+            Err(Stopped::OutOfTime) => Evaluation::failed(
+                None,
+                "ran out of time before the checks finished (Lambda timeout minus DEADLINE_MARGIN_MS): \
+                 raise the hook's timeout or lower CHECK_TIMEOUT_MS / CHECK_ATTEMPTS",
+            ),
         }
     }
 
@@ -371,18 +365,11 @@ async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool)
 /// checks, their latencies, the time taken.
 fn verdict_metrics(reported: Option<Status>, results: &[CheckResult], elapsed: Duration) -> Record {
     let verdict = reported.map_or_else(|| "NotReported".to_string(), |status| status.to_string());
-    let failed = results.iter().filter(|result| !result.passed()).count();
-    let mut record = Record::new("codedeploy_hook")
-        .dimension("Verdict", verdict)
-        .metric("Verdicts", Unit::Count, 1.0)
-        .metric("Checks", Unit::Count, results.len() as f64)
-        .metric("ChecksFailed", Unit::Count, failed as f64)
-        .metric("Duration", Unit::Milliseconds, elapsed.as_millis() as f64);
-    if !results.is_empty() {
-        let latencies = results.iter().map(|result| result.latency.as_millis() as f64).collect();
-        record = record.metric_values("CheckLatency", Unit::Milliseconds, latencies);
-    }
-    record
+    with_check_metrics(
+        Record::new("codedeploy_hook").dimension("Verdict", verdict),
+        results,
+        elapsed,
+    )
 }
 
 fn describe(application: &str, group: &str, deployed: Option<&Deployed>, appspec: &AppSpecText) -> String {

@@ -515,12 +515,7 @@ async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names(
     let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
         .await
         .expect("start the HTTP target");
-    let port: i32 = target
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("a port");
+    let port = i32::from(target.port());
     let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
     let group = ecs_group(Some("arn:listener/test"));
     let (listeners, balancers) = test_listener_at("127.0.0.1", port);

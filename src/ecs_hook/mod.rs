@@ -26,12 +26,13 @@ use tokio::time::Instant;
 
 use crate::checks::config::Mode;
 use crate::checks::definitions::document::parse_entry;
+use crate::checks::describe::with_check_metrics;
 use crate::checks::runner::run_checks;
 use crate::checks::setup::CheckSetup;
 use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Plan, Selection, ServiceTarget, Targets, listener_checks, plan_checks};
 use crate::plumbing::aws::AwsClients;
-use crate::plumbing::deadline::keep_back;
+use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
 use crate::plumbing::metrics::{Record, Unit};
 use green::find_green;
 use payload::{EcsHookEvent, EcsPayloadError, parse_ecs_hook_event};
@@ -217,19 +218,14 @@ impl EcsHook {
         event: EcsHookEvent,
         deadline: Instant,
     ) -> Evaluation {
-        let task = tokio::spawn(async move { self.evaluate(&clients, &event, deadline).await });
-        let abort = task.abort_handle();
-        let grace = Duration::from_millis(100);
-        match tokio::time::timeout_at(deadline + grace, task).await {
-            Ok(Ok(evaluation)) => evaluation,
-            Ok(Err(join_error)) => Evaluation::failed(format!("internal error while checking: {join_error}")),
-            Err(_) => {
-                abort.abort();
-                Evaluation::failed(
-                    "ran out of time before green was found (Lambda timeout minus DEADLINE_MARGIN_MS): raise the \
-                     hook's timeout",
-                )
-            }
+        let evaluation = run_guarded(async move { self.evaluate(&clients, &event, deadline).await }, deadline);
+        match evaluation.await {
+            Ok(evaluation) => evaluation,
+            Err(Stopped::Panicked(why)) => Evaluation::failed(format!("internal error while checking: {why}")),
+            Err(Stopped::OutOfTime) => Evaluation::failed(
+                "ran out of time before green was found (Lambda timeout minus DEADLINE_MARGIN_MS): raise the \
+                 hook's timeout",
+            ),
         }
     }
 
@@ -355,18 +351,11 @@ fn call_back_seconds(interval: Duration) -> u64 {
 /// the time taken.
 fn metrics(status: Option<HookStatus>, results: &[CheckResult], elapsed: Duration) -> Record {
     let status = status.map_or_else(|| "NotAnswered".to_string(), |status| status.to_string());
-    let failed = results.iter().filter(|result| !result.passed()).count();
-    let mut record = Record::new("ecs_hook")
-        .dimension("HookStatus", status)
-        .metric("Verdicts", Unit::Count, 1.0)
-        .metric("Checks", Unit::Count, results.len() as f64)
-        .metric("ChecksFailed", Unit::Count, failed as f64)
-        .metric("Duration", Unit::Milliseconds, elapsed.as_millis() as f64);
-    if !results.is_empty() {
-        let latencies = results.iter().map(|result| result.latency.as_millis() as f64).collect();
-        record = record.metric_values("CheckLatency", Unit::Milliseconds, latencies);
-    }
-    record
+    with_check_metrics(
+        Record::new("ecs_hook").dimension("HookStatus", status),
+        results,
+        elapsed,
+    )
 }
 
 /// The configuration this flow reads, for tests that build one.

@@ -153,6 +153,11 @@ fn test_rule(to: &'static str) -> Rule {
 
 /// The test listener (HTTP on `port`) and its load balancer, whose DNS name is `127.0.0.1`.
 fn listener_at(port: u16) -> (Rule, Rule) {
+    listener_speaking(port, ProtocolEnum::Http)
+}
+
+/// The same with the listener's `protocol`.
+fn listener_speaking(port: u16, protocol: ProtocolEnum) -> (Rule, Rule) {
     let listeners = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
         .match_requests(|request| request.listener_arns() == [TEST_LISTENER.to_string()])
         .then_output(move || {
@@ -162,7 +167,7 @@ fn listener_at(port: u16) -> (Rule, Rule) {
                         .listener_arn(TEST_LISTENER)
                         .load_balancer_arn("arn:lb/shop")
                         .port(i32::from(port))
-                        .protocol(ProtocolEnum::Http)
+                        .protocol(protocol.clone())
                         .build(),
                 )
                 .build()
@@ -178,6 +183,31 @@ fn listener_at(port: u16) -> (Rule, Rule) {
             .build()
     });
     (listeners, balancers)
+}
+
+/// The canned ECS and ELBv2 answers of one service: green's revision, its test rule forwarding
+/// to `to` (green or blue), and the test listener on `port`.
+struct CannedAws {
+    revision: Rule,
+    rule: Rule,
+    listeners: Rule,
+    balancers: Rule,
+}
+
+impl CannedAws {
+    fn routing_to(to: &'static str, port: u16) -> CannedAws {
+        let (listeners, balancers) = listener_at(port);
+        CannedAws {
+            revision: green_revision(),
+            rule: test_rule(to),
+            listeners,
+            balancers,
+        }
+    }
+
+    fn clients(&self) -> Arc<AwsClients> {
+        clients(&[&self.revision], &[&self.rule, &self.listeners, &self.balancers])
+    }
 }
 
 fn clients(ecs: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
@@ -204,55 +234,36 @@ async fn green(answer: u16) -> (rehearsal::HttpTarget, u16) {
     let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(answer))])
         .await
         .expect("start green");
-    let port = target
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .expect("a port");
+    let port = target.port();
     (target, port)
-}
-
-fn header<'a>(request: &'a rehearsal::http_target::SeenRequest, name: &str) -> Option<&'a str> {
-    request
-        .headers
-        .iter()
-        .find(|(key, _)| key.eq_ignore_ascii_case(name))
-        .map(|(_, value)| value.as_str())
 }
 
 #[tokio::test]
 async fn a_healthy_green_succeeds_through_the_test_rule_with_its_host_and_header() {
     let (target, port) = green(200).await;
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (listeners, balancers) = listener_at(port);
-    let (answer, reason) = call(
-        &[],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
-    )
-    .await
-    .expect("answered");
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let (answer, reason) = call(&[], aws.clients(), &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None))
+        .await
+        .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
     assert_eq!(reason, "all 1 checks passed");
     let requests = target.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].path, "/healthcheck");
     assert_eq!(
-        header(&requests[0], "host"),
+        requests[0].header("host"),
         Some(format!("test.checkout.example:{port}").as_str())
     );
-    assert_eq!(header(&requests[0], "x-preflight"), Some("green"));
+    assert_eq!(requests[0].header("x-preflight"), Some("green"));
 }
 
 #[tokio::test]
 async fn a_broken_green_fails() {
     let (target, port) = green(503).await;
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (listeners, balancers) = listener_at(port);
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
     let (answer, reason) = call(
         &[("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "10")],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        aws.clients(),
         &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
     )
     .await
@@ -265,15 +276,10 @@ async fn a_broken_green_fails() {
 #[tokio::test]
 async fn a_test_rule_still_on_blue_fails_without_a_request() {
     let (target, port) = green(200).await;
-    let (revision, rule) = (green_revision(), test_rule(BLUE_GROUP));
-    let (listeners, balancers) = listener_at(port);
-    let (answer, reason) = call(
-        &[],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
-        &payload("PRE_SCALE_UP", json!({}), None),
-    )
-    .await
-    .expect("answered");
+    let aws = CannedAws::routing_to(BLUE_GROUP, port);
+    let (answer, reason) = call(&[], aws.clients(), &payload("PRE_SCALE_UP", json!({}), None))
+        .await
+        .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED");
     assert!(
         reason.contains("does not forward to green's target group") && reason.contains("POST_TEST_TRAFFIC_SHIFT"),
@@ -281,7 +287,7 @@ async fn a_test_rule_still_on_blue_fails_without_a_request() {
     );
     assert!(target.requests().is_empty());
     assert_eq!(
-        listeners.num_calls(),
+        aws.listeners.num_calls(),
         0,
         "no listener is looked up for a rule that does not reach green"
     );
@@ -312,18 +318,12 @@ async fn checks_in_hook_details_are_the_services_own() {
     let target = rehearsal::HttpTarget::start(&[("/api/ping", rehearsal::Answer::Json(200, r#"{"ok": true}"#))])
         .await
         .expect("start green");
-    let port: u16 = target
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .expect("a port");
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (listeners, balancers) = listener_at(port);
+    let port = target.port();
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
     let details = json!({"preflight": {"checks": [{"path": "/api/ping", "expect": {"json": {"$.ok": true}}}]}});
     let (answer, reason) = call(
         &[("CHECK_PATHS", "/healthcheck")],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        aws.clients(),
         &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details)),
     )
     .await
@@ -337,11 +337,10 @@ async fn checks_in_hook_details_are_the_services_own() {
 #[tokio::test]
 async fn a_check_path_outside_the_rules_patterns_fails_naming_both() {
     let (target, port) = green(200).await;
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (listeners, balancers) = listener_at(port);
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
     let (answer, reason) = call(
         &[("CHECK_PATHS", "/status")],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        aws.clients(),
         &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
     )
     .await
@@ -451,23 +450,13 @@ async fn on_https_the_rules_host_is_the_tls_server_name_while_the_connection_goe
             let _ = seen.send(bytes[..read].to_vec());
         }
     });
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let listeners = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners).then_output(move || {
-        DescribeListenersOutput::builder()
-            .listeners(
-                Listener::builder()
-                    .listener_arn(TEST_LISTENER)
-                    .load_balancer_arn("arn:lb/shop")
-                    .port(i32::from(port))
-                    .protocol(ProtocolEnum::Https)
-                    .build(),
-            )
-            .build()
-    });
-    let (_, balancers) = listener_at(port);
+    let aws = CannedAws {
+        listeners: listener_speaking(port, ProtocolEnum::Https).0,
+        ..CannedAws::routing_to(GREEN_GROUP, port)
+    };
     let (answer, _) = call(
         &[("CHECK_ATTEMPTS", "1")],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        aws.clients(),
         &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
     )
     .await
@@ -483,18 +472,12 @@ async fn without_hook_details_a_service_selector_of_preflight_checks_chooses() {
     let target = rehearsal::HttpTarget::start(&[("/api/ready", rehearsal::Answer::Status(200))])
         .await
         .expect("start green");
-    let port: u16 = target
-        .host_port()
-        .rsplit(':')
-        .next()
-        .and_then(|port| port.parse().ok())
-        .expect("a port");
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (listeners, balancers) = listener_at(port);
+    let port = target.port();
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
     let checks = "targets: [{service: billing, checks: [{path: /api/billing}]}, {service: check*, checks: [{path: /api/ready}]}]";
     let (answer, reason) = call(
         &[("PREFLIGHT_CHECKS", checks)],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        aws.clients(),
         &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
     )
     .await
@@ -507,11 +490,10 @@ async fn without_hook_details_a_service_selector_of_preflight_checks_chooses() {
 #[tokio::test]
 async fn a_canary_step_is_checked_again_through_the_test_rule() {
     let (target, port) = green(200).await;
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (listeners, balancers) = listener_at(port);
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
     let (answer, _) = call(
         &[],
-        clients(&[&revision], &[&rule, &listeners, &balancers]),
+        aws.clients(),
         &payload(
             "PRODUCTION_TRAFFIC_SHIFT",
             json!({GREEN_REVISION: 10, BLUE_REVISION: 90}),

@@ -1,9 +1,41 @@
-//! The invocation's deadline: from Lambda's epoch milliseconds to a timer `Instant`, and what to
-//! do when a local emulator sends a placeholder instead.
+//! The invocation's deadline: from Lambda's epoch milliseconds to a timer `Instant`, what to
+//! do when a local emulator sends a placeholder instead, and work that must stop by it.
 
+use std::future::Future;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use tokio::time::Instant;
+
+/// Why guarded work gave no result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stopped {
+    /// It panicked; the text is the task's error.
+    Panicked(String),
+    /// It was still running at the deadline (plus a short grace), and was stopped.
+    OutOfTime,
+}
+
+/// Runs `work` in its own task, so that neither a panic nor a hang keeps the caller from
+/// answering in time. At `deadline` plus 100 ms the task is aborted: nothing may outlive the
+/// verdict (a late check would be checking for nobody). Work that stops itself at `deadline`,
+/// as the check runner does, only meets the grace on a slow AWS call before it.
+pub async fn run_guarded<T, F>(work: F, deadline: Instant) -> Result<T, Stopped>
+where
+    T: Send + 'static,
+    F: Future<Output = T> + Send + 'static,
+{
+    let task = tokio::spawn(work);
+    let abort = task.abort_handle();
+    let grace = Duration::from_millis(100);
+    match tokio::time::timeout_at(deadline + grace, task).await {
+        Ok(Ok(done)) => Ok(done),
+        Ok(Err(join_error)) => Err(Stopped::Panicked(join_error.to_string())),
+        Err(_) => {
+            abort.abort();
+            Err(Stopped::OutOfTime)
+        }
+    }
+}
 
 /// The budget assumed when the deadline is a placeholder: the template's default hook timeout.
 pub const PLACEHOLDER_DEADLINE_BUDGET: Duration = Duration::from_secs(60);
@@ -67,5 +99,24 @@ mod tests {
     #[test]
     fn a_placeholder_deadline_in_1970_gets_the_fallback_budget() {
         assert_eq!(remaining_time(600_000, NOW), (PLACEHOLDER_DEADLINE_BUDGET, true));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn guarded_work_answers_panics_and_is_stopped_at_the_deadline() {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        assert_eq!(run_guarded(async { 7 }, deadline).await, Ok(7));
+        let panicked = run_guarded(async { panic!("boom") }, deadline).await;
+        assert!(
+            matches!(&panicked, Err(Stopped::Panicked(why)) if why.contains("boom")),
+            "{panicked:?}"
+        );
+        let started = Instant::now();
+        let hung = run_guarded(std::future::pending::<()>(), deadline).await;
+        assert_eq!(hung, Err(Stopped::OutOfTime));
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_millis(5_100),
+            "the deadline plus the grace"
+        );
     }
 }
