@@ -376,3 +376,24 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
     assert_eq!(green.requests().len(), 1, "nothing more was sent");
     assert!(text(&summary(&rig, 2).await, "reason").contains("does not forward to green"));
 }
+
+#[tokio::test]
+async fn the_sample_ecs_payload_is_read_and_an_unknown_revision_fails_it() {
+    let rig = Rig::start(&[]).await;
+    let sample = rehearsal::kit::sample("ecs-lifecycle-hook.json").expect("the sample");
+    let answer = call(&rig, sample).await;
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
+    let line = summary(&rig, 1).await;
+    assert_eq!(text(&line, "stage"), "POST_TEST_TRAFFIC_SHIFT");
+    assert_eq!(text(&line, "service"), "checkout");
+    let reason = text(&line, "reason");
+    assert!(
+        reason.contains("MISSING") && reason.contains("4980306466373577095"),
+        "{reason}"
+    );
+    assert_eq!(
+        rig.aws.calls(Operation::DescribeServiceRevisions),
+        1,
+        "MISSING is not retried"
+    );
+}

@@ -17,7 +17,7 @@ use rehearsal::campaign::{Scenario, Tally, run_campaign, run_scenario};
 use rehearsal::kit::lambda_appspec;
 use rehearsal::maintenance::rehearse_maintenance;
 use rehearsal::scenario::{Rehearsed, rehearse_all};
-use rehearsal::{DeploymentSpec, FunctionVersion, LocalAws, Reply};
+use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, LocalAws, Reply, TestRule};
 
 /// Rehearses preflight deployments against a local CodeDeploy, Lambda and Runtime API, with the
 /// real `bootstrap` and no AWS account.
@@ -62,6 +62,9 @@ struct Options {
 
 pub const SAMPLE_DEPLOYMENT_ID: &str = "d-SAMPLE0001";
 pub const SAMPLE_EXECUTION_ID: &str = "c2FtcGxlLWhvb2stZXhlY3V0aW9uLTAwMDE=";
+/// Green's revision in `events/ecs-lifecycle-hook.json`.
+pub const SAMPLE_GREEN_REVISION: &str =
+    "arn:aws:ecs:us-east-1:111122223333:service-revision/shop/checkout/4980306466373577095";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -238,7 +241,16 @@ async fn serve(address: &str) -> ExitCode {
         SAMPLE_DEPLOYMENT_ID,
         SAMPLE_EXECUTION_ID,
     );
-    println!("local CodeDeploy and Lambda at {}", aws.endpoint_url());
+    // An ECS-native service whose green revision is events/ecs-lifecycle-hook.json's, with test
+    // traffic already on green, which answers /healthcheck.
+    let green = match HttpTarget::start(&[("/healthcheck", Answer::Status(200))]).await {
+        Ok(green) => green,
+        Err(error) => return fail(&format!("cannot start the local green service: {error}")),
+    };
+    let service = aws.add_ecs_service(green.port(), TestRule::default());
+    let service = aws.name_green_revision(&service, SAMPLE_GREEN_REVISION);
+    aws.shift_test_traffic(&service, true);
+    println!("local CodeDeploy, ECS, ELBv2 and Lambda at {}", aws.endpoint_url());
     println!(
         "deployment {} (my-api 1 → 2), hook event:\n  {}\n",
         deployment.id,
@@ -250,7 +262,13 @@ async fn serve(address: &str) -> ExitCode {
          AWS_EC2_METADATA_DISABLED=true cargo lambda watch",
         aws.endpoint_url()
     );
-    println!("  cargo lambda invoke bootstrap --data-file events/lifecycle-hook.json\n");
+    println!(
+        "  cargo lambda invoke bootstrap --data-file events/lifecycle-hook.json       # CodeDeploy: reported here"
+    );
+    println!(
+        "  cargo lambda invoke bootstrap --data-file events/ecs-lifecycle-hook.json   # ECS: green at {} answers\n",
+        green.host_port()
+    );
     println!("reports received (Ctrl-C to stop):");
     let mut seen = 0;
     loop {

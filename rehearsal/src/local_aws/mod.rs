@@ -512,6 +512,22 @@ impl LocalAws {
         }
     }
 
+    /// Gives the service's green revision the ARN `revision_arn` (a sample event's, say).
+    pub fn name_green_revision(&self, service: &EcsService, revision_arn: &str) -> EcsService {
+        let mut records = self.shared.records();
+        if let Some(record) = records
+            .ecs_services
+            .iter_mut()
+            .find(|record| record.test_rule_arn == service.test_rule_arn)
+        {
+            record.revision_arn = revision_arn.to_string();
+        }
+        EcsService {
+            green_revision: revision_arn.to_string(),
+            ..service.clone()
+        }
+    }
+
     /// ECS's test traffic shift: the test rule forwards to green (or back to blue).
     pub fn shift_test_traffic(&self, service: &EcsService, to_green: bool) {
         let mut records = self.shared.records();
