@@ -21,7 +21,8 @@ impl fmt::Display for PayloadError {
         write!(
             f,
             "invalid hook payload: {}; preflight expects CodeDeploy's {{\"DeploymentId\": \"d-…\", \"LifecycleEventHookExecutionId\": \"…\"}} \
-             (or a deployment notification from an SNS trigger or EventBridge)",
+             (or Amazon ECS's lifecycle hook payload, with executionId and lifecycleStage, or a deployment \
+             notification from an SNS trigger or EventBridge)",
             self.0
         )
     }
