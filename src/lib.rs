@@ -18,6 +18,9 @@
 //! - [`checks`]: what every deciding flow shares: the check settings and the per-target check
 //!   definitions (`PREFLIGHT_CHECKS`), synthetic events, one attempt (Invoke or HTTP), judging the
 //!   answer against its assertions, the patient runner, the verdict, the emergency skip.
+//! - [`command_line`]: the `preflight` command's work (its parser lives with the binary): the
+//!   hook's checks run from a developer's machine against a deployed version or a URL, and
+//!   `explain`, which shows what they would send.
 //! - [`plumbing`]: AWS set-up, the lazily built clients and the typed AWS error; environment
 //!   reading; deadlines; log text; JSON logging.
 //!
@@ -30,6 +33,7 @@
 
 pub mod checks;
 pub mod codedeploy_hook;
+pub mod command_line;
 pub mod ecs_hook;
 pub mod maintenance;
 pub mod plumbing;

@@ -59,6 +59,19 @@ impl Expectations {
         })
     }
 
+    /// What these expectations ask, in words: `status 200-399, $.status = "ok", within 500 ms`.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![format!("status {}", self.status)];
+        parts.extend(self.assertions.iter().map(|assertion| match assertion {
+            Assertion::BodyContains(text) => format!("body contains {text:?}"),
+            Assertion::BodyMatches(pattern) => format!("body matches /{}/", pattern.text),
+            Assertion::Json { path, expected } => format!("{} = {expected}", path.text),
+            Assertion::Header { name, value } => format!("header {name} = {value:?}"),
+            Assertion::MaxLatency(limit) => format!("within {} ms", limit.as_millis()),
+        }));
+        parts.join(", ")
+    }
+
     /// Every way `answer` breaks these expectations, each naming the assertion and what was
     /// seen; empty when the answer passes.
     pub fn breaches(&self, answer: &Answer) -> Vec<String> {
