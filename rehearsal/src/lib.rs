@@ -17,6 +17,7 @@ pub mod kit;
 pub mod local_aws;
 pub mod maintenance;
 pub mod moto;
+pub mod own_code;
 pub mod rehearsed;
 pub mod scenario;
 mod server;
@@ -26,6 +27,6 @@ pub use http_target::{Answer, HttpTarget};
 pub use kit::Rig;
 pub use local_aws::{
     Delivered, Deployment, DeploymentSpec, EcsService, Fault, FunctionVersion, InvocationRecord, LocalAws, Operation,
-    Reply, ReportRecord, RevisionForm, RuntimeOutcome, TestRule,
+    OwnRuntime, Reply, ReportRecord, RevisionForm, RuntimeOutcome, TestRule,
 };
 pub use moto::{Alb, MotoServer};

@@ -16,6 +16,7 @@ use clap::Parser;
 use rehearsal::campaign::{Scenario, Tally, run_campaign, run_scenario};
 use rehearsal::kit::lambda_appspec;
 use rehearsal::maintenance::rehearse_maintenance;
+use rehearsal::own_code::{OwnFunction, rehearse_own_functions, rehearse_url, settings_from_env};
 use rehearsal::scenario::{Rehearsed, rehearse_all};
 use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, LocalAws, Reply, TestRule};
 
@@ -50,6 +51,27 @@ struct Options {
     /// Run the one campaign scenario with this seed (a violation prints it)
     #[arg(long, value_name = "SEED", value_parser = parse_seed, group = "mode", conflicts_with = "logs")]
     replay: Option<u64>,
+
+    /// Rehearse a deployment whose new version of NAME is your own program, any COMMAND that
+    /// speaks the Lambda Runtime API (e.g. my-api=./target/release/bootstrap, or
+    /// my-api='python -m awslambdaric app.handler'); repeat for several functions. Your CHECK_* and
+    /// PREFLIGHT_* variables configure the hook. Exits 1 if the hook reports Failed
+    #[arg(long, value_name = "NAME=COMMAND", value_parser = OwnFunction::parse, group = "mode")]
+    function: Vec<OwnFunction>,
+
+    /// With --function: the AppSpec to deploy (default: each function from version 1 to 2)
+    #[arg(long, value_name = "FILE", requires = "function")]
+    appspec: Option<PathBuf>,
+
+    /// With --function: the current version's program, NAME=COMMAND (optional: the hook only
+    /// invokes the new versions)
+    #[arg(long, value_name = "NAME=COMMAND", value_parser = OwnFunction::parse, requires = "function")]
+    current: Vec<OwnFunction>,
+
+    /// Rehearse an ECS deployment whose replacement tasks are your HTTP service at URL (sent the
+    /// checks as ALB_URL). Exits 1 if the hook reports Failed
+    #[arg(long, value_name = "URL", group = "mode")]
+    url: Option<String>,
 
     /// Also print the hook's own JSON log lines
     #[arg(long)]
@@ -92,7 +114,25 @@ async fn main() -> ExitCode {
     if options.maintenance {
         return maintenance(&bootstrap, options.logs).await;
     }
+    if !options.function.is_empty() {
+        println!("preflight rehearsal with your own function: a local CodeDeploy and Lambda on 127.0.0.1\n");
+        let (new, current, appspec) = (&options.function, &options.current, options.appspec.as_deref());
+        let rehearsed = rehearse_own_functions(&bootstrap, new, current, appspec, &settings_from_env()).await;
+        return own(rehearsed, options.logs);
+    }
+    if let Some(url) = &options.url {
+        println!("preflight rehearsal with your own service: a local CodeDeploy on 127.0.0.1\n");
+        return own(rehearse_url(&bootstrap, url, &settings_from_env()).await, options.logs);
+    }
     rehearse(&bootstrap, options.logs).await
+}
+
+/// Prints a rehearsal of the user's own code; exits 1 if it did not end as expected (Succeeded).
+fn own(rehearsed: std::io::Result<Rehearsed>, show_logs: bool) -> ExitCode {
+    match rehearsed {
+        Ok(rehearsed) => print_rehearsed(&[rehearsed], show_logs),
+        Err(error) => fail(&format!("could not run the rehearsal: {error}")),
+    }
 }
 
 async fn rehearse(bootstrap: &std::path::Path, show_logs: bool) -> ExitCode {

@@ -207,17 +207,17 @@ async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
 
 /// One rehearsed deployment's story: its title, what it expects, the console lines before the
 /// hook runs, and what CodeDeploy does after each report.
-struct Story {
-    title: String,
-    expected: &'static str,
-    hook_name: &'static str,
-    lines: Vec<String>,
-    succeeded: String,
-    failed: String,
+pub(crate) struct Story {
+    pub title: String,
+    pub expected: &'static str,
+    pub hook_name: &'static str,
+    pub lines: Vec<String>,
+    pub succeeded: String,
+    pub failed: String,
 }
 
 /// Runs the hook for `deployment`, and ends the story with what CodeDeploy did after its report.
-async fn finish(aws: &LocalAws, hook: &HookProcess, deployment: &Deployment, story: Story) -> Rehearsed {
+pub(crate) async fn finish(aws: &LocalAws, hook: &HookProcess, deployment: &Deployment, story: Story) -> Rehearsed {
     let mut lines = story.lines;
     let delivered = run_hook(aws, hook, deployment, story.hook_name, &mut lines).await;
     let reported = aws.accepted_status(deployment);

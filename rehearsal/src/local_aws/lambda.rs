@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::faults::{apply_fault, take_fault};
-use super::{Fault, InvocationRecord, Operation, Reply, Shared};
+use super::{Fault, InvocationRecord, Operation, Reply, RuntimeOutcome, Shared};
 
 /// The ARN the stand-in's account and region give a function version.
 fn arn(name: &str, version: &str) -> String {
@@ -123,7 +123,29 @@ pub(crate) async fn invoke(
             tokio::time::sleep(Duration::from_secs(600)).await;
             (executed, http_response(504)).into_response()
         }
+        Reply::Runtime(own) => match own.runtime.deliver_payload(payload, own.timeout).await.outcome {
+            RuntimeOutcome::Response(answer) => (executed, answer.to_string()).into_response(),
+            // Lambda answers 200 with the function's error document and the error header.
+            RuntimeOutcome::Error(error) => function_error(version, error),
+            RuntimeOutcome::TimedOut => function_error(
+                version,
+                json!({"errorType": "Sandbox.Timedout", "errorMessage": format!(
+                    "Task timed out after {:.2} seconds", own.timeout.as_secs_f64()
+                )}),
+            ),
+        },
     }
+}
+
+fn function_error(version: String, error: Value) -> Response {
+    (
+        [
+            ("x-amz-executed-version", version),
+            ("x-amz-function-error", "Unhandled".to_string()),
+        ],
+        error.to_string(),
+    )
+        .into_response()
 }
 
 fn http_response(status: u16) -> String {

@@ -196,6 +196,30 @@ pub enum Reply {
     FunctionError(String),
     /// Never answers (until the caller gives up).
     Hang,
+    /// Whatever a real program answers: the user's own code, speaking the Lambda Runtime API to
+    /// a runtime of its own, each Invoke delivered to it as Lambda would.
+    Runtime(OwnRuntime),
+}
+
+/// The Runtime API a program of the user's polls: a [`LocalAws`] of its own, whose queue the
+/// stand-in's Invoke delivers to.
+#[derive(Clone)]
+pub struct OwnRuntime {
+    pub runtime: Arc<LocalAws>,
+    /// As the function's configured timeout: an invocation that takes longer fails as Lambda's do.
+    pub timeout: Duration,
+}
+
+impl std::fmt::Debug for OwnRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "OwnRuntime({})", self.runtime.runtime_api())
+    }
+}
+
+impl PartialEq for OwnRuntime {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.runtime, &other.runtime)
+    }
 }
 
 impl Reply {
