@@ -505,3 +505,23 @@ async fn a_canary_step_is_checked_again_through_the_test_rule() {
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
     assert_eq!(target.requests().len(), 1);
 }
+
+#[tokio::test]
+async fn the_emergency_skip_answers_succeeded_without_asking_anything() {
+    use aws_smithy_types::DateTime;
+    use aws_smithy_types::date_time::Format;
+    let in_an_hour = DateTime::from(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
+        .fmt(Format::DateTime)
+        .expect("an RFC 3339 time");
+    let aws = CannedAws::routing_to(GREEN_GROUP, 1);
+    let (answer, reason) = call(
+        &[("PREFLIGHT_SKIP_UNTIL", &in_an_hour)],
+        aws.clients(),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+    assert!(reason.contains("PREFLIGHT_SKIP_UNTIL"), "{reason}");
+    assert_eq!((aws.revision.num_calls(), aws.rule.num_calls()), (0, 0));
+}
