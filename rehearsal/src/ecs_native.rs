@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::http_target::{Answer, HttpTarget};
 use crate::local_aws::{EcsService, LocalAws, RuntimeOutcome, TestRule};
-use crate::rehearsed::Rehearsed;
+use crate::rehearsed::{Rehearsed, summary_story};
 use crate::{HookProcess, Rig};
 
 /// The hook's Lambda timeout, as the template sets it by default.
@@ -124,22 +124,7 @@ async fn call(
         }
     };
     if let Some(summary) = hook.wait_for_logged("ecs hook summary", nth).await.get(nth - 1) {
-        let field = |name: &str| {
-            summary
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        for check in field("checks").split(" | ").filter(|check| !check.is_empty()) {
-            lines.push(format!("  preflight checked {check}"));
-        }
-        lines.push(format!(
-            "  preflight answered {} after {} ms: {}",
-            field("hook_status"),
-            summary.get("elapsed_ms").and_then(Value::as_u64).unwrap_or_default(),
-            field("reason")
-        ));
+        lines.extend(summary_story(summary, "hook_status", "answered"));
     }
     answer
 }

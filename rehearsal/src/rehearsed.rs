@@ -1,5 +1,8 @@
 //! What one rehearsed deployment tells: its title, the console lines, what it expected and what
-//! the hook answered, and the hook's own log lines. Shared by every kind of scenario.
+//! the hook answered, and the hook's own log lines; and the lines a hook's summary line gives the
+//! story. Shared by every kind of scenario.
+
+use serde_json::Value;
 
 /// One rehearsed deployment.
 pub struct Rehearsed {
@@ -15,4 +18,32 @@ impl Rehearsed {
     pub fn as_expected(&self) -> bool {
         self.reported.as_deref() == Some(self.expected)
     }
+}
+
+/// The story lines of one summary line: which entries chose the checks (when an entry did), each
+/// check, and the verdict, `preflight {verb} STATUS after N ms: REASON`, STATUS read from
+/// `status_field` (`status` for CodeDeploy's hook, `hook_status` for ECS's).
+pub fn summary_story(summary: &Value, status_field: &str, verb: &str) -> Vec<String> {
+    let field = |name: &str| {
+        summary
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let mut lines = Vec::new();
+    let targets = field("targets");
+    if targets.contains("targets[") {
+        lines.push(format!("  preflight chose the checks of {targets}"));
+    }
+    for check in field("checks").split(" | ").filter(|check| !check.is_empty()) {
+        lines.push(format!("  preflight checked {check}"));
+    }
+    lines.push(format!(
+        "  preflight {verb} {} after {} ms: {}",
+        field(status_field),
+        summary.get("elapsed_ms").and_then(Value::as_u64).unwrap_or_default(),
+        field("reason")
+    ));
+    lines
 }

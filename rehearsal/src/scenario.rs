@@ -7,13 +7,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::ecs_native::ecs_native_release;
 use crate::http_target::{Answer, HttpTarget};
 use crate::kit::{ECS_APPSPEC, lambda_appspec};
 use crate::local_aws::{Delivered, Deployment, DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
 pub use crate::rehearsed::Rehearsed;
+use crate::rehearsed::summary_story;
 use crate::{HookProcess, Rig};
 
 /// The hook's Lambda timeout in the rehearsal, as a template would set it.
@@ -246,26 +247,7 @@ async fn run_hook(
     lines.push(format!("CodeDeploy: {hook_name} hook → CodeDeployHook_preflight"));
     let delivered = aws.deliver(deployment, HOOK_TIMEOUT).await;
     if let Some(summary) = hook.wait_for_summaries(1).await.last() {
-        let field = |name: &str| {
-            summary
-                .get(name)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
-        let targets = field("targets");
-        if targets.contains("targets[") {
-            lines.push(format!("  preflight chose the checks of {targets}"));
-        }
-        for check in field("checks").split(" | ").filter(|c| !c.is_empty()) {
-            lines.push(format!("  preflight checked {check}"));
-        }
-        lines.push(format!(
-            "  preflight reported {} after {} ms: {}",
-            field("status"),
-            summary.get("elapsed_ms").and_then(Value::as_u64).unwrap_or_default(),
-            field("reason")
-        ));
+        lines.extend(summary_story(summary, "status", "reported"));
     }
     delivered
 }
