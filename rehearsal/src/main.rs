@@ -23,12 +23,14 @@ use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, LocalAws, R
 /// Rehearses preflight deployments against a local CodeDeploy, Lambda and Runtime API, with the
 /// real `bootstrap` and no AWS account.
 ///
-/// Without a mode it rehearses a healthy Lambda release, a broken one and an ECS release, and
-/// exits non-zero if any ends differently from what it expects.
+/// Without a mode it rehearses the built-in deployments (Lambda releases healthy, broken and
+/// degraded, two functions at once, an ECS release under CodeDeploy, and ECS-native blue/green
+/// releases healthy and rolled back), and exits non-zero if any ends differently from what it
+/// expects.
 #[derive(Parser, Debug)]
 #[command(name = "rehearse", version, about, long_about)]
 struct Options {
-    /// Keep the local CodeDeploy and Lambda running at ADDRESS for `cargo lambda watch` and
+    /// Keep the local CodeDeploy, ECS, ELBv2 and Lambda running at ADDRESS for `cargo lambda watch` and
     /// `cargo lambda invoke`, printing every report it receives
     #[arg(long, value_name = "ADDRESS", num_args = 0..=1, default_missing_value = "127.0.0.1:4599",
           group = "mode", conflicts_with_all = ["bootstrap", "logs"])]

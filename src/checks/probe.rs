@@ -27,35 +27,24 @@ pub struct Probe {
     /// Built by the first HTTP check (at once with `ALB_URL`), to keep TLS set-up out of the
     /// Lambda path.
     http: OnceLock<Result<reqwest::Client, String>>,
+    /// For requests that must reach another address than their URL's host (a listener rule's
+    /// `host-header`): one client per address, each resolving every name to it. Separate
+    /// clients keep separate connection pools, so a connection made to one listener is never
+    /// reused for another that serves the same host name.
+    routed: Mutex<HashMap<String, reqwest::Client>>,
     verify_tls: bool,
-    connect_to: ConnectTo,
 }
 
-/// The HTTP client's name resolution: a host a check must reach at another address (its
-/// `connect_to`) resolves to that address's; every other host as usual. This keeps the URL's
-/// host as the `Host` header and the TLS server name, as a listener rule's `host-header` asks.
-#[derive(Clone, Default)]
-struct ConnectTo(Arc<Mutex<HashMap<String, String>>>);
+/// Resolves every name to one address's addresses: the URL's host stays the `Host` header and
+/// the TLS server name while the connection goes to the listener.
+struct ResolveTo(String);
 
-impl ConnectTo {
-    fn insert(&self, host: &str, address: &str) {
-        if let Ok(mut table) = self.0.lock() {
-            table.insert(host.to_string(), address.to_string());
-        }
-    }
-}
-
-impl reqwest::dns::Resolve for ConnectTo {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let host = self
-            .0
-            .lock()
-            .ok()
-            .and_then(|table| table.get(name.as_str()).cloned())
-            .unwrap_or_else(|| name.as_str().to_string());
+impl reqwest::dns::Resolve for ResolveTo {
+    fn resolve(&self, _name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let address = self.0.clone();
         Box::pin(async move {
             // Port 0: the connector puts the URL's port on every address.
-            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addresses: Vec<SocketAddr> = tokio::net::lookup_host((address.as_str(), 0)).await?.collect();
             Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
         })
     }
@@ -67,8 +56,8 @@ impl Probe {
         let probe = Probe {
             lambda,
             http: OnceLock::new(),
+            routed: Mutex::new(HashMap::new()),
             verify_tls: config.verify_tls,
-            connect_to: ConnectTo::default(),
         };
         if matches!(config.mode, Mode::Http { .. }) {
             probe.http_client()?;
@@ -76,19 +65,39 @@ impl Probe {
         Ok(probe)
     }
 
+    fn build_client(&self, resolve_to: Option<ResolveTo>) -> Result<reqwest::Client, String> {
+        let mut builder = reqwest::Client::builder()
+            // A health check judges the answer it gets, as a load balancer would.
+            .redirect(reqwest::redirect::Policy::none())
+            .tls_danger_accept_invalid_certs(!self.verify_tls);
+        if let Some(resolver) = resolve_to {
+            builder = builder.dns_resolver(Arc::new(resolver));
+        }
+        builder
+            .build()
+            .map_err(|error| format!("cannot set up the HTTP client: {error}"))
+    }
+
     fn http_client(&self) -> Result<&reqwest::Client, String> {
         self.http
-            .get_or_init(|| {
-                reqwest::Client::builder()
-                    // A health check judges the answer it gets, as a load balancer would.
-                    .redirect(reqwest::redirect::Policy::none())
-                    .tls_danger_accept_invalid_certs(!self.verify_tls)
-                    .dns_resolver(Arc::new(self.connect_to.clone()))
-                    .build()
-                    .map_err(|error| format!("cannot set up the HTTP client: {error}"))
-            })
+            .get_or_init(|| self.build_client(None))
             .as_ref()
             .map_err(String::clone)
+    }
+
+    /// The client for a request: the shared one, or `connect_to`'s.
+    fn client_for(&self, connect_to: Option<&str>) -> Result<reqwest::Client, String> {
+        let Some(address) = connect_to else {
+            return self.http_client().cloned();
+        };
+        // A poisoned lock only follows a panic elsewhere; the clients in it are still sound.
+        let mut routed = self.routed.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(client) = routed.get(address) {
+            return Ok(client.clone());
+        }
+        let client = self.build_client(Some(ResolveTo(address.to_string())))?;
+        routed.insert(address.to_string(), client.clone());
+        Ok(client)
     }
 
     /// Sends the check once. Timeouts are the caller's business.
@@ -107,10 +116,12 @@ impl Probe {
                 headers,
                 connect_to,
             } => {
-                if let (Some(address), Some(host)) = (connect_to, url.host_str()) {
-                    self.connect_to.insert(host, address);
-                }
-                self.request(url.clone(), method.clone(), headers, &check.expect).await
+                let client = match self.client_for(connect_to.as_deref()) {
+                    Ok(client) => client,
+                    Err(why) => return Judgement::error_for_good(why),
+                };
+                self.request(&client, url.clone(), method.clone(), headers, &check.expect)
+                    .await
             }
         }
     }
@@ -152,15 +163,12 @@ impl Probe {
 
     async fn request(
         &self,
+        client: &reqwest::Client,
         url: reqwest::Url,
         method: reqwest::Method,
         headers: &[(HeaderName, HeaderValue)],
         expect: &Expectations,
     ) -> Judgement {
-        let client = match self.http_client() {
-            Ok(client) => client,
-            Err(why) => return Judgement::error_for_good(why),
-        };
         let started = Instant::now();
         let sent = client
             .request(method, url)
@@ -253,4 +261,80 @@ fn describe_reqwest_error(error: &reqwest::Error) -> String {
         source = cause.source();
     }
     truncate(&message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    use crate::checks::expected_status::ExpectedStatus;
+    use crate::checks::judge::Outcome;
+    use crate::checks::terms::Patience;
+
+    /// An HTTP/1.1 server on `ip`:`port` that keeps connections alive and answers every request
+    /// 200 with the body `name`.
+    async fn server(ip: &str, port: u16, name: &'static str) -> u16 {
+        let listener = tokio::net::TcpListener::bind((ip, port)).await.expect("bind");
+        let port = listener.local_addr().expect("an address").port();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut buffer = vec![0; 4096];
+                    while let Ok(read) = stream.read(&mut buffer).await {
+                        if read == 0 {
+                            break;
+                        }
+                        let answer = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{name}", name.len());
+                        if stream.write_all(answer.as_bytes()).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    fn check(url: &str, connect_to: Option<&str>, body: &str) -> Check {
+        Check {
+            request: Request::Http {
+                url: reqwest::Url::parse(url).unwrap(),
+                method: reqwest::Method::GET,
+                headers: Vec::new(),
+                connect_to: connect_to.map(str::to_string),
+            },
+            expect: Arc::new(Expectations {
+                status: ExpectedStatus::default(),
+                assertions: vec![crate::checks::assertions::Assertion::BodyContains(body.into())],
+            }),
+            patience: Patience {
+                attempts: 1,
+                interval: Duration::ZERO,
+                timeout: Duration::from_secs(5),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn a_routed_host_reaches_its_own_listener_and_routes_nothing_else() {
+        // Two listeners serving the same host name on the same port, at two loopback addresses.
+        let port = server("127.0.0.1", 0, "blue-listener").await;
+        server("127.0.0.2", port, "green-listener").await;
+        let config = crate::ecs_hook::config_from(&[]);
+        let lambda = crate::plumbing::aws::canned::lambda(&[]);
+        let probe = Probe::new(&config, lambda).unwrap();
+        let url = format!("http://shop.invalid:{port}/health");
+
+        let first = probe.attempt(&check(&url, Some("127.0.0.1"), "blue-listener")).await;
+        assert_eq!(first.outcome, Outcome::Pass, "{:?}", first.failure);
+        // A kept-alive connection to the first listener must not carry the second's request.
+        let second = probe.attempt(&check(&url, Some("127.0.0.2"), "green-listener")).await;
+        assert_eq!(second.outcome, Outcome::Pass, "{:?}", second.failure);
+        // Without a route the name is resolved as it is: `.invalid` never resolves.
+        let plain = probe.attempt(&check(&url, None, "blue-listener")).await;
+        assert_eq!(plain.outcome, Outcome::Error, "{:?}", plain.failure);
+    }
 }
