@@ -1,7 +1,7 @@
 //! The Lambda handler: one binary, several flows. A CodeDeploy lifecycle hook payload goes to
 //! the [`Hook`]; an Amazon ECS lifecycle hook call to the [`EcsHook`]; a CodeDeploy deployment
 //! notification (SNS or EventBridge) to the [`Maintenance`] page. The router owns the AWS clients
-//! and lends them to the flow it calls.
+//! and lends them to the flow it calls; it builds the check set-up the deciding flows share.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +9,7 @@ use std::time::Duration;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+use crate::checks::setup::CheckSetup;
 use crate::codedeploy_hook::Hook;
 use crate::ecs_hook::EcsHook;
 use crate::ecs_hook::payload::is_ecs_hook_payload;
@@ -28,21 +29,34 @@ pub struct Preflight {
     maintenance: Maintenance,
 }
 
+/// What the router builds once and hands to the flows: the AWS clients (each made on first
+/// use), the check set-up every deciding flow shares, and the maintenance page's settings.
+pub struct Parts {
+    pub clients: AwsClients,
+    pub checks: CheckSetup,
+    pub maintenance: Maintenance,
+}
+
 impl Preflight {
     /// Reads every flow's configuration; none can fail here (bad values are logged and returned
     /// by the invocations that need them). No AWS client is made yet.
     pub fn from_env() -> Preflight {
-        Preflight::new(AwsClients::from_env(), Hook::from_env(), Maintenance::from_env())
+        Preflight::new(Parts {
+            clients: AwsClients::from_env(),
+            checks: CheckSetup::from_env(),
+            maintenance: Maintenance::from_env(),
+        })
     }
 
-    /// A router over these parts (tests give it mock clients). Both hooks share one check
-    /// set-up: the configuration is read, and the probe made, once.
-    pub fn new(clients: AwsClients, hook: Hook, maintenance: Maintenance) -> Preflight {
+    /// A router over these parts (tests give it mock clients). Every deciding flow shares one
+    /// check set-up: the configuration is read, and the probe made, once.
+    pub fn new(parts: Parts) -> Preflight {
+        let checks = Arc::new(parts.checks);
         Preflight {
-            clients: Arc::new(clients),
-            ecs_hook: Arc::new(EcsHook::new(hook.setup())),
-            hook: Arc::new(hook),
-            maintenance,
+            clients: Arc::new(parts.clients),
+            hook: Arc::new(Hook::new(Arc::clone(&checks))),
+            ecs_hook: Arc::new(EcsHook::new(checks)),
+            maintenance: parts.maintenance,
         }
     }
 

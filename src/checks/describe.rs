@@ -70,6 +70,7 @@ mod tests {
                 status: Some(200),
                 latency: Duration::from_millis(12),
                 failure: None,
+                refused: None,
                 out_of_time: false,
             },
             CheckResult {
@@ -78,6 +79,7 @@ mod tests {
                 status: None,
                 latency: Duration::from_millis(2000),
                 failure: Some("no answer within 2000 ms".into()),
+                refused: None,
                 out_of_time: false,
             },
         ];

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::assertions::{Answer, Expectations};
 use super::config::EventFormat;
+use super::verdict::Cause;
 use crate::plumbing::text::truncate;
 
 /// What one attempt was: a pass, a failure (an answer that breaks an expectation), or an error
@@ -30,57 +31,112 @@ impl Outcome {
     }
 }
 
-/// One attempt's result: the status seen (if any), when it did not pass why, and whether another
-/// attempt could turn out differently.
+/// One attempt's result. A pass carries nothing to explain; a failure or an error always says why.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Judgement {
-    pub outcome: Outcome,
-    pub status: Option<u16>,
-    pub failure: Option<String>,
-    /// False for an answer no attempt can change (a denied or missing function): the runner then
-    /// stops, rather than spending the deployment's time on the same answer.
-    pub worth_retrying: bool,
+pub enum Judgement {
+    Pass {
+        status: Option<u16>,
+    },
+    /// An answer that broke an expectation; another attempt may not repeat it (a 5xx, a version
+    /// still warming up).
+    Failure {
+        status: Option<u16>,
+        reason: String,
+    },
+    /// No answer to judge. `for_good` is set when every attempt would end the same (a denied or
+    /// missing function), with the verdict's cause: the runner then stops, rather than spending
+    /// the deployment's time on the same answer.
+    Error {
+        reason: String,
+        for_good: Option<Cause>,
+    },
 }
 
 impl Judgement {
     pub fn pass(status: Option<u16>) -> Judgement {
-        Judgement {
-            outcome: Outcome::Pass,
-            status,
-            failure: None,
-            worth_retrying: false,
-        }
+        Judgement::Pass { status }
     }
 
-    /// An answer that broke an expectation; another attempt may not repeat it (a 5xx, a version
-    /// still warming up).
     pub fn fail(status: Option<u16>, reason: impl Into<String>) -> Judgement {
-        Judgement {
-            outcome: Outcome::Failure,
+        Judgement::Failure {
             status,
-            failure: Some(reason.into()),
-            worth_retrying: true,
+            reason: reason.into(),
         }
     }
 
     /// No answer to judge, but another attempt may get one (throttling, a reset, a timeout).
     pub fn error(reason: impl Into<String>) -> Judgement {
-        Judgement {
-            outcome: Outcome::Error,
-            ..Judgement::fail(None, reason)
+        Judgement::Error {
+            reason: reason.into(),
+            for_good: None,
         }
     }
 
-    /// No answer to judge, and every attempt would end the same (access denied, no such version).
-    pub fn error_for_good(reason: impl Into<String>) -> Judgement {
-        Judgement {
-            worth_retrying: false,
-            ..Judgement::error(reason)
+    /// No answer to judge, and every attempt would end the same, for `cause` (access denied: a
+    /// missing permission; no such version: something named does not exist).
+    pub fn error_for_good(cause: Cause, reason: impl Into<String>) -> Judgement {
+        Judgement::Error {
+            reason: reason.into(),
+            for_good: Some(cause),
+        }
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            Judgement::Pass { .. } => Outcome::Pass,
+            Judgement::Failure { .. } => Outcome::Failure,
+            Judgement::Error { .. } => Outcome::Error,
+        }
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Judgement::Pass { status } | Judgement::Failure { status, .. } => *status,
+            Judgement::Error { .. } => None,
+        }
+    }
+
+    /// Why it did not pass; `None` for a pass.
+    pub fn failure(&self) -> Option<&str> {
+        match self {
+            Judgement::Pass { .. } => None,
+            Judgement::Failure { reason, .. } | Judgement::Error { reason, .. } => Some(reason),
+        }
+    }
+
+    /// The cause of an answer no attempt can change.
+    pub fn refused(&self) -> Option<Cause> {
+        match self {
+            Judgement::Error { for_good, .. } => *for_good,
+            _ => None,
+        }
+    }
+
+    pub fn worth_retrying(&self) -> bool {
+        match self {
+            Judgement::Pass { .. } => false,
+            Judgement::Failure { .. } => true,
+            Judgement::Error { for_good, .. } => for_good.is_none(),
         }
     }
 
     pub fn passed(&self) -> bool {
-        self.failure.is_none()
+        matches!(self, Judgement::Pass { .. })
+    }
+
+    /// The same judgement, its reason followed by `note`.
+    pub fn noted(self, note: &str) -> Judgement {
+        match self {
+            Judgement::Failure { status, reason } => Judgement::Failure {
+                status,
+                reason: format!("{reason} {note}"),
+            },
+            Judgement::Error { reason, for_good } => Judgement::Error {
+                reason: format!("{reason} {note}"),
+                for_good,
+            },
+            pass => pass,
+        }
     }
 
     fn from_breaches(status: Option<u16>, breaches: Vec<String>) -> Judgement {
@@ -287,9 +343,9 @@ mod tests {
             EventFormat::Alb,
             &ok(),
         );
-        assert_eq!(judgement.status, Some(500));
-        assert_eq!(judgement.outcome, Outcome::Failure);
-        let reason = judgement.failure.unwrap();
+        assert_eq!(judgement.status(), Some(500));
+        assert_eq!(judgement.outcome(), Outcome::Failure);
+        let reason = judgement.failure().unwrap();
         assert!(
             reason.contains("status 500, expected 200-399") && reason.contains("database unreachable"),
             "{reason}"
@@ -299,7 +355,7 @@ mod tests {
     #[test]
     fn string_status_codes_count() {
         let judgement = judge(br#"{"statusCode": "503"}"#, EventFormat::ApiGatewayV1, &ok());
-        assert_eq!(judgement.status, Some(503));
+        assert_eq!(judgement.status(), Some(503));
         assert!(!judgement.passed());
     }
 
@@ -312,10 +368,7 @@ mod tests {
             &ok(),
             FAST,
         );
-        assert_eq!(
-            judgement.failure.as_deref(),
-            Some("function error (Unhandled): Panic: boom")
-        );
+        assert_eq!(judgement.failure(), Some("function error (Unhandled): Panic: boom"));
     }
 
     #[test]
@@ -324,7 +377,7 @@ mod tests {
         assert!(judge(body, EventFormat::ApiGatewayV2, &ok()).passed());
         assert!(judge(b"\"plain\"", EventFormat::ApiGatewayV2, &ok()).passed());
         let rest = judge(body, EventFormat::ApiGatewayV1, &ok());
-        assert!(rest.failure.unwrap().contains("no statusCode"));
+        assert!(rest.failure().unwrap().contains("no statusCode"));
         assert!(!judge(body, EventFormat::Alb, &ok()).passed());
     }
 
@@ -339,11 +392,8 @@ mod tests {
         let expect = status_ok_is("ok");
         assert!(judge_invocation(None, br#"{"status": "ok"}"#, None, &expect, FAST).passed());
         let judgement = judge_invocation(None, br#"{"status": "late"}"#, None, &expect, FAST);
-        assert_eq!(judgement.status, None);
-        assert_eq!(
-            judgement.failure.as_deref(),
-            Some(r#"$.status is "late", expected "ok""#)
-        );
+        assert_eq!(judgement.status(), None);
+        assert_eq!(judgement.failure(), Some(r#"$.status is "late", expected "ok""#));
     }
 
     #[test]
@@ -354,11 +404,11 @@ mod tests {
             let response = format!(r#"{{"statusCode": 200, "body": "{body}"}}"#);
             let judgement = judge(response.as_bytes(), format, &expect);
             assert_eq!(
-                judgement.failure.as_deref(),
+                judgement.failure(),
                 Some(r#"$.status is "degraded", expected "ok""#),
                 "{format:?}"
             );
-            assert_eq!(judgement.status, Some(200));
+            assert_eq!(judgement.status(), Some(200));
         }
         // An HTTP API's bare response is its own JSON body.
         assert!(judge(br#"{"status": "ok"}"#, EventFormat::ApiGatewayV2, &expect).passed());
@@ -373,7 +423,7 @@ mod tests {
         let broken = br#"{"statusCode": 200, "isBase64Encoded": true, "body": "not base64!"}"#;
         assert!(
             judge(broken, EventFormat::Alb, &expect)
-                .failure
+                .failure()
                 .unwrap()
                 .contains("not base64")
         );
@@ -409,7 +459,7 @@ mod tests {
             &expect,
             Duration::from_millis(1240),
         );
-        assert_eq!(slow.failure.as_deref(), Some("latency 1240 ms > 800 ms"));
+        assert_eq!(slow.failure(), Some("latency 1240 ms > 800 ms"));
     }
 
     #[test]
@@ -429,7 +479,7 @@ mod tests {
         assert!(judge_http(302, Vec::new(), String::new(), &ok(), FAST).passed());
         let judgement = judge_http(404, Vec::new(), "not found".into(), &ok(), FAST);
         assert_eq!(
-            judgement.failure.as_deref(),
+            judgement.failure(),
             Some("status 404, expected 200-399; body: not found")
         );
         let degraded = judge_http(
@@ -439,15 +489,15 @@ mod tests {
             &status_ok_is("ok"),
             FAST,
         );
-        assert_eq!(degraded.outcome, Outcome::Failure);
-        assert_eq!(degraded.status, Some(200));
+        assert_eq!(degraded.outcome(), Outcome::Failure);
+        assert_eq!(degraded.status(), Some(200));
     }
 
     #[test]
     fn errors_are_not_failures() {
-        assert_eq!(Judgement::error("reset").outcome, Outcome::Error);
-        assert!(Judgement::error("reset").worth_retrying);
-        assert!(!Judgement::error_for_good("denied").worth_retrying);
-        assert_eq!(Judgement::fail(Some(500), "x").outcome, Outcome::Failure);
+        assert_eq!(Judgement::error("reset").outcome(), Outcome::Error);
+        assert!(Judgement::error("reset").worth_retrying());
+        assert!(!Judgement::error_for_good(Cause::NotPermitted, "denied").worth_retrying());
+        assert_eq!(Judgement::fail(Some(500), "x").outcome(), Outcome::Failure);
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod assertions;
 pub mod config;
+pub mod deciding;
 pub mod definitions;
 pub mod describe;
 pub mod expected_status;
@@ -32,6 +33,7 @@ use config::{Config, EventFormat, Mode, Patience};
 use definitions::{CheckDefinition, Send, Source, Subject, TargetPlan};
 use http_event::{SyntheticRequest, build_event};
 use judge::Outcome;
+use verdict::Cause;
 
 /// What a flow found deployed, in the terms the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -352,6 +354,9 @@ pub struct CheckResult {
     pub latency: Duration,
     /// `None` when the check passed.
     pub failure: Option<String>,
+    /// When AWS refused the check for good (a denied or missing function), the verdict's cause:
+    /// the release was not judged.
+    pub refused: Option<Cause>,
     /// The deadline, not the check's patience, ended it: it failed with attempts left that were
     /// worth making. A flow that can be called again (ECS's `IN_PROGRESS`) goes on with them.
     pub out_of_time: bool,

@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use super::assertions::Expectations;
 use super::config::{Config, EventFormat, Mode};
 use super::judge::{Judgement, judge_http, judge_invocation};
+use super::verdict::Cause;
 use super::{Check, Request};
 use crate::plumbing::aws::error::is_access_denied;
 use crate::plumbing::aws::{AwsError, Service};
@@ -118,7 +119,7 @@ impl Probe {
             } => {
                 let client = match self.client_for(connect_to.as_deref()) {
                     Ok(client) => client,
-                    Err(why) => return Judgement::error_for_good(why),
+                    Err(why) => return Judgement::error_for_good(Cause::Internal, why),
                 };
                 self.request(&client, url.clone(), method.clone(), headers, &check.expect)
                     .await
@@ -136,7 +137,9 @@ impl Probe {
     ) -> Judgement {
         let body = match serde_json::to_vec(payload) {
             Ok(body) => body,
-            Err(error) => return Judgement::error_for_good(format!("cannot encode the payload: {error}")),
+            Err(error) => {
+                return Judgement::error_for_good(Cause::Internal, format!("cannot encode the payload: {error}"));
+            }
         };
         let started = Instant::now();
         let result = self
@@ -234,20 +237,26 @@ pub fn judge_invoke_error(function: &str, version: &str, error: &AwsError) -> Ju
         )
     };
     match error.code() {
-        Some(code) if is_access_denied(code) => Judgement::error_for_good(format!(
-            "Lambda refused to let the hook invoke {target} ({code}): tag function {function} \
+        Some(code) if is_access_denied(code) => Judgement::error_for_good(
+            Cause::NotPermitted,
+            format!(
+                "Lambda refused to let the hook invoke {target} ({code}): tag function {function} \
                  preflight:check=true, which the template's default permission lets the hook invoke, or grant the \
                  hook's role lambda:InvokeFunction on it and its versions (the InvokeTargetArns parameter, e.g. \
                  arn:aws:lambda:REGION:ACCOUNT:function:{function}:*); {}",
-            said()
-        )),
-        Some(code @ "ResourceNotFoundException") => Judgement::error_for_good(format!(
-            "function {function} has no version {version} ({code}): check the AppSpec's Name and TargetVersion, \
+                said()
+            ),
+        ),
+        Some(code @ "ResourceNotFoundException") => Judgement::error_for_good(
+            Cause::NotFound,
+            format!(
+                "function {function} has no version {version} ({code}): check the AppSpec's Name and TargetVersion, \
                  and that the hook runs in the function's account and region; {}",
-            said()
-        )),
+                said()
+            ),
+        ),
         _ if error.retry_can_help() => Judgement::error(format!("Lambda Invoke of {target} failed: {error}")),
-        _ => Judgement::error_for_good(format!("Lambda Invoke of {target} failed: {error}")),
+        _ => Judgement::error_for_good(Cause::of(error), format!("Lambda Invoke of {target} failed: {error}")),
     }
 }
 
@@ -329,12 +338,12 @@ mod tests {
         let url = format!("http://shop.invalid:{port}/health");
 
         let first = probe.attempt(&check(&url, Some("127.0.0.1"), "blue-listener")).await;
-        assert_eq!(first.outcome, Outcome::Pass, "{:?}", first.failure);
+        assert_eq!(first.outcome(), Outcome::Pass, "{:?}", first.failure());
         // A kept-alive connection to the first listener must not carry the second's request.
         let second = probe.attempt(&check(&url, Some("127.0.0.2"), "green-listener")).await;
-        assert_eq!(second.outcome, Outcome::Pass, "{:?}", second.failure);
+        assert_eq!(second.outcome(), Outcome::Pass, "{:?}", second.failure());
         // Without a route the name is resolved as it is: `.invalid` never resolves.
         let plain = probe.attempt(&check(&url, None, "blue-listener")).await;
-        assert_eq!(plain.outcome, Outcome::Error, "{:?}", plain.failure);
+        assert_eq!(plain.outcome(), Outcome::Error, "{:?}", plain.failure());
     }
 }

@@ -14,6 +14,8 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::judge::Judgement;
+use super::probe::Probe;
+use super::verdict::Cause;
 use super::{Check, CheckResult};
 
 /// Runs `attempt` for each check under its patience, at most `concurrency` attempts at a time,
@@ -51,10 +53,26 @@ where
                 status: None,
                 latency: Duration::ZERO,
                 failure: Some("internal error: the check's task stopped unexpectedly".into()),
+                refused: Some(Cause::Internal),
                 out_of_time: false,
             })
         })
         .collect()
+}
+
+/// Runs `checks` with `probe`, each attempt one probe attempt: the one way every caller (the
+/// hooks, the `preflight` command) runs a plan.
+pub async fn run_with_probe(
+    probe: Arc<Probe>,
+    checks: Vec<Check>,
+    concurrency: usize,
+    deadline: Instant,
+) -> Vec<CheckResult> {
+    run_checks(checks, concurrency, deadline, move |check| {
+        let probe = Arc::clone(&probe);
+        async move { probe.attempt(&check).await }
+    })
+    .await
 }
 
 async fn run_one<A, F>(check: Check, deadline: Instant, permits: &Semaphore, attempt: &A) -> CheckResult
@@ -91,21 +109,17 @@ where
             Err(_) => Judgement::error(format!("no answer within {} ms", limit.as_millis())),
         };
         latency = started.elapsed();
-        outcomes.push(last.outcome);
+        outcomes.push(last.outcome());
         drop(_permit);
         if last.passed() || attempts == patience.attempts {
             break;
         }
-        if !last.worth_retrying {
-            last.failure = last
-                .failure
-                .map(|why| format!("{why} (not retried: another attempt would get the same answer)"));
+        if !last.worth_retrying() {
+            last = last.noted("(not retried: another attempt would get the same answer)");
             break;
         }
         if Instant::now() + patience.interval >= deadline {
-            last.failure = last
-                .failure
-                .map(|why| format!("{why} (no time left for another attempt)"));
+            last = last.noted("(no time left for another attempt)");
             out_of_time = true;
             break;
         }
@@ -114,11 +128,12 @@ where
     CheckResult {
         target,
         outcomes,
-        status: last.status,
+        status: last.status(),
         latency,
         // A pass is a pass, however late.
         out_of_time: out_of_time && !last.passed(),
-        failure: last.failure,
+        failure: last.failure().map(str::to_string),
+        refused: last.refused(),
     }
 }
 
@@ -228,7 +243,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_failure_no_attempt_can_change_is_not_retried() {
-        let (result, calls) = run_answering(5, |_| Judgement::error_for_good("denied")).await;
+        let (result, calls) = run_answering(5, |_| Judgement::error_for_good(Cause::NotPermitted, "denied")).await;
         assert_eq!(calls, 1);
         assert_eq!(result.attempts(), 1);
         assert!(

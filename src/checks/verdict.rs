@@ -1,10 +1,16 @@
-//! The verdict: `Succeeded` only when every check passed, `Failed` with a reason otherwise.
+//! The verdict: `Succeeded` only when every check passed, `Failed` otherwise, always with its
+//! typed [`Cause`] (so that "the release is broken" and "preflight cannot do its job" are told
+//! apart in the summary line and the metrics) and a reason a person can act on.
 
 use std::fmt;
 
-use super::CheckResult;
+use serde::Serialize;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::CheckResult;
+use crate::plumbing::aws::AwsError;
+use crate::plumbing::aws::error::is_access_denied;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Status {
     Succeeded,
     Failed,
@@ -19,29 +25,154 @@ impl fmt::Display for Status {
     }
 }
 
+/// Why a verdict is what it is. Its name is the summary line's `cause` and the `Cause` metric
+/// dimension; [`Cause::fault`] groups the causes for the two alarms a team sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub enum Cause {
+    /// Every check passed.
+    Passed,
+    /// Nothing was checked, on purpose (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`, every target
+    /// `skip: true`).
+    Skipped,
+    /// A rollback, answered at once (ECS's own hooks).
+    Rollback,
+    /// Not decided yet: the checks go on in the next call (ECS's `IN_PROGRESS`).
+    InProgress,
+    /// The release failed its checks.
+    ReleaseFailed,
+    /// preflight's configuration, check definitions, `hookDetails` or the deployment's AppSpec
+    /// cannot be used, or they leave nothing to check.
+    Misconfigured,
+    /// An AWS call was denied: a permission is missing.
+    NotPermitted,
+    /// Something named does not exist (a function version, a deployment, a listener...).
+    NotFound,
+    /// AWS throttled, failed or did not answer, after the retries.
+    AwsUnavailable,
+    /// The Lambda deadline came before the evaluation ended.
+    OutOfTime,
+    /// A fault in preflight itself.
+    Internal,
+}
+
+/// Whose problem a verdict is: what the two alarms of the operations guide watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Nothing is wrong (passed, skipped, a rollback let through, still checking).
+    None,
+    /// The release failed its checks: "a release was stopped".
+    Release,
+    /// preflight could not decide: "preflight cannot do its job".
+    Preflight,
+}
+
+impl Cause {
+    pub fn name(self) -> &'static str {
+        match self {
+            Cause::Passed => "Passed",
+            Cause::Skipped => "Skipped",
+            Cause::Rollback => "Rollback",
+            Cause::InProgress => "InProgress",
+            Cause::ReleaseFailed => "ReleaseFailed",
+            Cause::Misconfigured => "Misconfigured",
+            Cause::NotPermitted => "NotPermitted",
+            Cause::NotFound => "NotFound",
+            Cause::AwsUnavailable => "AwsUnavailable",
+            Cause::OutOfTime => "OutOfTime",
+            Cause::Internal => "Internal",
+        }
+    }
+
+    pub fn fault(self) -> Fault {
+        match self {
+            Cause::Passed | Cause::Skipped | Cause::Rollback | Cause::InProgress => Fault::None,
+            Cause::ReleaseFailed => Fault::Release,
+            Cause::Misconfigured
+            | Cause::NotPermitted
+            | Cause::NotFound
+            | Cause::AwsUnavailable
+            | Cause::OutOfTime
+            | Cause::Internal => Fault::Preflight,
+        }
+    }
+}
+
+impl Cause {
+    /// The cause of a failed AWS call: a denial is a missing permission, a missing resource
+    /// something named that does not exist, what a retry could have helped AWS's unavailability,
+    /// and any other refusal (a bad parameter) preflight's configuration.
+    pub fn of(error: &AwsError) -> Cause {
+        let code = error.code().unwrap_or("");
+        if is_access_denied(code) {
+            Cause::NotPermitted
+        } else if code.contains("NotFound")
+            || code.contains("DoesNotExist")
+            || code.contains("NoSuch")
+            // ECS's `failures` reason for an ARN it does not know.
+            || code == "MISSING"
+        {
+            Cause::NotFound
+        } else if error.retry_can_help() {
+            Cause::AwsUnavailable
+        } else {
+            Cause::Misconfigured
+        }
+    }
+}
+
+impl fmt::Display for Cause {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Fault {
+    pub fn name(self) -> &'static str {
+        match self {
+            Fault::None => "None",
+            Fault::Release => "Release",
+            Fault::Preflight => "Preflight",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
     pub status: Status,
+    pub cause: Cause,
     pub reason: String,
 }
 
 impl Verdict {
-    pub fn failed(reason: impl Into<String>) -> Verdict {
+    /// A failure for `cause`, which must be one of the failing causes.
+    pub fn failed(cause: Cause, reason: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Failed,
+            cause,
             reason: reason.into(),
         }
     }
 
-    pub fn succeeded(reason: impl Into<String>) -> Verdict {
+    /// Traffic may move: every check passed, or nothing was to be checked on purpose.
+    pub fn succeeded(cause: Cause, reason: impl Into<String>) -> Verdict {
         Verdict {
             status: Status::Succeeded,
+            cause,
             reason: reason.into(),
         }
+    }
+
+    /// `Succeeded` without checking; logged at WARN, since traffic moves unchecked.
+    pub fn skipped(reason: impl Into<String>) -> Verdict {
+        let reason = reason.into();
+        tracing::warn!(reason = reason.as_str(), "checks skipped");
+        Verdict::succeeded(Cause::Skipped, reason)
     }
 
     /// An empty list is a failure (a hook that checked nothing must not let traffic through)
-    /// unless targets were skipped on purpose (`skip: true` in `PREFLIGHT_CHECKS`).
+    /// unless targets were skipped on purpose (`skip: true` in `PREFLIGHT_CHECKS`). A check that
+    /// AWS refused for good (a denied or missing function) is preflight's cause, not the
+    /// release's: the release was not judged.
     pub fn from_results(results: &[CheckResult], skipped_targets: usize) -> Verdict {
         let skipped = match skipped_targets {
             0 => String::new(),
@@ -50,11 +181,11 @@ impl Verdict {
         };
         if results.is_empty() {
             return if skipped_targets > 0 {
-                Verdict::succeeded(format!(
+                Verdict::skipped(format!(
                     "nothing to check: every target is skipped by PREFLIGHT_CHECKS ({skipped_targets} with skip: true)"
                 ))
             } else {
-                Verdict::failed("nothing was checked")
+                Verdict::failed(Cause::Misconfigured, "nothing was checked")
             };
         }
         let failed: Vec<String> = results
@@ -62,15 +193,23 @@ impl Verdict {
             .filter_map(|r| r.failure.as_ref().map(|why| format!("{}: {why}", r.target)))
             .collect();
         if failed.is_empty() {
-            Verdict::succeeded(format!("all {} checks passed{skipped}", results.len()))
-        } else {
-            Verdict::failed(format!(
+            return Verdict::succeeded(Cause::Passed, format!("all {} checks passed{skipped}", results.len()));
+        }
+        // The most telling refusal wins; checks the release failed only when none was refused.
+        let cause = results
+            .iter()
+            .filter_map(|r| r.refused)
+            .min()
+            .unwrap_or(Cause::ReleaseFailed);
+        Verdict::failed(
+            cause,
+            format!(
                 "{} of {} checks failed{skipped}: {}",
                 failed.len(),
                 results.len(),
                 failed.join(" | ")
-            ))
-        }
+            ),
+        )
     }
 }
 
@@ -86,6 +225,7 @@ mod tests {
             status: None,
             latency: Duration::ZERO,
             failure: failure.map(str::to_string),
+            refused: None,
             out_of_time: false,
         }
     }
@@ -94,21 +234,41 @@ mod tests {
     fn succeeds_only_when_every_check_passed() {
         let all_good = Verdict::from_results(&[result("a", None), result("b", None)], 0);
         assert_eq!(all_good.status, Status::Succeeded);
+        assert_eq!(all_good.cause, Cause::Passed);
         let one_bad = Verdict::from_results(&[result("a", None), result("b", Some("status 500"))], 0);
-        assert_eq!(one_bad, Verdict::failed("1 of 2 checks failed: b: status 500"));
+        assert_eq!(
+            one_bad,
+            Verdict::failed(Cause::ReleaseFailed, "1 of 2 checks failed: b: status 500")
+        );
     }
 
     #[test]
     fn nothing_checked_is_a_failure_unless_every_target_was_skipped_on_purpose() {
-        assert_eq!(Verdict::from_results(&[], 0).status, Status::Failed);
+        let nothing = Verdict::from_results(&[], 0);
+        assert_eq!((nothing.status, nothing.cause), (Status::Failed, Cause::Misconfigured));
         let skipped = Verdict::from_results(&[], 2);
-        assert_eq!(skipped.status, Status::Succeeded);
+        assert_eq!((skipped.status, skipped.cause), (Status::Succeeded, Cause::Skipped));
         assert!(skipped.reason.contains("every target is skipped"), "{}", skipped.reason);
     }
 
     #[test]
     fn skipped_targets_are_counted_in_the_reason() {
         let verdict = Verdict::from_results(&[result("a", None)], 1);
-        assert_eq!(verdict, Verdict::succeeded("all 1 checks passed, 1 target skipped"));
+        assert_eq!(
+            verdict,
+            Verdict::succeeded(Cause::Passed, "all 1 checks passed, 1 target skipped")
+        );
+    }
+
+    #[test]
+    fn a_check_aws_refused_is_preflights_cause_even_beside_a_failed_one() {
+        let denied = CheckResult {
+            refused: Some(Cause::NotPermitted),
+            ..result("a", Some("denied"))
+        };
+        let verdict = Verdict::from_results(&[result("b", Some("status 500")), denied], 0);
+        assert_eq!((verdict.status, verdict.cause), (Status::Failed, Cause::NotPermitted));
+        assert_eq!(verdict.cause.fault(), Fault::Preflight);
+        assert_eq!(Cause::ReleaseFailed.fault(), Fault::Release);
     }
 }

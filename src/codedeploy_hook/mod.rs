@@ -18,31 +18,30 @@ mod tests;
 
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use lambda_runtime::Diagnostic;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::checks::config::{Config, Mode};
-use crate::checks::describe::with_check_metrics;
-use crate::checks::runner::run_checks;
+use crate::checks::config::Mode;
+use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_guarded, verdict_record};
 use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
-use crate::checks::verdict::{Status, Verdict};
-use crate::checks::{CheckResult, Plan, Selection, Targets, checks_without_targets, plan_checks};
+use crate::checks::verdict::{Cause, Status, Verdict};
+use crate::checks::{CheckResult, Plan, Targets, checks_without_targets, plan_checks};
 use crate::plumbing::aws::{AwsClients, AwsError};
-use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
-use crate::plumbing::env::ConfigError;
-use crate::plumbing::metrics::{Record, Unit};
-use appspec::{Deployed, parse_appspec};
-use deployment::{AppSpecText, discover};
+use crate::plumbing::deadline::keep_back;
+use crate::plumbing::metrics::Record;
+use appspec::{AppSpecError, Deployed, parse_appspec};
+use deployment::{AppSpecText, DiscoveryError, discover};
 use payload::{HookEvent, PayloadError, parse_hook_event};
-use report::send_report;
+use report::{Delivery, send_report};
 use summary::{Summary, log_rejected_payload};
 use test_listener::find_test_listener;
 
-/// What lives across invocations: the check set-up, shared with the other flows that check.
+/// The CodeDeploy hook: the check set-up the router shares with every flow that checks.
 pub struct Hook {
     setup: Arc<CheckSetup>,
 }
@@ -93,70 +92,39 @@ impl From<HookError> for Diagnostic {
     }
 }
 
-/// What the evaluation found, for the verdict and the summary line.
-struct Evaluation {
-    deployed: Option<String>,
-    selections: Vec<Selection>,
-    results: Vec<CheckResult>,
-    verdict: Verdict,
-    /// The checks were skipped on purpose (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`).
-    skipped: bool,
+impl From<DiscoveryError> for Stop {
+    fn from(error: DiscoveryError) -> Stop {
+        let cause = match &error {
+            DiscoveryError::Aws(aws) => Cause::of(aws),
+            DiscoveryError::Listener(listener) => Stop::from(listener.clone()).0.cause,
+            DiscoveryError::NoRevision { .. } | DiscoveryError::NoContent { .. } => Cause::NotFound,
+            DiscoveryError::NoTestRoute { .. } => Cause::Misconfigured,
+        };
+        Stop::failed(cause, error.to_string())
+    }
 }
 
-impl Evaluation {
-    fn failed(deployed: Option<String>, reason: impl Into<String>) -> Evaluation {
-        Evaluation {
-            deployed,
-            selections: Vec::new(),
-            results: Vec::new(),
-            verdict: Verdict::failed(reason),
-            skipped: false,
-        }
+impl From<AppSpecError> for Stop {
+    fn from(error: AppSpecError) -> Stop {
+        Stop::failed(Cause::Misconfigured, error.to_string())
     }
+}
 
-    /// `Succeeded` without checking; logged at WARN, since traffic moves unchecked.
-    fn skipped(deployed: Option<String>, reason: String) -> Evaluation {
-        tracing::warn!(reason = reason.as_str(), "checks skipped");
-        Evaluation {
-            deployed,
-            selections: Vec::new(),
-            results: Vec::new(),
-            verdict: Verdict::succeeded(reason),
-            skipped: true,
-        }
-    }
-
-    fn checked(deployed: Option<String>, selections: Vec<Selection>, results: Vec<CheckResult>) -> Evaluation {
-        Evaluation {
-            deployed,
-            verdict: Verdict::from_results(&results, Selection::skipped_in(&selections)),
-            selections,
-            results,
-            skipped: false,
-        }
-    }
+/// The function's answer to the invocation, once CodeDeploy has the verdict.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Reported<'a> {
+    deployment_id: &'a str,
+    status: Status,
+    cause: Cause,
+    reason: &'a str,
+    report: Delivery,
 }
 
 impl Hook {
-    /// Reads the configuration. Never fails: a bad configuration is kept and reported as
-    /// `Failed` by every execution.
-    pub fn from_env() -> Hook {
-        Hook::sharing(Arc::new(CheckSetup::from_env()))
-    }
-
-    /// A hook with this configuration (or configuration error).
-    pub fn new(config: Result<Config, ConfigError>) -> Hook {
-        Hook::sharing(Arc::new(CheckSetup::new(config)))
-    }
-
-    /// A hook on a check set-up that other flows share.
-    pub fn sharing(setup: Arc<CheckSetup>) -> Hook {
+    /// A hook on the check set-up that the router shares with the other flows that check.
+    pub fn new(setup: Arc<CheckSetup>) -> Hook {
         Hook { setup }
-    }
-
-    /// The check set-up, for the flows that share it.
-    pub fn setup(&self) -> Arc<CheckSetup> {
-        Arc::clone(&self.setup)
     }
 
     /// Serves one invocation: `payload` is the event, `deadline` the Lambda deadline.
@@ -169,7 +137,7 @@ impl Hook {
         let started = Instant::now();
         let hook_event = parse_hook_event(payload).map_err(|error| {
             log_rejected_payload(&error);
-            verdict_metrics(None, &[], started.elapsed()).emit();
+            verdict_metrics(None, None, &[], started.elapsed()).emit();
             HookError::Payload(error)
         })?;
         tracing::debug!(
@@ -177,137 +145,104 @@ impl Hook {
             remaining_ms = deadline.saturating_duration_since(started).as_millis() as u64,
             "hook invoked"
         );
-        let check_deadline = keep_back(deadline, self.setup.deadline_margin());
-
-        let evaluation = Arc::clone(&self)
-            .evaluate_in_time(Arc::clone(&clients), hook_event.clone(), check_deadline)
-            .await;
-        let report_time = deadline.saturating_duration_since(Instant::now());
-        let delivery = match tokio::time::timeout(
-            report_time,
-            send_report(clients.codedeploy().await, &hook_event, evaluation.verdict.status),
-        )
-        .await
-        {
+        let checking = Checking::new(
+            Arc::clone(&self.setup),
+            Arc::clone(&clients),
+            keep_back(deadline, self.setup.deadline_margin()),
+        );
+        let evaluation = evaluate_guarded(Arc::clone(&self), checking, hook_event.clone()).await;
+        let verdict = &evaluation.decision;
+        // The client's set-up counts against the report's time too: nothing may outlast the
+        // deadline.
+        let report = async { send_report(clients.codedeploy().await, &hook_event, verdict.status).await };
+        let delivery = match tokio::time::timeout_at(deadline, report).await {
             Ok(delivery) => delivery.map_err(ReportFailure::Aws),
             Err(_) => Err(ReportFailure::NoAnswerInTime),
         };
         let logged_delivery = delivery.as_ref().map(|d| *d).map_err(ReportFailure::to_string);
         Summary {
             event: &hook_event,
-            deployed: evaluation.deployed.as_deref(),
-            selections: &evaluation.selections,
-            results: &evaluation.results,
-            verdict: &evaluation.verdict,
+            deployed: evaluation.findings.subject.as_deref(),
+            selections: &evaluation.findings.selections,
+            results: &evaluation.findings.results,
+            verdict,
             delivery: logged_delivery.as_ref().map(|d| *d).map_err(String::as_str),
             elapsed: started.elapsed(),
         }
         .log();
-        let reported = delivery.is_ok().then_some(evaluation.verdict.status);
-        verdict_metrics(reported, &evaluation.results, started.elapsed())
-            .metric("Skipped", Unit::Count, if evaluation.skipped { 1.0 } else { 0.0 })
-            .emit();
+        let reported = delivery.is_ok().then_some(verdict.status);
+        verdict_metrics(
+            reported,
+            Some(verdict.cause),
+            &evaluation.findings.results,
+            started.elapsed(),
+        )
+        .emit();
         match delivery {
-            Ok(delivery) => Ok(json!({
-                "deploymentId": hook_event.deployment_id,
-                "status": evaluation.verdict.status.to_string(),
-                "reason": evaluation.verdict.reason,
-                "report": delivery.to_string(),
-            })),
+            Ok(report) => Ok(serde_json::to_value(Reported {
+                deployment_id: &hook_event.deployment_id,
+                status: verdict.status,
+                cause: verdict.cause,
+                reason: &verdict.reason,
+                report,
+            })
+            .unwrap_or(Value::Null)),
             Err(why) => Err(HookError::ReportNotDelivered(why)),
         }
     }
+}
 
-    /// Runs the evaluation in its own task, so that neither a hang nor a panic can keep the
-    /// report from going out.
-    async fn evaluate_in_time(
-        self: Arc<Self>,
-        clients: Arc<AwsClients>,
-        event: HookEvent,
-        deadline: Instant,
-    ) -> Evaluation {
-        let evaluation = run_guarded(async move { self.evaluate(&clients, &event, deadline).await }, deadline);
-        match evaluation.await {
-            Ok(evaluation) => evaluation,
-            Err(Stopped::Panicked(why)) => Evaluation::failed(None, format!("internal error while checking: {why}")),
-            Err(Stopped::OutOfTime) => Evaluation::failed(
-                None,
-                "ran out of time before the checks finished (Lambda timeout minus DEADLINE_MARGIN_MS): \
-                 raise the hook's timeout or lower CHECK_TIMEOUT_MS / CHECK_ATTEMPTS",
-            ),
-        }
-    }
+impl Deciding for Hook {
+    type Event = HookEvent;
+    type Decision = Verdict;
 
-    async fn evaluate(&self, clients: &AwsClients, event: &HookEvent, deadline: Instant) -> Evaluation {
-        let config = match self.setup.config() {
-            Ok(config) => config,
-            Err(error) => return Evaluation::failed(None, error.to_string()),
-        };
-        if let Some(skip) = config.skip_until.filter(|skip| skip.in_force(SystemTime::now())) {
-            return Evaluation::skipped(
-                None,
-                format!(
-                    "skipped until {} (PREFLIGHT_SKIP_UNTIL): nothing was checked; checking resumes by itself then",
-                    skip.shown()
-                ),
-            );
-        }
-        let probe = match self.setup.probe(config, clients).await {
-            Ok(probe) => probe,
-            Err(error) => return Evaluation::failed(None, error),
-        };
-        let run = |checks| {
-            run_checks(checks, config.concurrency, deadline, move |check| {
-                let probe = Arc::clone(&probe);
-                async move { probe.attempt(&check).await }
-            })
-        };
+    const OUT_OF_TIME: &'static str = "ran out of time before the checks finished (Lambda timeout minus \
+                                        DEADLINE_MARGIN_MS): raise the hook's timeout or lower CHECK_TIMEOUT_MS / \
+                                        CHECK_ATTEMPTS";
+
+    async fn evaluate(&self, checking: &Checking, event: &HookEvent, findings: &mut Findings) -> Result<Verdict, Stop> {
+        let config = checking.config()?;
         // With ALB_URL the checks go there; without it, an ECS deployment's test listener is found.
         let find_listener = !matches!(config.mode, Mode::Http { .. });
-        let lookup = look_up(clients, &event.deployment_id, find_listener);
+        let lookup = look_up(checking.clients(), &event.deployment_id, find_listener);
         if let Some(plan) = checks_without_targets(config) {
-            let plan = match plan {
-                Ok(plan) => plan,
-                Err(error) => return Evaluation::failed(None, error.to_string()),
-            };
             // HTTP checks go to the listener whatever was deployed: the lookup (two CodeDeploy
             // round trips) runs alongside them instead of before them. Its failure still fails
             // the verdict, as it would have before the checks; a `[skip preflight]` in the
             // deployment's description stops them.
+            let Plan { checks, selections } = plan?;
+            findings.selections = selections;
             let mut lookup = pin!(lookup);
-            let Plan { checks, selections } = plan;
-            let mut checks = pin!(run(checks));
+            let mut checks = pin!(checking.run(config, checks));
             let (found, results) = tokio::select! {
                 found = &mut lookup => match found {
-                    Ok(found) if found.skip_requested => (Ok(found), Vec::new()),
+                    Ok(found) if found.skip_requested => (Ok(found), Ok(Vec::new())),
                     found => (found, checks.await),
                 },
                 results = &mut checks => (lookup.await, results),
             };
-            return match found {
-                Ok(found) if found.skip_requested => Evaluation::skipped(Some(found.description), skip_directive()),
-                Ok(found) => Evaluation::checked(Some(found.description), selections, results),
-                Err(why) => Evaluation {
-                    verdict: Verdict::failed(why),
-                    ..Evaluation::checked(None, selections, results)
-                },
-            };
+            findings.results = results?;
+            let found = found?;
+            findings.subject = Some(found.description);
+            if found.skip_requested {
+                return Ok(Verdict::skipped(skip_directive()));
+            }
+            return Ok(Verdict::from_results(&findings.results, skipped_in(findings)));
         }
-        let found = match lookup.await {
-            Ok(found) => found,
-            Err(why) => return Evaluation::failed(None, why),
-        };
+        let found = lookup.await?;
+        findings.subject = Some(found.description);
         if found.skip_requested {
-            return Evaluation::skipped(Some(found.description), skip_directive());
+            return Ok(Verdict::skipped(skip_directive()));
         }
-        let plan = match plan_checks(config, &found.targets, Some(&found.deployment_group)) {
-            Ok(plan) => plan,
-            Err(error) => return Evaluation::failed(Some(found.description), error.to_string()),
-        };
-        let Plan { checks, selections } = plan;
-        let results = run(checks).await;
-        Evaluation::checked(Some(found.description), selections, results)
+        let Plan { checks, selections } = plan_checks(config, &found.targets, Some(&found.deployment_group))?;
+        findings.selections = selections;
+        findings.results = checking.run(config, checks).await?;
+        Ok(Verdict::from_results(&findings.results, skipped_in(findings)))
     }
+}
+
+fn skipped_in(findings: &Findings) -> usize {
+    crate::checks::Selection::skipped_in(&findings.selections)
 }
 
 fn skip_directive() -> String {
@@ -326,27 +261,23 @@ struct Found {
 }
 
 /// GetDeployment, GetApplicationRevision and the AppSpec, and for an ECS deployment, when
-/// `find_listener`, its test listener; an error is the verdict's reason.
-async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool) -> Result<Found, String> {
-    let facts = discover(clients.codedeploy().await, deployment_id)
-        .await
-        .map_err(|error| error.to_string())?;
+/// `find_listener`, its test listener.
+async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool) -> Result<Found, Stop> {
+    let facts = discover(clients.codedeploy().await, deployment_id).await?;
     let skip_requested = description_asks_to_skip(&facts.description);
     let deployed = match &facts.appspec {
         AppSpecText::Content(text) => match parse_appspec(text) {
             Ok(deployed) => Some(deployed),
             // A skipped deployment is not checked, so its AppSpec need not be readable.
             Err(_) if skip_requested => None,
-            Err(error) => return Err(error.to_string()),
+            Err(error) => return Err(error.into()),
         },
         AppSpecText::Elsewhere(_) => None,
     };
     let targets = match (&deployed, &facts.appspec) {
-        (Some(Deployed::Ecs(_)), _) if find_listener && !skip_requested => Targets::Service(
-            find_test_listener(clients, &facts.application, &facts.group)
-                .await
-                .map_err(|error| error.to_string())?,
-        ),
+        (Some(Deployed::Ecs(_)), _) if find_listener && !skip_requested => {
+            Targets::Service(find_test_listener(clients, &facts.application, &facts.group).await?)
+        }
         (Some(deployed), _) => deployed.targets(),
         (None, AppSpecText::Elsewhere(kind)) => Targets::Unknown(format!(
             "the deployment's AppSpec is in {kind}, which CodeDeploy's API does not show"
@@ -361,15 +292,16 @@ async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool)
     })
 }
 
-/// The invocation's metrics: one verdict (`NotReported` when CodeDeploy did not get it), the
-/// checks, their latencies, the time taken.
-fn verdict_metrics(reported: Option<Status>, results: &[CheckResult], elapsed: Duration) -> Record {
+/// The invocation's metrics: one verdict (`NotReported` when CodeDeploy did not get it) with its
+/// cause, the checks, their latencies, the time taken.
+fn verdict_metrics(
+    reported: Option<Status>,
+    cause: Option<Cause>,
+    results: &[CheckResult],
+    elapsed: Duration,
+) -> Record {
     let verdict = reported.map_or_else(|| "NotReported".to_string(), |status| status.to_string());
-    with_check_metrics(
-        Record::new("codedeploy_hook").dimension("Verdict", verdict),
-        results,
-        elapsed,
-    )
+    verdict_record("codedeploy_hook", "Verdict", verdict, cause, results, elapsed)
 }
 
 fn describe(application: &str, group: &str, deployed: Option<&Deployed>, appspec: &AppSpecText) -> String {

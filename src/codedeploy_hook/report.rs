@@ -5,13 +5,15 @@ use std::fmt;
 use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::operation::put_lifecycle_event_hook_execution_status::PutLifecycleEventHookExecutionStatusError;
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
+use serde::Serialize;
 
 use super::payload::HookEvent;
 use crate::checks::verdict::Status;
 use crate::plumbing::aws::{AwsError, Service};
 
 /// What became of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Delivery {
     Accepted,
     /// A duplicate delivery of an execution that was already reported: nothing more to do.

@@ -38,6 +38,7 @@ impl Summary<'_> {
                     deployment_id = self.event.deployment_id.as_str(),
                     deployed = self.deployed.unwrap_or(""),
                     status = %self.verdict.status,
+                    cause = self.verdict.cause.name(),
                     reason = self.verdict.reason.as_str(),
                     targets = %targets,
                     checks = %checks,

@@ -27,9 +27,11 @@ use crate::checks::assertions::Expectations;
 use crate::checks::config::Config;
 use crate::checks::judge::Outcome;
 use crate::checks::probe::Probe;
+use crate::checks::setup::CheckSetup;
 use crate::checks::verdict::Status;
 use crate::checks::{Check, Request};
 use crate::plumbing::aws::{AwsClients, canned};
+use crate::plumbing::env::ConfigError;
 
 const APPSPEC: &str = "version: 0.0\nResources:\n  - api:\n      Type: AWS::Lambda::Function\n      \
     Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
@@ -279,10 +281,10 @@ async fn what_a_failed_invoke_means_for_the_check() {
         let failing = mock!(Lambda::invoke).then_http_response(move || canned::rest_error(status, code, "from Lambda"));
         let probe = Probe::new(&config(&[]), canned::lambda(&[&failing])).expect("probe");
         let judgement = probe.attempt(&lambda_check()).await;
-        let reason = judgement.failure.clone().unwrap_or_default();
-        assert_eq!(judgement.worth_retrying, worth_retrying, "{code}: {reason}");
+        let reason = judgement.failure().unwrap_or_default().to_string();
+        assert_eq!(judgement.worth_retrying(), worth_retrying, "{code}: {reason}");
         assert_eq!(
-            judgement.outcome,
+            judgement.outcome(),
             Outcome::Error,
             "{code}: no answer to judge is an error"
         );
@@ -306,10 +308,14 @@ async fn a_function_error_is_worth_another_attempt_and_a_good_answer_passes() {
     });
     let probe = Probe::new(&config(&[]), canned::lambda(&[&function_error])).expect("probe");
     let judgement = probe.attempt(&lambda_check()).await;
-    assert!(judgement.worth_retrying);
-    assert_eq!(judgement.outcome, Outcome::Failure, "the function answered: a failure");
+    assert!(judgement.worth_retrying());
     assert_eq!(
-        judgement.failure.as_deref(),
+        judgement.outcome(),
+        Outcome::Failure,
+        "the function answered: a failure"
+    );
+    assert_eq!(
+        judgement.failure(),
         Some("function error (Unhandled): Boom: no database")
     );
 
@@ -326,6 +332,11 @@ fn clients(codedeploy: &[&Rule], lambda: &[&Rule]) -> Arc<AwsClients> {
     ))
 }
 
+/// A hook on its own check set-up, as the router would build it with this configuration.
+fn hook_with(config: Result<Config, ConfigError>) -> Hook {
+    Hook::new(Arc::new(CheckSetup::new(config)))
+}
+
 async fn run(hook: Hook, clients: Arc<AwsClients>) -> Result<serde_json::Value, HookError> {
     let payload = json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"});
     Arc::new(hook)
@@ -338,12 +349,13 @@ async fn a_healthy_version_is_reported_succeeded_in_process() {
     let (deployment, revision, healthy) = (deployment_named_by_sha(), revision_by_sha(), invoke_answering(200));
     let report = report_accepted(LifecycleEventStatus::Succeeded);
     let answer = run(
-        Hook::new(Ok(config(&[]))),
+        hook_with(Ok(config(&[]))),
         clients(&[&deployment, &revision, &report], &[&healthy]),
     )
     .await
     .expect("reported");
     assert_eq!(answer["status"], "Succeeded");
+    assert_eq!(answer["cause"], "Passed");
     assert_eq!(answer["report"], "accepted");
     assert_eq!((healthy.num_calls(), report.num_calls()), (1, 1));
 }
@@ -359,11 +371,15 @@ async fn a_denied_invoke_is_reported_failed_after_one_call_saying_what_to_grant(
         )
     });
     let report = report_accepted(LifecycleEventStatus::Failed);
-    let hook = Hook::new(Ok(config(&[("CHECK_ATTEMPTS", "3"), ("CHECK_INTERVAL_MS", "0")])));
+    let hook = hook_with(Ok(config(&[("CHECK_ATTEMPTS", "3"), ("CHECK_INTERVAL_MS", "0")])));
     let answer = run(hook, clients(&[&deployment, &revision, &report], &[&denied]))
         .await
         .expect("reported");
     assert_eq!(answer["status"], "Failed");
+    assert_eq!(
+        answer["cause"], "NotPermitted",
+        "a missing permission is preflight's, not the release's"
+    );
     assert_eq!(
         denied.num_calls(),
         1,
@@ -378,8 +394,9 @@ async fn a_denied_invoke_is_reported_failed_after_one_call_saying_what_to_grant(
 async fn a_bad_configuration_is_reported_failed_without_asking_aws_anything_else() {
     let report = report_accepted(LifecycleEventStatus::Failed);
     let bad = Config::from_lookup(&|name| (name == "CHECK_ATTEMPTS").then(|| "lots".to_string()));
-    let answer = run(Hook::new(bad), clients(&[&report], &[])).await.expect("reported");
+    let answer = run(hook_with(bad), clients(&[&report], &[])).await.expect("reported");
     assert_eq!(answer["status"], "Failed");
+    assert_eq!(answer["cause"], "Misconfigured");
     assert!(answer["reason"].as_str().unwrap_or_default().contains("CHECK_ATTEMPTS"));
 }
 
@@ -394,7 +411,7 @@ async fn an_undeliverable_report_fails_the_invocation() {
         )
     });
     let error = run(
-        Hook::new(Ok(config(&[]))),
+        hook_with(Ok(config(&[]))),
         clients(&[&deployment, &revision, &unknown], &[&healthy]),
     )
     .await
@@ -414,12 +431,13 @@ async fn a_deployment_described_skip_preflight_is_reported_succeeded_without_an_
     let broken = invoke_answering(500);
     let report = report_accepted(LifecycleEventStatus::Succeeded);
     let answer = run(
-        Hook::new(Ok(config(&[]))),
+        hook_with(Ok(config(&[]))),
         clients(&[&deployment, &revision, &report], &[&broken]),
     )
     .await
     .expect("reported");
     assert_eq!(answer["status"], "Succeeded");
+    assert_eq!(answer["cause"], "Skipped");
     assert!(
         answer["reason"]
             .as_str()
@@ -437,7 +455,7 @@ async fn the_description_directive_stops_http_checks_already_under_way() {
     let alb_url = silent.local_addr().expect("address").to_string();
     let (deployment, revision) = (deployment_described(Some("[skip preflight]")), revision_by_sha());
     let report = report_accepted(LifecycleEventStatus::Succeeded);
-    let hook = Hook::new(Ok(config(&[("ALB_URL", &alb_url), ("CHECK_TIMEOUT_MS", "25000")])));
+    let hook = hook_with(Ok(config(&[("ALB_URL", &alb_url), ("CHECK_TIMEOUT_MS", "25000")])));
     let started = Instant::now();
     let answer = run(hook, clients(&[&deployment, &revision, &report], &[]))
         .await
@@ -521,7 +539,7 @@ async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names(
     let (listeners, balancers) = test_listener_at("127.0.0.1", port);
     let report = report_accepted(LifecycleEventStatus::Succeeded);
     let answer = run(
-        Hook::new(Ok(config(&[]))),
+        hook_with(Ok(config(&[]))),
         ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
     )
     .await
@@ -543,12 +561,13 @@ async fn an_ecs_group_without_a_test_route_is_reported_failed_saying_what_to_add
     let (listeners, balancers) = test_listener_at("127.0.0.1", 1);
     let report = report_accepted(LifecycleEventStatus::Failed);
     let answer = run(
-        Hook::new(Ok(config(&[]))),
+        hook_with(Ok(config(&[]))),
         ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
     )
     .await
     .expect("reported");
     assert_eq!(answer["status"], "Failed");
+    assert_eq!(answer["cause"], "Misconfigured");
     let reason = answer["reason"].as_str().unwrap_or_default();
     assert!(
         reason.contains("my-app/my-app-live has no test traffic route") && reason.contains("set ALB_URL"),
@@ -565,12 +584,16 @@ async fn a_missing_test_listener_is_reported_failed_with_elbv2_s_code() {
         .then_http_response(|| canned::query_error(400, "ListenerNotFound", "One or more listeners not found"));
     let report = report_accepted(LifecycleEventStatus::Failed);
     let answer = run(
-        Hook::new(Ok(config(&[]))),
+        hook_with(Ok(config(&[]))),
         ecs_clients(&[&deployment, &revision, &group, &report], &[&missing]),
     )
     .await
     .expect("reported");
     let reason = answer["reason"].as_str().unwrap_or_default();
+    assert_eq!(
+        (&answer["status"], &answer["cause"]),
+        (&json!("Failed"), &json!("NotFound"))
+    );
     assert!(
         reason.contains("ListenerNotFound") && reason.contains("arn:listener/test does not exist"),
         "{reason}"
@@ -587,11 +610,42 @@ async fn alb_url_wins_and_the_group_is_not_asked() {
     let group = ecs_group(Some("arn:listener/test"));
     let report = report_accepted(LifecycleEventStatus::Succeeded);
     let answer = run(
-        Hook::new(Ok(config(&[("ALB_URL", &target.host_port())]))),
+        hook_with(Ok(config(&[("ALB_URL", &target.host_port())]))),
         ecs_clients(&[&deployment, &revision, &group, &report], &[]),
     )
     .await
     .expect("reported");
     assert_eq!(answer["status"], "Succeeded");
     assert_eq!(group.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn a_denied_get_deployment_is_reported_failed_as_not_permitted() {
+    let denied = mock!(CodeDeploy::get_deployment)
+        .then_http_response(|| canned::json_error(400, "AccessDeniedException", "not authorized"));
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(hook_with(Ok(config(&[]))), clients(&[&denied, &report], &[]))
+        .await
+        .expect("reported");
+    assert_eq!(
+        (&answer["status"], &answer["cause"]),
+        (&json!("Failed"), &json!("NotPermitted"))
+    );
+    assert_eq!(report.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_release_that_fails_its_checks_is_the_releases_cause() {
+    let (deployment, revision, broken) = (deployment_named_by_sha(), revision_by_sha(), invoke_answering(500));
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(
+        hook_with(Ok(config(&[("CHECK_ATTEMPTS", "1")]))),
+        clients(&[&deployment, &revision, &report], &[&broken]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(
+        (&answer["status"], &answer["cause"]),
+        (&json!("Failed"), &json!("ReleaseFailed"))
+    );
 }

@@ -9,7 +9,7 @@ use super::{EXIT_FAILED, EXIT_SUCCEEDED};
 use crate::checks::config::Config;
 use crate::checks::describe::{describe_checks, describe_selections};
 use crate::checks::probe::Probe;
-use crate::checks::runner::run_checks;
+use crate::checks::runner::run_with_probe;
 use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Plan, Selection};
 use crate::plumbing::aws::AwsClients;
@@ -54,11 +54,7 @@ impl Checked {
 pub async fn check(config: &Config, plan: Plan, clients: &AwsClients) -> Result<Checked, String> {
     let probe = Arc::new(Probe::new(config, clients.lambda().await.clone())?);
     let Plan { checks, selections } = plan;
-    let results = run_checks(checks, config.concurrency, Instant::now() + LONGEST_RUN, move |check| {
-        let probe = Arc::clone(&probe);
-        async move { probe.attempt(&check).await }
-    })
-    .await;
+    let results = run_with_probe(probe, checks, config.concurrency, Instant::now() + LONGEST_RUN).await;
     Ok(Checked {
         verdict: Verdict::from_results(&results, Selection::skipped_in(&selections)),
         selections,

@@ -18,23 +18,23 @@ mod tests;
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use lambda_runtime::Diagnostic;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::checks::config::Mode;
+use crate::checks::deciding::{Checking, Deciding, Decision, Findings, Stop, evaluate_guarded, verdict_record};
 use crate::checks::definitions::document::parse_entry;
-use crate::checks::describe::with_check_metrics;
-use crate::checks::runner::run_checks;
 use crate::checks::setup::CheckSetup;
-use crate::checks::verdict::{Status, Verdict};
+use crate::checks::verdict::{Cause, Status, Verdict};
 use crate::checks::{CheckResult, Plan, Selection, ServiceTarget, Targets, listener_checks, plan_checks};
 use crate::plumbing::aws::AwsClients;
-use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
-use crate::plumbing::metrics::{Record, Unit};
-use green::find_green;
+use crate::plumbing::deadline::keep_back;
+use crate::plumbing::metrics::Record;
+use green::{GreenError, find_green};
 use payload::{EcsHookEvent, EcsPayloadError, parse_ecs_hook_event};
 use progress::{Next, Progress};
 use stage::{CHECKABLE_FROM, StageDecision, decide};
@@ -45,7 +45,8 @@ use summary::{Summary, log_rejected_payload};
 pub const CHECKS_KEY: &str = "preflight";
 
 /// What ECS does with the answer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum HookStatus {
     Succeeded,
     Failed,
@@ -65,8 +66,9 @@ impl fmt::Display for HookStatus {
 
 /// The answer to one call, and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Answer {
+pub struct HookAnswer {
     pub status: HookStatus,
+    pub cause: Cause,
     pub reason: String,
     /// Seconds before ECS calls again (`IN_PROGRESS` only).
     pub call_back_delay: Option<u64>,
@@ -74,34 +76,46 @@ pub struct Answer {
     pub hook_details: Option<Value>,
 }
 
-impl Answer {
-    fn of(verdict: Verdict) -> Answer {
-        Answer {
+/// The function's return value, as ECS reads it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Returned<'a> {
+    hook_status: HookStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    call_back_delay: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hook_details: Option<&'a Value>,
+}
+
+impl HookAnswer {
+    /// The function's return value, as ECS reads it.
+    pub fn to_value(&self) -> Value {
+        let returned = Returned {
+            hook_status: self.status,
+            call_back_delay: self.call_back_delay,
+            hook_details: self.hook_details.as_ref(),
+        };
+        // Never fails: the fields are a string, a number and a JSON value.
+        serde_json::to_value(returned).unwrap_or_else(|_| json!({"hookStatus": "FAILED"}))
+    }
+}
+
+impl Decision for HookAnswer {
+    fn from_verdict(verdict: Verdict) -> HookAnswer {
+        HookAnswer {
             status: match verdict.status {
                 Status::Succeeded => HookStatus::Succeeded,
                 Status::Failed => HookStatus::Failed,
             },
+            cause: verdict.cause,
             reason: verdict.reason,
             call_back_delay: None,
             hook_details: None,
         }
     }
 
-    fn failed(reason: impl Into<String>) -> Answer {
-        Answer::of(Verdict::failed(reason))
-    }
-
-    /// The function's return value, as ECS reads it.
-    pub fn to_value(&self) -> Value {
-        let mut answer = Map::new();
-        answer.insert("hookStatus".into(), json!(self.status.to_string()));
-        if let Some(delay) = self.call_back_delay {
-            answer.insert("callBackDelay".into(), json!(delay));
-        }
-        if let Some(details) = &self.hook_details {
-            answer.insert("hookDetails".into(), details.clone());
-        }
-        Value::Object(answer)
+    fn cause(&self) -> Cause {
+        self.cause
     }
 }
 
@@ -129,33 +143,21 @@ impl From<EcsHookError> for Diagnostic {
     }
 }
 
-/// What one call found, for the answer and the summary line.
-struct Evaluation {
-    answer: Answer,
-    /// The test listener the checks went to.
-    green: Option<String>,
-    selections: Vec<Selection>,
-    results: Vec<CheckResult>,
-    skipped: bool,
-}
-
-impl Evaluation {
-    fn answered(answer: Answer) -> Evaluation {
-        Evaluation {
-            answer,
-            green: None,
-            selections: Vec::new(),
-            results: Vec::new(),
-            skipped: false,
-        }
-    }
-
-    fn failed(reason: impl Into<String>) -> Evaluation {
-        Evaluation::answered(Answer::failed(reason))
+impl From<GreenError> for Stop {
+    fn from(error: GreenError) -> Stop {
+        let cause = match &error {
+            GreenError::Aws(aws) => Cause::of(aws),
+            GreenError::Listener(listener) => Stop::from(listener.clone()).0.cause,
+            GreenError::NoTestRule { .. }
+            | GreenError::NoTargetGroup { .. }
+            | GreenError::NetworkLoadBalancer { .. }
+            | GreenError::Rule { .. } => Cause::Misconfigured,
+        };
+        Stop::failed(cause, format!("green could not be found: {error}"))
     }
 }
 
-/// ECS's lifecycle hook: the check set-up it shares with the CodeDeploy hook.
+/// ECS's lifecycle hook: the check set-up the router shares with every flow that checks.
 pub struct EcsHook {
     setup: Arc<CheckSetup>,
 }
@@ -178,103 +180,85 @@ impl EcsHook {
             .map(|answer| answer.to_value())
     }
 
-    /// [`EcsHook::handle`]'s answer, with its reason (which only the summary line shows ECS).
+    /// [`EcsHook::handle`]'s answer, with its cause and reason (which only the summary line shows
+    /// ECS).
     pub async fn answer(
         self: Arc<Self>,
         clients: Arc<AwsClients>,
         payload: &Value,
         deadline: Instant,
-    ) -> Result<Answer, EcsHookError> {
+    ) -> Result<HookAnswer, EcsHookError> {
         let started = Instant::now();
         let event = parse_ecs_hook_event(payload).map_err(|error| {
             log_rejected_payload(&error);
             metrics(None, &[], started.elapsed()).emit();
             EcsHookError::Payload(error)
         })?;
-        let check_deadline = keep_back(deadline, self.setup.deadline_margin());
-        let evaluation = Arc::clone(&self)
-            .evaluate_in_time(clients, event.clone(), check_deadline)
-            .await;
+        let checking = Checking::new(
+            Arc::clone(&self.setup),
+            clients,
+            keep_back(deadline, self.setup.deadline_margin()),
+        );
+        let evaluation = evaluate_guarded(self, checking, event.clone()).await;
+        let answer = evaluation.decision;
         Summary {
             event: &event,
-            answer: &evaluation.answer,
-            green: evaluation.green.as_deref(),
-            selections: &evaluation.selections,
-            results: &evaluation.results,
+            answer: &answer,
+            green: evaluation.findings.subject.as_deref(),
+            selections: &evaluation.findings.selections,
+            results: &evaluation.findings.results,
             elapsed: started.elapsed(),
         }
         .log();
-        metrics(Some(evaluation.answer.status), &evaluation.results, started.elapsed())
-            .metric("Skipped", Unit::Count, if evaluation.skipped { 1.0 } else { 0.0 })
-            .emit();
-        Ok(evaluation.answer)
+        metrics(Some(&answer), &evaluation.findings.results, started.elapsed()).emit();
+        Ok(answer)
     }
+}
 
-    /// Runs the evaluation in its own task, so that neither a hang nor a panic can keep the
-    /// answer from going out.
-    async fn evaluate_in_time(
-        self: Arc<Self>,
-        clients: Arc<AwsClients>,
-        event: EcsHookEvent,
-        deadline: Instant,
-    ) -> Evaluation {
-        let evaluation = run_guarded(async move { self.evaluate(&clients, &event, deadline).await }, deadline);
-        match evaluation.await {
-            Ok(evaluation) => evaluation,
-            Err(Stopped::Panicked(why)) => Evaluation::failed(format!("internal error while checking: {why}")),
-            Err(Stopped::OutOfTime) => Evaluation::failed(
-                "ran out of time before green was found (Lambda timeout minus DEADLINE_MARGIN_MS): raise the \
-                 hook's timeout",
-            ),
-        }
-    }
+impl Deciding for EcsHook {
+    type Event = EcsHookEvent;
+    type Decision = HookAnswer;
 
-    async fn evaluate(&self, clients: &AwsClients, event: &EcsHookEvent, deadline: Instant) -> Evaluation {
+    const OUT_OF_TIME: &'static str = "ran out of time before green was found (Lambda timeout minus \
+                                        DEADLINE_MARGIN_MS): raise the hook's timeout";
+
+    async fn evaluate(
+        &self,
+        checking: &Checking,
+        event: &EcsHookEvent,
+        findings: &mut Findings,
+    ) -> Result<HookAnswer, Stop> {
         // First of all, before the configuration: nothing may hold a rollback up.
         if let StageDecision::Rollback { reason } = decide(event) {
-            return Evaluation::answered(Answer::of(Verdict::succeeded(reason)));
+            return Ok(HookAnswer::from_verdict(Verdict::succeeded(Cause::Rollback, reason)));
         }
-        let config = match self.setup.config() {
-            Ok(config) => config,
-            Err(error) => return Evaluation::failed(error.to_string()),
-        };
-        if let Some(skip) = config.skip_until.filter(|skip| skip.in_force(SystemTime::now())) {
-            let reason = format!(
-                "skipped until {} (PREFLIGHT_SKIP_UNTIL): nothing was checked; checking resumes by itself then",
-                skip.shown()
-            );
-            tracing::warn!(reason = reason.as_str(), "checks skipped");
-            return Evaluation {
-                skipped: true,
-                ..Evaluation::answered(Answer::of(Verdict::succeeded(reason)))
-            };
-        }
-        let previous = match progress::read(event.hook_details.as_ref()) {
-            Ok(previous) => previous,
-            Err(why) => return Evaluation::failed(why),
-        };
+        let config = checking.config()?;
+        let previous =
+            progress::read(event.hook_details.as_ref()).map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
         let own_checks = match event.hook_details.as_ref().and_then(|details| details.get(CHECKS_KEY)) {
-            Some(entry) => match parse_entry(entry, &format!("hookDetails.{CHECKS_KEY}"), &config.inherited) {
-                Ok(plan) => Some(plan),
-                Err(error) => {
-                    return Evaluation::failed(format!(
-                        "the checks in the hook's hookDetails are not usable: {}: {}",
-                        error.place, error.problem
-                    ));
-                }
-            },
+            Some(entry) => Some(
+                parse_entry(entry, &format!("hookDetails.{CHECKS_KEY}"), &config.inherited).map_err(|error| {
+                    Stop::failed(
+                        Cause::Misconfigured,
+                        format!(
+                            "the checks in the hook's hookDetails are not usable: {}: {}",
+                            error.place, error.problem
+                        ),
+                    )
+                })?,
+            ),
             None => None,
         };
-        let green = match find_green(clients, &event.target_revision_arn).await {
-            Ok(green) => green,
-            Err(error) => return Evaluation::failed(format!("green could not be found: {error}")),
-        };
+        let green = find_green(checking.clients(), &event.target_revision_arn).await?;
         let Some(listener) = &green.listener else {
-            return Evaluation::failed(format!(
-                "the test listener rule {} does not forward to green's target group {} at {}, so green cannot be \
-                 checked yet: attach preflight to the stages from {CHECKABLE_FROM} on (POST_TEST_TRAFFIC_SHIFT, \
-                 PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT)",
-                green.routing.test_rule, green.routing.target_group, event.stage
+            return Err(Stop::failed(
+                Cause::Misconfigured,
+                format!(
+                    "the test listener rule {} does not forward to green's target group {} at {}, so green cannot be \
+                     checked yet: attach preflight to the stages from {CHECKABLE_FROM} on (POST_TEST_TRAFFIC_SHIFT, \
+                     PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT)",
+                    green.routing.test_rule, green.routing.target_group, event.stage
+                ),
             ));
         };
         // ALB_URL, when set, is where the listener answers (an internal alias, say); the rule's
@@ -283,8 +267,9 @@ impl EcsHook {
             Mode::Http { base_url } => base_url.clone(),
             Mode::Lambda(_) => listener.clone(),
         };
-        let planned = match &own_checks {
-            Some(chosen) => listener_checks(chosen, &base),
+        findings.subject = Some(base.to_string());
+        let Plan { checks, selections } = match &own_checks {
+            Some(chosen) => listener_checks(chosen, &base)?,
             None => plan_checks(
                 config,
                 &Targets::Service(ServiceTarget {
@@ -292,35 +277,26 @@ impl EcsHook {
                     test_listener: Some(base.clone()),
                 }),
                 None,
-            ),
+            )?,
         };
-        let Plan { checks, selections } = match planned {
-            Ok(plan) => plan,
-            Err(error) => return Evaluation::failed(error.to_string()),
-        };
-        let mut checks = match checks
+        findings.selections = selections;
+        let mut checks = checks
             .into_iter()
             .map(|check| green.route.apply(check))
             .collect::<Result<Vec<_>, _>>()
-        {
-            Ok(checks) => checks,
-            Err(why) => return Evaluation::failed(why),
-        };
+            .map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
         let start = Progress::resume(previous, progress::step_of(event), &mut checks);
-        let probe = match self.setup.probe(config, clients).await {
-            Ok(probe) => probe,
-            Err(error) => return Evaluation::failed(error),
-        };
-        let results = run_checks(checks.clone(), config.concurrency, deadline, move |check| {
-            let probe = Arc::clone(&probe);
-            async move { probe.attempt(&check).await }
-        })
-        .await;
-        let answer = match start.next(&checks, &results) {
-            Next::Done => Answer::of(Verdict::from_results(&results, Selection::skipped_in(&selections))),
-            Next::Stuck(why) => Answer::failed(why),
-            Next::Continue { delay, progress } => Answer {
+        findings.results = checking.run(config, checks.clone()).await?;
+        let results = &findings.results;
+        Ok(match start.next(&checks, results) {
+            Next::Done => HookAnswer::from_verdict(Verdict::from_results(
+                results,
+                Selection::skipped_in(&findings.selections),
+            )),
+            Next::Stuck(why) => HookAnswer::from_verdict(Verdict::failed(Cause::OutOfTime, why)),
+            Next::Continue { delay, progress } => HookAnswer {
                 status: HookStatus::InProgress,
+                cause: Cause::InProgress,
                 reason: format!(
                     "checks ran out of this invocation's time with attempts left (call {} of this step): ECS calls \
                      again in {} s",
@@ -330,14 +306,7 @@ impl EcsHook {
                 call_back_delay: Some(call_back_seconds(delay)),
                 hook_details: Some(json!({ progress::KEY: progress.to_value() })),
             },
-        };
-        Evaluation {
-            answer,
-            green: Some(base.to_string()),
-            selections,
-            results,
-            skipped: false,
-        }
+        })
     }
 }
 
@@ -347,12 +316,15 @@ fn call_back_seconds(interval: Duration) -> u64 {
     interval.as_millis().div_ceil(1000).max(1) as u64
 }
 
-/// The call's metrics: one answer (`NotAnswered` when the payload could not be read), the checks,
-/// the time taken.
-fn metrics(status: Option<HookStatus>, results: &[CheckResult], elapsed: Duration) -> Record {
-    let status = status.map_or_else(|| "NotAnswered".to_string(), |status| status.to_string());
-    with_check_metrics(
-        Record::new("ecs_hook").dimension("HookStatus", status),
+/// The call's metrics: one answer (`NotAnswered` when the payload could not be read) with its
+/// cause, the checks, the time taken.
+fn metrics(answer: Option<&HookAnswer>, results: &[CheckResult], elapsed: Duration) -> Record {
+    let status = answer.map_or_else(|| "NotAnswered".to_string(), |answer| answer.status.to_string());
+    verdict_record(
+        "ecs_hook",
+        "HookStatus",
+        status,
+        answer.map(|answer| answer.cause),
         results,
         elapsed,
     )

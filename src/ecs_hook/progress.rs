@@ -202,6 +202,7 @@ mod tests {
             status: None,
             latency: Duration::ZERO,
             failure: failure.map(str::to_string),
+            refused: None,
             out_of_time,
         }
     }

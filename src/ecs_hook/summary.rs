@@ -6,13 +6,13 @@ use std::time::Duration;
 use tracing::Level;
 
 use super::payload::{EcsHookEvent, EcsPayloadError};
-use super::{Answer, HookStatus};
+use super::{HookAnswer, HookStatus};
 use crate::checks::describe::{describe_checks, describe_selections};
 use crate::checks::{CheckResult, Selection};
 
 pub struct Summary<'a> {
     pub event: &'a EcsHookEvent,
-    pub answer: &'a Answer,
+    pub answer: &'a HookAnswer,
     /// The test listener the checks went to.
     pub green: Option<&'a str>,
     pub selections: &'a [Selection],
@@ -34,6 +34,7 @@ impl Summary<'_> {
                     service = self.event.service_name().unwrap_or(""),
                     revision = self.event.target_revision_arn.as_str(),
                     hook_status = %self.answer.status,
+                    cause = self.answer.cause.name(),
                     reason = self.answer.reason.as_str(),
                     green = self.green.unwrap_or(""),
                     targets = %targets,

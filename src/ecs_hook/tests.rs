@@ -217,7 +217,7 @@ fn clients(ecs: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
     )
 }
 
-/// One call: what ECS reads, and the reason the summary line gives.
+/// One call: what ECS reads, and the cause and reason the summary line gives, as `Cause: reason`.
 async fn call(
     pairs: &[(&str, &str)],
     clients: Arc<AwsClients>,
@@ -227,7 +227,7 @@ async fn call(
     let answer = hook
         .answer(clients, payload, Instant::now() + std::time::Duration::from_secs(30))
         .await?;
-    Ok((answer.to_value(), answer.reason))
+    Ok((answer.to_value(), format!("{}: {}", answer.cause, answer.reason)))
 }
 
 async fn green(answer: u16) -> (rehearsal::HttpTarget, u16) {
@@ -246,7 +246,7 @@ async fn a_healthy_green_succeeds_through_the_test_rule_with_its_host_and_header
         .await
         .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
-    assert_eq!(reason, "all 1 checks passed");
+    assert_eq!(reason, "Passed: all 1 checks passed");
     let requests = target.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0].path, "/healthcheck");
@@ -270,6 +270,7 @@ async fn a_broken_green_fails() {
     .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "FAILED"}));
     assert!(reason.contains("status 503"), "{reason}");
+    assert!(reason.starts_with("ReleaseFailed: "), "{reason}");
     assert_eq!(target.requests().len(), 2);
 }
 
@@ -281,6 +282,7 @@ async fn a_test_rule_still_on_blue_fails_without_a_request() {
         .await
         .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED");
+    assert!(reason.starts_with("Misconfigured: "), "{reason}");
     assert!(
         reason.contains("does not forward to green's target group") && reason.contains("POST_TEST_TRAFFIC_SHIFT"),
         "{reason}"
@@ -310,6 +312,7 @@ async fn a_rollback_succeeds_at_once_without_asking_anything() {
     .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
     assert!(reason.contains("rolling back"), "{reason}");
+    assert!(reason.starts_with("Rollback: "), "{reason}");
     assert_eq!((revision.num_calls(), rule.num_calls()), (0, 0));
 }
 
@@ -329,7 +332,7 @@ async fn checks_in_hook_details_are_the_services_own() {
     .await
     .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
-    assert_eq!(reason, "all 1 checks passed");
+    assert_eq!(reason, "Passed: all 1 checks passed");
     let paths: Vec<String> = target.requests().into_iter().map(|request| request.path).collect();
     assert_eq!(paths, vec!["/api/ping"]);
 }
@@ -373,6 +376,7 @@ async fn an_unknown_revision_fails_and_is_not_asked_again() {
     .await
     .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED");
+    assert!(reason.starts_with("NotFound: "), "{reason}");
     assert!(
         reason.contains("MISSING") && reason.contains(GREEN_REVISION),
         "{reason}"
@@ -523,5 +527,6 @@ async fn the_emergency_skip_answers_succeeded_without_asking_anything() {
     .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
     assert!(reason.contains("PREFLIGHT_SKIP_UNTIL"), "{reason}");
+    assert!(reason.starts_with("Skipped: "), "{reason}");
     assert_eq!((aws.revision.num_calls(), aws.rule.num_calls()), (0, 0));
 }

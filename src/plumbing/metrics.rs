@@ -31,7 +31,12 @@ impl Unit {
 /// One invocation's metrics: dimension values, and each metric's values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Record {
+    /// The dimensions every metric is published with (the record's main dimension set).
     dimensions: Vec<(&'static str, String)>,
+    /// Dimension values that only the extra sets use.
+    extra_dimensions: Vec<(&'static str, String)>,
+    /// Metrics published again under other dimension sets: (metric, the sets).
+    also: Vec<(&'static str, Vec<Vec<&'static str>>)>,
     metrics: Vec<(&'static str, Unit, Vec<f64>)>,
 }
 
@@ -40,8 +45,23 @@ impl Record {
     pub fn new(flow: &str) -> Record {
         Record {
             dimensions: vec![("Flow", flow.to_string())],
+            extra_dimensions: Vec::new(),
+            also: Vec::new(),
             metrics: Vec::new(),
         }
+    }
+
+    /// Adds a dimension value that only the sets given to [`Record::also_by`] use.
+    pub fn extra_dimension(mut self, name: &'static str, value: impl Into<String>) -> Record {
+        self.extra_dimensions.push((name, value.into()));
+        self
+    }
+
+    /// Publishes `metric` also under each of `sets` (names of this record's dimensions), so that
+    /// one alarm can watch it across what the main set tells apart.
+    pub fn also_by(mut self, metric: &'static str, sets: &[&[&'static str]]) -> Record {
+        self.also.push((metric, sets.iter().map(|set| set.to_vec()).collect()));
+        self
     }
 
     /// Adds a dimension; keep its values few (a verdict, an action), never an id.
@@ -71,18 +91,28 @@ impl Record {
             .iter()
             .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.name()}))
             .collect();
+        let mut directives = vec![json!({
+            "Namespace": NAMESPACE,
+            "Dimensions": [dimension_names],
+            "Metrics": definitions,
+        })];
+        for (metric, sets) in &self.also {
+            if let Some((name, unit, _)) = self.metrics.iter().find(|(name, _, _)| name == metric) {
+                directives.push(json!({
+                    "Namespace": NAMESPACE,
+                    "Dimensions": sets,
+                    "Metrics": [{"Name": name, "Unit": unit.name()}],
+                }));
+            }
+        }
         root.insert(
             "_aws".into(),
             json!({
                 "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [dimension_names],
-                    "Metrics": definitions,
-                }],
+                "CloudWatchMetrics": directives,
             }),
         );
-        for (name, value) in &self.dimensions {
+        for (name, value) in self.dimensions.iter().chain(&self.extra_dimensions) {
             root.insert((*name).into(), Value::String(value.clone()));
         }
         for (name, _, values) in &self.metrics {
@@ -192,6 +222,27 @@ mod tests {
         assert_eq!(document["Verdict"], "Failed");
         assert_eq!(document["Verdicts"], 1.0);
         assert_eq!(document["CheckLatency"], json!([12.0, 30.0]));
+    }
+
+    #[test]
+    fn a_metric_published_also_by_other_sets_gets_a_directive_of_its_own() {
+        let document = Record::new("ecs_hook")
+            .dimension("HookStatus", "FAILED")
+            .extra_dimension("Cause", "NotPermitted")
+            .extra_dimension("Fault", "Preflight")
+            .metric("Verdicts", Unit::Count, 1.0)
+            .metric("Checks", Unit::Count, 0.0)
+            .also_by("Verdicts", &[&["Flow", "Cause"], &["Fault"]])
+            .to_json(1);
+        assert_eq!(check_emf(&document), Ok(()));
+        let directives = &document["_aws"]["CloudWatchMetrics"];
+        assert_eq!(directives[0]["Dimensions"], json!([["Flow", "HookStatus"]]));
+        assert_eq!(directives[1]["Dimensions"], json!([["Flow", "Cause"], ["Fault"]]));
+        assert_eq!(directives[1]["Metrics"], json!([{"Name": "Verdicts", "Unit": "Count"}]));
+        assert_eq!(
+            (&document["Cause"], &document["Fault"]),
+            (&json!("NotPermitted"), &json!("Preflight"))
+        );
     }
 
     #[test]
