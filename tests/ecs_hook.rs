@@ -71,6 +71,7 @@ async fn a_healthy_green_succeeds_through_the_test_rule_carrying_its_host_and_he
 
     let line = summary(&rig, 1).await;
     assert_eq!(text(&line, "hook_status"), "SUCCEEDED");
+    assert_eq!(text(&line, "cause"), "Passed");
     assert_eq!(text(&line, "stage"), "POST_TEST_TRAFFIC_SHIFT");
     assert_eq!(text(&line, "revision"), service.green_revision);
     assert!(
@@ -244,8 +245,17 @@ async fn a_throttled_revision_lookup_is_retried_and_a_denied_one_fails_saying_wh
         3,
         "a denied call is not retried"
     );
-    let reason = text(&summary(&rig, 2).await, "reason");
+    let line = summary(&rig, 2).await;
+    let reason = text(&line, "reason");
     assert!(reason.contains("ecs:DescribeServiceRevisions"), "{reason}");
+    // A missing permission is preflight's fault, not the release's: the other alarm.
+    assert_eq!(text(&line, "cause"), "NotPermitted", "{line}");
+    let metrics = rig.hook.wait_for_metric_records(2).await;
+    assert_eq!(preflight::plumbing::metrics::check_emf(&metrics[1]), Ok(()));
+    assert_eq!(
+        (&metrics[1]["HookStatus"], &metrics[1]["Cause"], &metrics[1]["Fault"]),
+        (&json!("FAILED"), &json!("NotPermitted"), &json!("Preflight"))
+    );
 }
 
 #[tokio::test]

@@ -43,6 +43,7 @@ async fn healthy_version_is_reported_succeeded() {
     let summary = rig.summary(1).await;
     assert_eq!(text(&summary, "deployment_id"), deployment.id);
     assert_eq!(text(&summary, "status"), "Succeeded");
+    assert_eq!(text(&summary, "cause"), "Passed");
     assert_eq!(text(&summary, "report"), "accepted");
     assert!(
         text(&summary, "checks").starts_with("my-api:2 /healthcheck: 200 in "),
@@ -63,6 +64,12 @@ async fn healthy_version_is_reported_succeeded() {
         (metrics[0]["Verdicts"].as_f64(), metrics[0]["Checks"].as_f64()),
         (Some(1.0), Some(1.0))
     );
+    // The verdict is published also by its cause and by whose fault it is, for the two alarms.
+    assert_eq!((&metrics[0]["Cause"], &metrics[0]["Fault"]), (&json!("Passed"), &json!("None")));
+    assert_eq!(
+        metrics[0]["_aws"]["CloudWatchMetrics"][1]["Dimensions"],
+        json!([["Flow", "Cause"], ["Fault"]])
+    );
 }
 
 #[tokio::test]
@@ -78,6 +85,9 @@ async fn server_error_is_reported_failed_after_every_attempt() {
         text(&summary, "reason").contains("status 500, expected 200-399"),
         "{summary}"
     );
+    assert_eq!(text(&summary, "cause"), "ReleaseFailed", "{summary}");
+    let metrics = rig.hook.wait_for_metric_records(1).await;
+    assert_eq!((&metrics[0]["Cause"], &metrics[0]["Fault"]), (&json!("ReleaseFailed"), &json!("Release")));
     assert!(text(&summary, "checks").contains("2 attempts"), "{summary}");
 }
 
