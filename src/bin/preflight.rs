@@ -64,7 +64,7 @@ async fn main() -> ExitCode {
     };
     let config = match config(&subject, target.checks.as_ref(), &process_env) {
         Ok(config) => config,
-        Err(error) => return usage(&error.to_string()),
+        Err(error) => return usage(&error),
     };
     let plan = match plan(&config, &subject) {
         Ok(plan) => plan,

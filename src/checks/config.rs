@@ -15,7 +15,7 @@ use reqwest::Url;
 
 use super::assertions::Expectations;
 use super::definitions::document::{self, Inherited};
-use super::definitions::{CheckDefinition, Definitions, HttpRequest, Send, Source, TargetPlan};
+use super::definitions::{CheckDefinition, Definitions, HttpRequest, Source, TargetPlan, ToSend};
 use super::expected_status::ExpectedStatus;
 use super::skip::SkipUntil;
 pub use super::terms::{EventFormat, Patience};
@@ -161,7 +161,7 @@ fn default_plan(mode: &Mode, request: &RequestSpec, expected: &ExpectedStatus, p
     let expect = Arc::new(Expectations::status_only(expected.clone()));
     let checks = match mode {
         Mode::Lambda(LambdaPayload::Raw(payload)) => vec![CheckDefinition {
-            send: Send::Raw(payload.clone()),
+            send: ToSend::Raw(payload.clone()),
             expect,
         }],
         Mode::Lambda(LambdaPayload::Http(format)) => http_definitions(request, *format, &expect),
@@ -180,7 +180,7 @@ fn http_definitions(request: &RequestSpec, format: EventFormat, expect: &Arc<Exp
         .paths
         .iter()
         .map(|path| CheckDefinition {
-            send: Send::Http(HttpRequest {
+            send: ToSend::Http(HttpRequest {
                 path: path.clone(),
                 method: request.method.clone(),
                 headers: request.headers.clone(),

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use aws_lambda_events::codedeploy::CodeDeployLifecycleEvent;
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::plumbing::text::kind_of;
@@ -47,7 +48,7 @@ pub fn parse_hook_event(payload: &Value) -> Result<HookEvent, PayloadError> {
             }
         }
     }
-    serde_json::from_value(payload.clone()).map_err(|error| PayloadError(error.to_string()))
+    HookEvent::deserialize(payload).map_err(|error| PayloadError(error.to_string()))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::checks::config::Config;
-use crate::checks::definitions::Send;
+use crate::checks::definitions::ToSend;
 use crate::checks::{Check, Plan, Request};
 
 /// What the checks would send, target by target.
@@ -61,7 +61,7 @@ fn configured_headers(config: &Config) -> BTreeSet<String> {
         .flat_map(|definitions| definitions.entries.iter().map(|entry| &entry.plan));
     for plan in plans.chain(std::iter::once(&config.defaults)) {
         for definition in &plan.checks {
-            if let Send::Http(request) = &definition.send {
+            if let ToSend::Http(request) = &definition.send {
                 names.extend(request.headers.iter().map(|(name, _)| name.to_string()));
             }
         }

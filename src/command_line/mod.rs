@@ -79,7 +79,7 @@ impl FunctionRef {
 /// `ALB_URL`, `--function` unsets it (the versions are invoked, whatever the environment says),
 /// `--checks FILE` is `PREFLIGHT_CHECKS_FILE` (and unsets `PREFLIGHT_CHECKS`). The emergency
 /// skip does not apply: asking the command to check is asking to check.
-pub fn config(subject: &Subject, checks_file: Option<&PathBuf>, env: &Lookup) -> Result<Config, ConfigError> {
+pub fn config(subject: &Subject, checks_file: Option<&PathBuf>, env: &Lookup) -> Result<Config, String> {
     let url = match subject {
         Subject::Url(url) => Some(url.clone()),
         Subject::Functions(_) => None,
@@ -92,7 +92,18 @@ pub fn config(subject: &Subject, checks_file: Option<&PathBuf>, env: &Lookup) ->
         "PREFLIGHT_SKIP_UNTIL" => None,
         other => env(other),
     };
-    Config::from_lookup(&lookup)
+    Config::from_lookup(&lookup).map_err(|error| command_line_advice(&error, file.is_some()))
+}
+
+/// A configuration error in the command's words: the value came from the caller's environment,
+/// `--url` or the `--checks` file, not from a function's settings.
+fn command_line_advice(error: &ConfigError, from_file: bool) -> String {
+    let what_to_do = match error.variable {
+        "ALB_URL" => "check --url".to_string(),
+        "PREFLIGHT_CHECKS_FILE" if from_file => "fix the --checks file".to_string(),
+        variable => format!("fix {variable} in your environment, or unset it"),
+    };
+    format!("{}; {what_to_do}", error.what())
 }
 
 /// The checks the hook would run for `subject`.
@@ -157,5 +168,18 @@ mod tests {
         assert!(config.skip_until.is_none(), "the emergency skip does not apply");
         let planned = plan(&config, &functions).unwrap();
         assert_eq!(planned.checks[0].target(), "my-api:3 /from-env");
+    }
+
+    #[test]
+    fn a_bad_setting_says_to_fix_the_callers_environment_not_to_redeploy_a_function() {
+        let lookup = |name: &str| (name == "CHECK_ATTEMPTS").then(|| "lots".to_string());
+        let url = Subject::Url("http://localhost:3000".into());
+        let said = config(&url, None, &lookup).unwrap_err();
+        assert!(said.contains("CHECK_ATTEMPTS"), "{said}");
+        assert!(
+            said.ends_with("fix CHECK_ATTEMPTS in your environment, or unset it"),
+            "{said}"
+        );
+        assert!(!said.contains("redeploy"), "{said}");
     }
 }

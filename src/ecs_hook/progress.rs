@@ -133,7 +133,7 @@ impl Progress {
             .zip(&self.attempts)
             .map(|(result, used)| {
                 if unfinished(result) {
-                    used + result.attempts() as u32
+                    used.saturating_add(u32::try_from(result.attempts()).unwrap_or(u32::MAX))
                 } else {
                     0
                 }
@@ -150,7 +150,7 @@ impl Progress {
             delay,
             progress: Progress {
                 attempts,
-                calls: self.calls + 1,
+                calls: self.calls.saturating_add(1),
                 ..self
             },
         }

@@ -17,7 +17,8 @@ pub mod reconcile;
 use std::fmt;
 
 use lambda_runtime::Diagnostic;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::plumbing::aws::AwsClients;
@@ -25,7 +26,7 @@ use crate::plumbing::env::ConfigError;
 use crate::plumbing::metrics::{Record, Unit};
 use config::MaintenanceConfig;
 use notification::{DeploymentNotification, MaintenanceEvent, NotificationError, parse_event};
-use reconcile::{ApplyError, Outcome, Swept, reconcile, sweep};
+use reconcile::{Applied, ApplyError, PageAction, Swept, reconcile, sweep};
 
 /// The maintenance side of the function: its configuration, read at start-up.
 pub struct Maintenance {
@@ -147,16 +148,16 @@ impl Maintenance {
             log_summary(notification, &result, started);
             tally.add(&result);
             match result {
-                Ok(outcome) => done.push(json!({
-                    "deploymentId": notification.deployment_id,
-                    "action": outcome.action,
-                    "reason": outcome.reason,
-                    "ruleArn": outcome.rule_arn,
-                })),
+                Ok(outcome) => done.push(Done::Notified {
+                    deployment_id: notification.deployment_id.clone(),
+                    action: outcome.action,
+                    reason: outcome.reason,
+                    rule_arn: outcome.rule_arn,
+                }),
                 Err(error) => return Err(error.into()),
             }
         }
-        Ok(json!({ "maintenance": done }))
+        Ok(answer(done))
     }
 
     /// The configuration, or why there is none to act on.
@@ -190,12 +191,12 @@ impl Maintenance {
                 Ok(swept) => {
                     tally.swept += 1;
                     tally.stale_removed += swept.removed.len();
-                    done.push(json!({
-                        "listener": swept.listener_arn,
-                        "action": "swept",
-                        "removed": swept.removed,
-                        "kept": swept.kept,
-                    }));
+                    done.push(Done::Swept {
+                        listener: swept.listener_arn,
+                        action: "swept",
+                        removed: swept.removed,
+                        kept: swept.kept,
+                    });
                 }
                 Err(error) => {
                     tally.failed += 1;
@@ -205,9 +206,36 @@ impl Maintenance {
         }
         match first_failure {
             Some(error) => Err(error.into()),
-            None => Ok(json!({ "maintenance": done })),
+            None => Ok(answer(done)),
         }
     }
+}
+
+/// What one notification or one listener's sweep did, as the invocation's answer lists it.
+#[derive(Debug, Serialize)]
+#[serde(untagged, rename_all_fields = "camelCase")]
+enum Done {
+    Notified {
+        deployment_id: String,
+        action: PageAction,
+        reason: String,
+        rule_arn: Option<String>,
+    },
+    Swept {
+        listener: String,
+        action: &'static str,
+        removed: Vec<String>,
+        kept: usize,
+    },
+}
+
+/// The invocation's answer: `{"maintenance": [...]}`.
+fn answer(done: Vec<Done>) -> Value {
+    #[derive(Serialize)]
+    struct Answer {
+        maintenance: Vec<Done>,
+    }
+    serde_json::to_value(Answer { maintenance: done }).unwrap_or(Value::Null)
 }
 
 /// What one invocation did, counted for its metrics record.
@@ -224,18 +252,18 @@ struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, result: &Result<Outcome, ApplyError>) {
+    fn add(&mut self, result: &Result<Applied, ApplyError>) {
         let Ok(outcome) = result else {
             self.failed += 1;
             return;
         };
         self.stale_removed += outcome.stale_removed.len();
         let counter = match outcome.action {
-            "shown" => &mut self.shown,
-            "already_shown" => &mut self.already_shown,
-            "removed" => &mut self.removed,
-            "ignored" => &mut self.ignored,
-            _ => &mut self.unchanged,
+            PageAction::Shown => &mut self.shown,
+            PageAction::AlreadyShown => &mut self.already_shown,
+            PageAction::Removed => &mut self.removed,
+            PageAction::Ignored => &mut self.ignored,
+            PageAction::Unchanged => &mut self.unchanged,
         };
         *counter += 1;
     }
@@ -313,7 +341,7 @@ fn log_each_failure(notifications: &[DeploymentNotification], error: Maintenance
 }
 
 /// The one line per notification: which deployment, what the listener got, and why.
-fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, ApplyError>, started: Instant) {
+fn log_summary(notification: &DeploymentNotification, result: &Result<Applied, ApplyError>, started: Instant) {
     let elapsed_ms = started.elapsed().as_millis() as u64;
     let group = format!("{}/{}", notification.application, notification.deployment_group);
     match result {
@@ -323,7 +351,7 @@ fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, A
             deployment_group = group.as_str(),
             status = notification.status.as_str(),
             deployment_error = notification.error.as_deref(),
-            action = outcome.action,
+            action = outcome.action.name(),
             reason = outcome.reason.as_str(),
             listener = outcome.listener_arn.as_deref(),
             rule = outcome.rule_arn.as_deref(),
@@ -350,8 +378,8 @@ fn log_summary(notification: &DeploymentNotification, result: &Result<Outcome, A
 mod tests {
     use super::*;
 
-    fn outcome(action: &'static str, stale: usize) -> Result<Outcome, ApplyError> {
-        Ok(Outcome {
+    fn outcome(action: PageAction, stale: usize) -> Result<Applied, ApplyError> {
+        Ok(Applied {
             action,
             reason: String::new(),
             listener_arn: None,
@@ -363,8 +391,8 @@ mod tests {
     #[test]
     fn the_tally_counts_each_action_and_makes_one_valid_record() {
         let mut tally = Tally::default();
-        tally.add(&outcome("shown", 2));
-        tally.add(&outcome("none", 0));
+        tally.add(&outcome(PageAction::Shown, 2));
+        tally.add(&outcome(PageAction::Unchanged, 0));
         tally.add(&Err(ApplyError {
             reason: "throttled".into(),
             code: Some("Throttling".into()),

@@ -120,7 +120,7 @@ pub fn parse_notifications(payload: &Value) -> Result<Vec<DeploymentNotification
 }
 
 fn parse_sns(payload: &Value) -> Result<Vec<DeploymentNotification>, NotificationError> {
-    let event: SnsEvent = serde_json::from_value(payload.clone())
+    let event: SnsEvent = SnsEvent::deserialize(payload)
         .map_err(|error| invalid(format!("`Records` is there but this is not an SNS event: {error}")))?;
     if event.records.is_empty() {
         return Err(invalid("the SNS event has no records"));
@@ -185,7 +185,7 @@ fn parse_eventbridge(payload: &Value) -> Result<DeploymentNotification, Notifica
         }
         None => return Err(invalid("an EventBridge event needs a string `detail-type`")),
     }
-    let event: CodeDeployEvent = serde_json::from_value(payload.clone())
+    let event: CodeDeployEvent = CodeDeployEvent::deserialize(payload)
         .map_err(|error| invalid(format!("not a CodeDeploy EventBridge event: {error}")))?;
     let detail = event.detail;
     let missing = |field: &str| invalid(format!("`detail.{field}` is missing or empty"));

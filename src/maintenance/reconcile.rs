@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_codedeploy::Client as CodeDeploy;
+use serde::Serialize;
 
 use super::config::MaintenanceConfig;
 use super::listener::{NewPage, PRIORITY_IN_USE, find_pages, put_up, take_down};
@@ -19,11 +20,40 @@ use crate::plumbing::aws::{AwsClients, AwsError};
 #[cfg(test)]
 mod tests;
 
+/// What one notification did to the listener's maintenance page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PageAction {
+    /// The page went up.
+    Shown,
+    /// The page was up already.
+    AlreadyShown,
+    /// The page was taken down.
+    Removed,
+    /// Nothing to do: no page, none wanted.
+    #[serde(rename = "none")]
+    Unchanged,
+    /// The deployment group has no maintenance listener.
+    Ignored,
+}
+
+impl PageAction {
+    /// The name the summary line and the answer use.
+    pub fn name(self) -> &'static str {
+        match self {
+            PageAction::Shown => "shown",
+            PageAction::AlreadyShown => "already_shown",
+            PageAction::Removed => "removed",
+            PageAction::Unchanged => "none",
+            PageAction::Ignored => "ignored",
+        }
+    }
+}
+
 /// What one notification did to the listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    /// `shown`, `already_shown`, `removed`, `none` or `ignored`.
-    pub action: &'static str,
+pub struct Applied {
+    pub action: PageAction,
     pub reason: String,
     pub listener_arn: Option<String>,
     pub rule_arn: Option<String>,
@@ -58,10 +88,10 @@ pub async fn reconcile(
     clients: &AwsClients,
     config: &MaintenanceConfig,
     notification: &DeploymentNotification,
-) -> Result<Outcome, ApplyError> {
+) -> Result<Applied, ApplyError> {
     let Some(listener_arn) = config.listener_for(&notification.application, &notification.deployment_group) else {
-        return Ok(Outcome {
-            action: "ignored",
+        return Ok(Applied {
+            action: PageAction::Ignored,
             reason: format!(
                 "deployment group {}/{} is not in MAINTENANCE_LISTENERS",
                 notification.application, notification.deployment_group
@@ -83,7 +113,7 @@ pub async fn reconcile(
     for rule in &plan.stale {
         take_down(elb, rule).await?;
     }
-    let outcome = |action, reason: String, rule_arn: Option<&String>| Outcome {
+    let outcome = |action, reason: String, rule_arn: Option<&String>| Applied {
         action,
         reason,
         listener_arn: Some(listener_arn.to_string()),
@@ -95,7 +125,11 @@ pub async fn reconcile(
             for rule in rules {
                 take_down(elb, rule).await?;
             }
-            let action = if rules.is_empty() { "none" } else { "removed" };
+            let action = if rules.is_empty() {
+                PageAction::Unchanged
+            } else {
+                PageAction::Removed
+            };
             Ok(outcome(action, why.describe().into(), rules.first()))
         }
         OwnPage::Keep { rule, duplicates } => {
@@ -103,7 +137,7 @@ pub async fn reconcile(
                 take_down(elb, duplicate).await?;
             }
             Ok(outcome(
-                "already_shown",
+                PageAction::AlreadyShown,
                 "the deployment's page is already up".into(),
                 Some(rule),
             ))
@@ -123,7 +157,7 @@ pub async fn reconcile(
                     let pages = find_pages(elb, listener_arn).await?;
                     return match own_page(&pages, id) {
                         Some(page) => Ok(outcome(
-                            "already_shown",
+                            PageAction::AlreadyShown,
                             "the deployment's page went up in a simultaneous delivery".into(),
                             Some(&page.rule_arn),
                         )),
@@ -140,12 +174,16 @@ pub async fn reconcile(
             if is_stale(&deployment_state(codedeploy, id).await?) {
                 take_down(elb, &rule).await?;
                 return Ok(outcome(
-                    "removed",
+                    PageAction::Removed,
                     "the deployment ended while its page went up".into(),
                     Some(&rule),
                 ));
             }
-            Ok(outcome("shown", "the deployment is running".into(), Some(&rule)))
+            Ok(outcome(
+                PageAction::Shown,
+                "the deployment is running".into(),
+                Some(&rule),
+            ))
         }
     }
 }

@@ -48,13 +48,24 @@ pub struct ConfigError {
     pub problem: String,
 }
 
+impl ConfigError {
+    /// What is wrong, without what to do (which depends on where the value was set).
+    pub fn what(&self) -> String {
+        match &self.place {
+            Some(place) => format!("invalid configuration: {}: {place}: {}", self.variable, self.problem),
+            None => format!("invalid configuration: {} {}", self.variable, self.problem),
+        }
+    }
+}
+
+/// The hook's words: its settings are the function's environment.
 impl fmt::Display for ConfigError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.place {
-            Some(place) => write!(f, "invalid configuration: {}: {place}: {}", self.variable, self.problem)?,
-            None => write!(f, "invalid configuration: {} {}", self.variable, self.problem)?,
-        }
-        f.write_str("; fix the function's environment variable and redeploy")
+        write!(
+            f,
+            "{}; fix the function's environment variable and redeploy",
+            self.what()
+        )
     }
 }
 

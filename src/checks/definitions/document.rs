@@ -14,7 +14,7 @@ use aws_lambda_events::http::{HeaderName, HeaderValue, Method};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CheckDefinition, Definitions, Entry, Glob, HttpRequest, Selectors, Send, Source, TargetPlan};
+use super::{CheckDefinition, Definitions, Entry, Glob, HttpRequest, Selectors, Source, TargetPlan, ToSend};
 use crate::checks::assertions::{Assertion, Expectations, Pattern, Query};
 use crate::checks::expected_status::ExpectedStatus;
 use crate::checks::terms::{EventFormat, Patience, header_pair, method_named, parse_event_format_name};
@@ -281,7 +281,7 @@ fn check_definition(here: &str, check: CheckEntry, inherited: &Inherited) -> Res
                 "has neither `path` nor `payload`: give a path for an HTTP check, or a payload for a raw invocation",
             ));
         }
-        (Some(path), None) => Send::Http(http_request(
+        (Some(path), None) => ToSend::Http(http_request(
             here,
             path,
             check.method,
@@ -310,10 +310,10 @@ fn check_definition(here: &str, check: CheckEntry, inherited: &Inherited) -> Res
                     "belongs to HTTP checks, but this check sends a raw payload: remove it, or use path instead of payload",
                 ));
             }
-            Send::Raw(payload)
+            ToSend::Raw(payload)
         }
     };
-    let raw = matches!(send, Send::Raw(_));
+    let raw = matches!(send, ToSend::Raw(_));
     let expect = match check.expect {
         Some(expect) => expectations(&format!("{here}.expect"), expect, raw, inherited)?,
         None => Expectations::status_only(inherited.expected.clone()),

@@ -130,13 +130,13 @@ pub struct TargetPlan {
 /// One check, before it knows its target: what to send and what to expect back.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CheckDefinition {
-    pub send: Send,
+    pub send: ToSend,
     pub expect: Arc<Expectations>,
 }
 
 /// What a check sends.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Send {
+pub enum ToSend {
     /// A synthetic HTTP event (Lambda) or a request to the load balancer (HTTP mode).
     Http(HttpRequest),
     /// A raw JSON invocation (Lambda only).
@@ -186,7 +186,7 @@ mod tests {
                 timeout: Duration::from_secs(1),
             },
             checks: vec![CheckDefinition {
-                send: Send::Raw(Value::Null),
+                send: ToSend::Raw(Value::Null),
                 expect: Arc::new(Expectations::status_only(ExpectedStatus::default())),
             }],
         }

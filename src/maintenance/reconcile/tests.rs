@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::operation::describe_tags::DescribeTagsOutput
 use aws_sdk_elasticloadbalancingv2::types::{Rule as ElbRule, Tag, TagDescription};
 use aws_smithy_mocks::{Rule, mock};
 
-use super::{ApplyError, Outcome, reconcile, sweep};
+use super::{Applied, ApplyError, PageAction, reconcile, sweep};
 use crate::maintenance::config::MaintenanceConfig;
 use crate::maintenance::notification::{Carrier, DeploymentNotification, Phase};
 use crate::maintenance::plan::{DEPLOYMENT_TAG, ROLE_TAG, ROLE_VALUE};
@@ -122,7 +122,7 @@ async fn run(
     notification: &DeploymentNotification,
     codedeploy: &[&Rule],
     elb: &[&Rule],
-) -> Result<Outcome, ApplyError> {
+) -> Result<Applied, ApplyError> {
     let clients = AwsClients::from_clients(canned::codedeploy(codedeploy), canned::lambda(&[]), canned::elb(elb));
     reconcile(&clients, config, notification).await
 }
@@ -138,7 +138,7 @@ async fn a_group_without_a_listener_is_ignored_without_a_call() {
     )
     .await
     .expect("ignored");
-    assert_eq!(outcome.action, "ignored");
+    assert_eq!(outcome.action, PageAction::Ignored);
     assert!(
         outcome
             .reason
@@ -177,7 +177,7 @@ async fn a_running_deployment_gets_its_page_tagged_at_the_configured_priority() 
     )
     .await
     .expect("shown");
-    assert_eq!(outcome.action, "shown");
+    assert_eq!(outcome.action, PageAction::Shown);
     assert_eq!(outcome.rule_arn.as_deref(), Some(NEW_RULE));
     assert_eq!(create.num_calls(), 1);
     // Once before deciding, once after the page went up.
@@ -196,7 +196,7 @@ async fn a_page_that_is_up_stays_and_its_duplicates_go() {
     )
     .await
     .expect("already shown");
-    assert_eq!(outcome.action, "already_shown");
+    assert_eq!(outcome.action, PageAction::AlreadyShown);
     assert_eq!(outcome.rule_arn.as_deref(), Some("page-a"));
     assert_eq!((duplicate.num_calls(), create.num_calls()), (1, 0));
 }
@@ -215,7 +215,7 @@ async fn an_end_removes_the_page_without_asking_codedeploy() {
     .expect("removed");
     assert_eq!(
         (outcome.action, outcome.reason.as_str()),
-        ("removed", "the deployment ended")
+        (PageAction::Removed, "the deployment ended")
     );
     assert_eq!(removal.num_calls(), 1);
 
@@ -228,7 +228,7 @@ async fn an_end_removes_the_page_without_asking_codedeploy() {
     )
     .await
     .expect("nothing to do");
-    assert_eq!(outcome.action, "none");
+    assert_eq!(outcome.action, PageAction::Unchanged);
 }
 
 #[tokio::test]
@@ -255,7 +255,7 @@ async fn a_late_start_and_a_scale_out_get_no_page() {
         )
         .await
         .expect("no page");
-        assert_eq!(outcome.action, "none");
+        assert_eq!(outcome.action, PageAction::Unchanged);
         assert!(outcome.reason.contains(reason), "{}", outcome.reason);
         assert_eq!(create.num_calls(), 0);
     }
@@ -272,7 +272,7 @@ async fn a_late_start_and_a_scale_out_get_no_page() {
     )
     .await
     .expect("shown");
-    assert_eq!(outcome.action, "shown");
+    assert_eq!(outcome.action, PageAction::Shown);
 }
 
 #[tokio::test]
@@ -325,7 +325,7 @@ async fn a_page_whose_deployment_ends_while_it_goes_up_comes_down_again() {
     )
     .await
     .expect("removed");
-    assert_eq!(outcome.action, "removed");
+    assert_eq!(outcome.action, PageAction::Removed);
     assert_eq!(outcome.reason, "the deployment ended while its page went up");
     assert_eq!(removal.num_calls(), 1);
 }
@@ -355,7 +355,7 @@ async fn priority_in_use_by_this_deployments_own_page_is_already_shown() {
     )
     .await
     .expect("already shown");
-    assert_eq!(outcome.action, "already_shown");
+    assert_eq!(outcome.action, PageAction::AlreadyShown);
     assert_eq!(outcome.rule_arn.as_deref(), Some("twin"));
 }
 

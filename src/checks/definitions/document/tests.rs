@@ -83,7 +83,7 @@ fn every_key_is_read() {
     let [http, raw] = &entry.plan.checks[..] else {
         panic!("two checks");
     };
-    let Send::Http(request) = &http.send else {
+    let ToSend::Http(request) = &http.send else {
         panic!("an HTTP check");
     };
     assert_eq!(request.path, "/health?deep=1");
@@ -114,7 +114,7 @@ fn every_key_is_read() {
             .assertions
             .contains(&Assertion::BodyMatches(Pattern::new(r"^\{.*\}$").unwrap()))
     );
-    assert_eq!(raw.send, Send::Raw(json!({"source": "preflight"})));
+    assert_eq!(raw.send, ToSend::Raw(json!({"source": "preflight"})));
     assert_eq!(
         raw.expect.assertions,
         vec![Assertion::Json {
@@ -129,7 +129,7 @@ fn what_a_check_leaves_out_comes_from_the_check_variables() {
     let definitions = lambda("targets: [{checks: [{path: /health}]}]").unwrap();
     let plan = &definitions.entries[0].plan;
     assert_eq!(plan.patience, inherited(false).patience);
-    let Send::Http(request) = &plan.checks[0].send else {
+    let ToSend::Http(request) = &plan.checks[0].send else {
         panic!("an HTTP check");
     };
     assert_eq!(request.method, Method::GET);
@@ -145,7 +145,7 @@ fn what_a_check_leaves_out_comes_from_the_check_variables() {
 fn json_documents_are_read_too() {
     let json = r#"{"targets": [{"function": "worker", "checks": [{"payload": {"a": 1}, "expect": {"json": {"$.ok": true}}}]}]}"#;
     let definitions = lambda(json).unwrap();
-    assert_eq!(definitions.entries[0].plan.checks[0].send, Send::Raw(json!({"a": 1})));
+    assert_eq!(definitions.entries[0].plan.checks[0].send, ToSend::Raw(json!({"a": 1})));
 }
 
 #[test]
