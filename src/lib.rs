@@ -30,6 +30,8 @@
 // Input from outside (payloads, AppSpecs, environment, HTTP, AWS) must never panic the function:
 // the library has no unwrap, expect or panic outside its tests.
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+// What nothing outside the crate uses is `pub(crate)`, so that the compiler finds what is unused.
+#![warn(unreachable_pub)]
 
 pub mod checks;
 pub mod codedeploy_hook;

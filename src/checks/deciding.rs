@@ -27,17 +27,11 @@ use crate::plumbing::metrics::{Record, Unit};
 
 /// An evaluation that ended before its checks decided, with the verdict it ends in.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stop(pub Verdict);
+pub(crate) struct Stop(pub Verdict);
 
 impl Stop {
-    pub fn failed(cause: Cause, reason: impl Into<String>) -> Stop {
+    pub(crate) fn failed(cause: Cause, reason: impl Into<String>) -> Stop {
         Stop(Verdict::failed(cause, reason))
-    }
-
-    /// The same stop, its reason introduced by `context` (`green could not be found: …`).
-    pub fn context(mut self, context: &str) -> Stop {
-        self.0.reason = format!("{context}: {}", self.0.reason);
-        self
     }
 }
 
@@ -69,24 +63,19 @@ impl From<ListenerError> for Stop {
 }
 
 /// What a flow answers with: a [`Verdict`], or a flow's richer answer that one converts into.
-pub trait Decision: Send + 'static {
+pub(crate) trait Decision: Send + 'static {
     fn from_verdict(verdict: Verdict) -> Self;
-    fn cause(&self) -> Cause;
 }
 
 impl Decision for Verdict {
     fn from_verdict(verdict: Verdict) -> Verdict {
         verdict
     }
-
-    fn cause(&self) -> Cause {
-        self.cause
-    }
 }
 
 /// What an evaluation found, kept for the summary line even when it stops early.
 #[derive(Debug, Default)]
-pub struct Findings {
+pub(crate) struct Findings {
     /// What was checked: the deployment's description, or green's test listener.
     pub subject: Option<String>,
     pub selections: Vec<Selection>,
@@ -95,13 +84,13 @@ pub struct Findings {
 
 /// A decision and what led to it.
 #[derive(Debug)]
-pub struct Evaluation<D> {
+pub(crate) struct Evaluation<D> {
     pub decision: D,
     pub findings: Findings,
 }
 
 /// A deciding flow: its event and its answer, and how it evaluates one event.
-pub trait Deciding: Send + Sync + 'static {
+pub(crate) trait Deciding: Send + Sync + 'static {
     type Event: Send + Sync + 'static;
     type Decision: Decision;
 
@@ -118,14 +107,14 @@ pub trait Deciding: Send + Sync + 'static {
 
 /// What an evaluation may use: the shared check set-up, the AWS clients and the deadline the
 /// checks must end by.
-pub struct Checking {
+pub(crate) struct Checking {
     setup: Arc<CheckSetup>,
     clients: Arc<AwsClients>,
     deadline: Instant,
 }
 
 impl Checking {
-    pub fn new(setup: Arc<CheckSetup>, clients: Arc<AwsClients>, deadline: Instant) -> Checking {
+    pub(crate) fn new(setup: Arc<CheckSetup>, clients: Arc<AwsClients>, deadline: Instant) -> Checking {
         Checking {
             setup,
             clients,
@@ -133,13 +122,13 @@ impl Checking {
         }
     }
 
-    pub fn clients(&self) -> &AwsClients {
+    pub(crate) fn clients(&self) -> &AwsClients {
         &self.clients
     }
 
     /// The configuration; a bad one stops the evaluation, and so does an emergency skip in force
     /// (`Succeeded`, `Skipped`: traffic moves unchecked until the skip ends by itself).
-    pub fn config(&self) -> Result<&Config, Stop> {
+    pub(crate) fn config(&self) -> Result<&Config, Stop> {
         let config = self.setup.config().map_err(|error| Stop::from(error.clone()))?;
         if let Some(skip) = config.skip_until.filter(|skip| skip.in_force(SystemTime::now())) {
             return Err(Stop(Verdict::skipped(format!(
@@ -152,7 +141,7 @@ impl Checking {
 
     /// Runs `checks` with the shared probe (made by the first run that needs it), ending by the
     /// deadline.
-    pub async fn run(&self, config: &Config, checks: Vec<Check>) -> Result<Vec<CheckResult>, Stop> {
+    pub(crate) async fn run(&self, config: &Config, checks: Vec<Check>) -> Result<Vec<CheckResult>, Stop> {
         let probe = self
             .setup
             .probe(config, &self.clients)
@@ -164,7 +153,7 @@ impl Checking {
 
 /// Evaluates `event` in its own task, so that neither a hang nor a panic can keep the verdict
 /// from going out: a panic is an `Internal` failure, the deadline an `OutOfTime` one.
-pub async fn evaluate_guarded<F: Deciding>(
+pub(crate) async fn evaluate_guarded<F: Deciding>(
     flow: Arc<F>,
     checking: Checking,
     event: F::Event,
@@ -199,7 +188,7 @@ pub async fn evaluate_guarded<F: Deciding>(
 /// by flow and status; by flow and cause; and by fault alone, for the two alarms a team sets ("a
 /// release was stopped", "preflight cannot do its job"). `cause` is `None` when there was no
 /// verdict (an unreadable payload).
-pub fn verdict_record(
+pub(crate) fn verdict_record(
     flow: &str,
     status_dimension: &'static str,
     status: String,

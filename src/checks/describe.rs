@@ -9,7 +9,7 @@ use crate::plumbing::metrics::{Record, Unit};
 
 /// `record` with one verdict (`Verdicts` = 1), the checks (`Checks`, `ChecksFailed`,
 /// `CheckLatency`, one value a check) and the invocation's `Duration`.
-pub fn with_check_metrics(record: Record, results: &[CheckResult], elapsed: Duration) -> Record {
+pub(crate) fn with_check_metrics(record: Record, results: &[CheckResult], elapsed: Duration) -> Record {
     let failed = results.iter().filter(|result| !result.passed()).count();
     let record = record
         .metric("Verdicts", Unit::Count, 1.0)
@@ -26,7 +26,7 @@ pub fn with_check_metrics(record: Record, results: &[CheckResult], elapsed: Dura
 /// `my-api:2 /healthcheck: 200 in 12 ms, 2 attempts (error, pass), pass | …`: each attempt
 /// was a pass, a failure (an answer that broke an expectation) or an error (no answer to judge).
 /// (Reasons may contain `;`.)
-pub fn describe_checks(results: &[CheckResult]) -> String {
+pub(crate) fn describe_checks(results: &[CheckResult]) -> String {
     results
         .iter()
         .map(|result| {
@@ -48,7 +48,7 @@ pub fn describe_checks(results: &[CheckResult]) -> String {
 
 /// `my-api: targets[0] | worker: defaults | legacy: targets[2] (skipped)`: which entry of
 /// `PREFLIGHT_CHECKS` (or the `CHECK_*` defaults) each target's checks came from.
-pub fn describe_selections(selections: &[Selection]) -> String {
+pub(crate) fn describe_selections(selections: &[Selection]) -> String {
     selections
         .iter()
         .map(Selection::to_string)

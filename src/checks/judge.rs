@@ -150,7 +150,7 @@ impl Judgement {
 
 /// Judges a Lambda invocation. `format` is `None` for raw payloads, whose returned JSON is the
 /// answer; otherwise the function's HTTP response in that event source's shape is.
-pub fn judge_invocation(
+pub(crate) fn judge_invocation(
     function_error: Option<&str>,
     payload: &[u8],
     format: Option<EventFormat>,
@@ -176,7 +176,7 @@ pub fn judge_invocation(
 }
 
 /// Judges the answer to a plain HTTP check. `headers` names are in lower case.
-pub fn judge_http(
+pub(crate) fn judge_http(
     status: u16,
     headers: Vec<(String, String)>,
     body: String,

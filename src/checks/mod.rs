@@ -5,21 +5,21 @@
 //! attempts, interval, a deadline, bounded concurrency), what it all means ([`verdict`]), and
 //! when not to check at all ([`skip`]).
 
-pub mod assertions;
+pub(crate) mod assertions;
 pub mod config;
-pub mod deciding;
+pub(crate) mod deciding;
 pub mod definitions;
-pub mod describe;
-pub mod expected_status;
+pub(crate) mod describe;
+pub(crate) mod expected_status;
 pub mod http_event;
-pub mod judge;
-pub mod plan;
-pub mod probe;
-pub mod runner;
-pub mod setup;
-pub mod skip;
-pub mod terms;
-pub mod verdict;
+pub(crate) mod judge;
+pub(crate) mod plan;
+pub(crate) mod probe;
+pub(crate) mod runner;
+pub(crate) mod setup;
+pub(crate) mod skip;
+pub(crate) mod terms;
+pub(crate) mod verdict;
 
 use std::sync::Arc;
 use std::time::Duration;

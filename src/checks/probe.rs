@@ -228,7 +228,7 @@ async fn read_body(response: &mut reqwest::Response) -> Result<String, reqwest::
 }
 
 /// What a failed Invoke means for the check, and what to change when no attempt can succeed.
-pub fn judge_invoke_error(function: &str, version: &str, error: &AwsError) -> Judgement {
+pub(crate) fn judge_invoke_error(function: &str, version: &str, error: &AwsError) -> Judgement {
     let target = format!("{function}:{version}");
     let said = || {
         format!(

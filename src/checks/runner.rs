@@ -20,7 +20,7 @@ use super::{Check, CheckResult};
 
 /// Runs `attempt` for each check under its patience, at most `concurrency` attempts at a time,
 /// finishing by `deadline`. Results keep the order of `checks`.
-pub async fn run_checks<A, F>(checks: Vec<Check>, concurrency: usize, deadline: Instant, attempt: A) -> Vec<CheckResult>
+pub(crate) async fn run_checks<A, F>(checks: Vec<Check>, concurrency: usize, deadline: Instant, attempt: A) -> Vec<CheckResult>
 where
     A: Fn(Check) -> F + Send + Sync + 'static,
     F: Future<Output = Judgement> + Send + 'static,
@@ -62,7 +62,7 @@ where
 
 /// Runs `checks` with `probe`, each attempt one probe attempt: the one way every caller (the
 /// hooks, the `preflight` command) runs a plan.
-pub async fn run_with_probe(
+pub(crate) async fn run_with_probe(
     probe: Arc<Probe>,
     checks: Vec<Check>,
     concurrency: usize,

@@ -11,10 +11,10 @@ use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 
 /// The longest skip `PREFLIGHT_SKIP_UNTIL` may ask for, from the time the function starts.
-pub const LONGEST_SKIP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+pub(crate) const LONGEST_SKIP: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// The text a deployment's description carries to skip its checks (any case).
-pub const DESCRIPTION_DIRECTIVE: &str = "[skip preflight]";
+pub(crate) const DESCRIPTION_DIRECTIVE: &str = "[skip preflight]";
 
 /// Until when checks are skipped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ impl SkipUntil {
 }
 
 /// Whether a deployment's description asks to skip its checks.
-pub fn description_asks_to_skip(description: &str) -> bool {
+pub(crate) fn description_asks_to_skip(description: &str) -> bool {
     description.to_lowercase().contains(DESCRIPTION_DIRECTIVE)
 }
 

@@ -35,7 +35,7 @@ pub struct Patience {
 }
 
 /// `apigw-v1`, `apigw-v2` or `alb` (any case).
-pub fn parse_event_format_name(name: &str) -> Result<EventFormat, String> {
+pub(crate) fn parse_event_format_name(name: &str) -> Result<EventFormat, String> {
     match name.trim().to_ascii_lowercase().as_str() {
         "apigw-v1" => Ok(EventFormat::ApiGatewayV1),
         "apigw-v2" => Ok(EventFormat::ApiGatewayV2),
@@ -45,7 +45,7 @@ pub fn parse_event_format_name(name: &str) -> Result<EventFormat, String> {
 }
 
 /// A method a check may use: HTTP checks through the load balancer only read (HEAD, GET).
-pub fn method_named(name: &str, http_mode: bool) -> Result<Method, String> {
+pub(crate) fn method_named(name: &str, http_mode: bool) -> Result<Method, String> {
     let name = name.trim().to_ascii_uppercase();
     let allowed: &[&str] = if http_mode {
         &["GET", "HEAD"]
@@ -59,7 +59,7 @@ pub fn method_named(name: &str, http_mode: bool) -> Result<Method, String> {
 }
 
 /// One header; the value is never echoed (it may be a secret).
-pub fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
+pub(crate) fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), String> {
     let header = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("names `{}`, not a valid header name", truncate(name)))?;
     let value =

@@ -15,7 +15,7 @@ use crate::plumbing::aws::{AwsError, Service};
 
 /// The facts about a deployment that the checks and the logs need.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeploymentFacts {
+pub(crate) struct DeploymentFacts {
     pub application: String,
     pub group: String,
     /// The deployment's description (where `[skip preflight]` may be written).
@@ -25,7 +25,7 @@ pub struct DeploymentFacts {
 
 /// Where the AppSpec's text is.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum AppSpecText {
+pub(crate) enum AppSpecText {
     Content(String),
     /// An S3 or GitHub revision: its AppSpec is not available through CodeDeploy's API.
     Elsewhere(String),
@@ -33,14 +33,14 @@ pub enum AppSpecText {
 
 /// How to get the AppSpec text out of a revision location, decided without I/O.
 #[derive(Debug, PartialEq, Eq)]
-pub enum RevisionSource {
+pub(crate) enum RevisionSource {
     Inline(String),
     /// Only a sha256 came back (the normal case): ask GetApplicationRevision.
     Lookup,
     Elsewhere(String),
 }
 
-pub fn revision_source(revision: &RevisionLocation) -> RevisionSource {
+pub(crate) fn revision_source(revision: &RevisionLocation) -> RevisionSource {
     let inline = revision
         .app_spec_content()
         .and_then(|c| c.content())
@@ -58,7 +58,7 @@ pub fn revision_source(revision: &RevisionLocation) -> RevisionSource {
 
 /// Why the deployment could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DiscoveryError {
+pub(crate) enum DiscoveryError {
     Aws(AwsError),
     NoRevision {
         deployment_id: String,
@@ -107,7 +107,7 @@ impl From<AwsError> for DiscoveryError {
 }
 
 /// Asks CodeDeploy what the deployment is and fetches its AppSpec.
-pub async fn discover(client: &Client, deployment_id: &str) -> Result<DeploymentFacts, DiscoveryError> {
+pub(crate) async fn discover(client: &Client, deployment_id: &str) -> Result<DeploymentFacts, DiscoveryError> {
     let info = get_deployment(client, deployment_id).await?;
     let application = info.application_name().unwrap_or_default().to_string();
     let revision = info.revision().ok_or_else(|| DiscoveryError::NoRevision {

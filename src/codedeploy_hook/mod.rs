@@ -8,11 +8,11 @@
 //! invocation itself fail (the second so that Lambda's retry reports again).
 
 pub mod appspec;
-pub mod deployment;
+pub(crate) mod deployment;
 pub mod payload;
-pub mod report;
-pub mod summary;
-pub mod test_listener;
+pub(crate) mod report;
+pub(crate) mod summary;
+pub(crate) mod test_listener;
 #[cfg(test)]
 mod tests;
 

@@ -14,7 +14,7 @@ use crate::plumbing::aws::{AwsError, Service};
 /// What became of the report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Delivery {
+pub(crate) enum Delivery {
     Accepted,
     /// A duplicate delivery of an execution that was already reported: nothing more to do.
     AlreadyReported,
@@ -33,7 +33,7 @@ impl fmt::Display for Delivery {
 /// any other failure is returned so that the invocation fails and Lambda's retry can report
 /// again. (Even a denied report: a role created with the stack is often not usable everywhere
 /// for its first minute, and the retry comes after that.)
-pub async fn send_report(client: &Client, event: &HookEvent, status: Status) -> Result<Delivery, AwsError> {
+pub(crate) async fn send_report(client: &Client, event: &HookEvent, status: Status) -> Result<Delivery, AwsError> {
     let status = match status {
         Status::Succeeded => LifecycleEventStatus::Succeeded,
         Status::Failed => LifecycleEventStatus::Failed,

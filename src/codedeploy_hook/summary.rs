@@ -10,7 +10,7 @@ use crate::checks::describe::{describe_checks, describe_selections};
 use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Selection};
 
-pub struct Summary<'a> {
+pub(crate) struct Summary<'a> {
     pub event: &'a HookEvent,
     pub deployed: Option<&'a str>,
     pub selections: &'a [Selection],
@@ -21,7 +21,7 @@ pub struct Summary<'a> {
 }
 
 impl Summary<'_> {
-    pub fn log(&self) {
+    pub(crate) fn log(&self) {
         let checks = describe_checks(self.results);
         let targets = describe_selections(self.selections);
         let (report, report_error) = match self.delivery {
@@ -58,6 +58,6 @@ impl Summary<'_> {
 }
 
 /// A payload without usable ids cannot be reported on; this line is its summary.
-pub fn log_rejected_payload(error: &PayloadError) {
+pub(crate) fn log_rejected_payload(error: &PayloadError) {
     tracing::error!(status = "NotReported", reason = %error, "hook summary");
 }

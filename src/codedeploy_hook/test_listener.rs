@@ -11,7 +11,7 @@ use crate::plumbing::aws::codedeploy::get_deployment_group;
 use crate::plumbing::aws::elb::listener_url;
 
 /// The ECS service and its test listener's ARN, read from the deployment group; pure.
-pub fn test_route(info: &DeploymentGroupInfo) -> (Option<String>, Option<String>) {
+pub(crate) fn test_route(info: &DeploymentGroupInfo) -> (Option<String>, Option<String>) {
     let service = info
         .ecs_services()
         .first()
@@ -29,7 +29,7 @@ pub fn test_route(info: &DeploymentGroupInfo) -> (Option<String>, Option<String>
 }
 
 /// The service of `application`/`group` and where its test listener answers.
-pub async fn find_test_listener(
+pub(crate) async fn find_test_listener(
     clients: &AwsClients,
     application: &str,
     group: &str,

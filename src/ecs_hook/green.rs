@@ -16,14 +16,14 @@ use crate::plumbing::aws::elb::{ListenerError, describe_rule, listener_url};
 
 /// Green's test listener rule and target group, read from its service revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GreenRouting {
+pub(crate) struct GreenRouting {
     pub test_rule: String,
     pub target_group: String,
 }
 
 /// What preflight needs to check green.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Green {
+pub(crate) struct Green {
     pub routing: GreenRouting,
     /// The test listener's address, `scheme://dns-name:port`; `None` when the rule does not
     /// forward to green (there is nothing to send yet).
@@ -31,15 +31,10 @@ pub struct Green {
     pub route: GreenRoute,
 }
 
-impl Green {
-    pub fn forwards(&self) -> bool {
-        self.listener.is_some()
-    }
-}
 
 /// Why green could not be found; every message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum GreenError {
+pub(crate) enum GreenError {
     Aws(AwsError),
     Listener(ListenerError),
     /// The revision has no load balancer with a test listener rule.
@@ -99,7 +94,7 @@ impl From<ListenerError> for GreenError {
 /// Green's test rule and target group (pure). The first load balancer with a test listener rule
 /// is green's way in; its target group is the resolved one that shares its production rule, or
 /// the only one.
-pub fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Result<GreenRouting, GreenError> {
+pub(crate) fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Result<GreenRouting, GreenError> {
     let (test_rule, production_rule) = revision
         .load_balancers()
         .iter()
@@ -133,7 +128,7 @@ pub fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Result<Gree
 
 /// Finds green for the revision `revision_arn`. The listener's address is looked up only when
 /// the rule forwards to green.
-pub async fn find_green(clients: &AwsClients, revision_arn: &str) -> Result<Green, GreenError> {
+pub(crate) async fn find_green(clients: &AwsClients, revision_arn: &str) -> Result<Green, GreenError> {
     let revision = describe_service_revision(clients.ecs().await, revision_arn)
         .await
         .map_err(GreenError::Aws)?;

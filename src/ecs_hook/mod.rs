@@ -7,12 +7,12 @@
 //! or `IN_PROGRESS` with the attempts used so far when the checks outlast the invocation
 //! ([`progress`]) → one summary line ([`summary`]). Nothing here calls CodeDeploy.
 
-pub mod green;
+pub(crate) mod green;
 pub mod payload;
-pub mod progress;
-pub mod rule;
-pub mod stage;
-pub mod summary;
+pub(crate) mod progress;
+pub(crate) mod rule;
+pub(crate) mod stage;
+pub(crate) mod summary;
 #[cfg(test)]
 mod tests;
 
@@ -112,10 +112,6 @@ impl Decision for HookAnswer {
             call_back_delay: None,
             hook_details: None,
         }
-    }
-
-    fn cause(&self) -> Cause {
-        self.cause
     }
 }
 

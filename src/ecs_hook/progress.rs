@@ -11,11 +11,11 @@ use super::payload::EcsHookEvent;
 use crate::checks::{Check, CheckResult};
 
 /// The `hookDetails` key the state travels under (beside the `preflight` checks, which ECS keeps).
-pub const KEY: &str = "preflightProgress";
+pub(crate) const KEY: &str = "preflightProgress";
 
 /// What earlier calls of this step used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Progress {
+pub(crate) struct Progress {
     /// The stage and green's production weight: a linear or canary deployment calls the same
     /// stage at every step, and a new step starts afresh.
     pub step: String,
@@ -29,7 +29,7 @@ pub struct Progress {
 
 /// What comes after this call's checks.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Next {
+pub(crate) enum Next {
     /// Every check passed, or one failed for good: the results are the verdict.
     Done,
     /// Checks ran out of time with attempts left: call again after `delay`.
@@ -40,7 +40,7 @@ pub enum Next {
 }
 
 /// The step of `event`, as [`Progress::step`] records it.
-pub fn step_of(event: &EcsHookEvent) -> String {
+pub(crate) fn step_of(event: &EcsHookEvent) -> String {
     let weight = event
         .production_weights
         .get(&event.target_revision_arn)
@@ -49,7 +49,7 @@ pub fn step_of(event: &EcsHookEvent) -> String {
 }
 
 /// The progress an earlier call left in `hook_details`, if any.
-pub fn read(hook_details: Option<&Value>) -> Result<Option<Progress>, String> {
+pub(crate) fn read(hook_details: Option<&Value>) -> Result<Option<Progress>, String> {
     let Some(state) = hook_details.and_then(|details| details.get(KEY)) else {
         return Ok(None);
     };
@@ -91,7 +91,7 @@ pub fn read(hook_details: Option<&Value>) -> Result<Option<Progress>, String> {
 impl Progress {
     /// Where this call starts: `previous`, when it was left by the same step and plan, with each
     /// check's attempts reduced by those it used; else nothing used yet.
-    pub fn resume(previous: Option<Progress>, step: String, checks: &mut [Check]) -> Progress {
+    pub(crate) fn resume(previous: Option<Progress>, step: String, checks: &mut [Check]) -> Progress {
         let names: Vec<String> = checks.iter().map(Check::target).collect();
         let fresh = Progress {
             step: step.clone(),
@@ -112,7 +112,7 @@ impl Progress {
     }
 
     /// What follows `results` (in the order of `checks`, this call's plan).
-    pub fn next(self, checks: &[Check], results: &[CheckResult]) -> Next {
+    pub(crate) fn next(self, checks: &[Check], results: &[CheckResult]) -> Next {
         let unfinished = |result: &CheckResult| !result.passed() && result.out_of_time;
         let failed_for_good = results.iter().any(|result| !result.passed() && !result.out_of_time);
         if failed_for_good || !results.iter().any(unfinished) {
@@ -157,7 +157,7 @@ impl Progress {
     }
 
     /// The state as `hookDetails` carries it.
-    pub fn to_value(&self) -> Value {
+    pub(crate) fn to_value(&self) -> Value {
         json!({
             "step": self.step,
             "checks": self.checks,

@@ -12,7 +12,7 @@ use crate::checks::{Check, Request};
 
 /// How to reach green through its test listener rule.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GreenRoute {
+pub(crate) struct GreenRoute {
     /// A `Host` the rule's `host-header` condition accepts (also the TLS server name on HTTPS).
     pub host: Option<String>,
     /// Headers the `http-header` conditions ask for, one value each.
@@ -27,7 +27,7 @@ pub struct GreenRoute {
 
 impl GreenRoute {
     /// Whether a check of `path` (its query aside) would be routed by the rule.
-    pub fn routes_path(&self, path: &str) -> bool {
+    pub(crate) fn routes_path(&self, path: &str) -> bool {
         let path = path.split_once('?').map_or(path, |(path, _)| path);
         // ELB path patterns are case-sensitive, with `*` and `?`, applied to the path only.
         self.path_patterns.is_empty()
@@ -38,7 +38,7 @@ impl GreenRoute {
     }
 
     /// Whether a check sent with `method` would be routed by the rule.
-    pub fn routes_method(&self, method: &str) -> bool {
+    pub(crate) fn routes_method(&self, method: &str) -> bool {
         self.methods.is_empty() || self.methods.iter().any(|allowed| allowed.eq_ignore_ascii_case(method))
     }
 }
@@ -47,7 +47,7 @@ impl GreenRoute {
     /// `check` as the rule routes it to green: the rule's host (sent to the listener's address),
     /// headers and query added. A check the rule would send to blue is an error naming what to
     /// change.
-    pub fn apply(&self, check: Check) -> Result<Check, String> {
+    pub(crate) fn apply(&self, check: Check) -> Result<Check, String> {
         let Request::Http {
             mut url,
             method,
@@ -128,7 +128,7 @@ fn values(condition: &RuleCondition, typed: Option<&[String]>) -> Vec<String> {
 
 /// Reads the rule's conditions; a condition no request from preflight can satisfy is an error
 /// that says so.
-pub fn green_route(rule: &Rule) -> Result<GreenRoute, String> {
+pub(crate) fn green_route(rule: &Rule) -> Result<GreenRoute, String> {
     let mut route = GreenRoute::default();
     for condition in rule.conditions() {
         match condition.field().unwrap_or_default() {
@@ -178,7 +178,7 @@ pub fn green_route(rule: &Rule) -> Result<GreenRoute, String> {
 }
 
 /// Whether the rule sends its traffic to `target_group_arn` (alone, or with a weight above 0).
-pub fn forwards_to(rule: &Rule, target_group_arn: &str) -> bool {
+pub(crate) fn forwards_to(rule: &Rule, target_group_arn: &str) -> bool {
     rule.actions().iter().any(|action| {
         action.r#type() == Some(&ActionTypeEnum::Forward)
             && (action.target_group_arn() == Some(target_group_arn)
@@ -192,7 +192,7 @@ pub fn forwards_to(rule: &Rule, target_group_arn: &str) -> bool {
 
 /// The listener a rule belongs to: `…:listener-rule/app/LB/LBID/LISTENERID/RULEID` →
 /// `…:listener/app/LB/LBID/LISTENERID`.
-pub fn listener_of_rule(rule_arn: &str) -> Option<String> {
+pub(crate) fn listener_of_rule(rule_arn: &str) -> Option<String> {
     let (prefix, path) = rule_arn.split_once(":listener-rule/")?;
     let (listener, rule_id) = path.rsplit_once('/')?;
     (!rule_id.is_empty() && listener.split('/').count() == 4).then(|| format!("{prefix}:listener/{listener}"))

@@ -8,18 +8,18 @@
 use super::payload::{EcsHookEvent, Stage};
 
 /// The stages from which green answers on the test listener rule: where a check means something.
-pub const CHECKABLE_FROM: Stage = Stage::PostTestTrafficShift;
+pub(crate) const CHECKABLE_FROM: Stage = Stage::PostTestTrafficShift;
 
 /// What to do with one call.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StageDecision {
+pub(crate) enum StageDecision {
     /// ECS is rolling green back: answer `SUCCEEDED` at once, saying why; never hold a rollback up.
     Rollback { reason: String },
     /// Check green through the test listener rule.
     Check,
 }
 
-pub fn decide(event: &EcsHookEvent) -> StageDecision {
+pub(crate) fn decide(event: &EcsHookEvent) -> StageDecision {
     let rollback_stage = matches!(event.stage, Stage::TestTrafficShift | Stage::ProductionTrafficShift);
     let green_production = event.production_weights.get(&event.target_revision_arn);
     if rollback_stage && green_production == Some(&0.0) {

@@ -10,7 +10,7 @@ use super::{HookAnswer, HookStatus};
 use crate::checks::describe::{describe_checks, describe_selections};
 use crate::checks::{CheckResult, Selection};
 
-pub struct Summary<'a> {
+pub(crate) struct Summary<'a> {
     pub event: &'a EcsHookEvent,
     pub answer: &'a HookAnswer,
     /// The test listener the checks went to.
@@ -21,7 +21,7 @@ pub struct Summary<'a> {
 }
 
 impl Summary<'_> {
-    pub fn log(&self) {
+    pub(crate) fn log(&self) {
         let checks = describe_checks(self.results);
         let targets = describe_selections(self.selections);
         let elapsed_ms = self.elapsed.as_millis() as u64;
@@ -52,6 +52,6 @@ impl Summary<'_> {
 }
 
 /// A payload that cannot be read is answered by the invocation's error; this line is its summary.
-pub fn log_rejected_payload(error: &EcsPayloadError) {
+pub(crate) fn log_rejected_payload(error: &EcsPayloadError) {
     tracing::error!(hook_status = "NotAnswered", reason = %error, "ecs hook summary");
 }

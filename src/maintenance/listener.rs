@@ -13,7 +13,7 @@ use super::plan::{DEPLOYMENT_TAG, GROUP_TAG, PageRule, ROLE_TAG, ROLE_VALUE};
 use crate::plumbing::aws::{AwsError, Service};
 
 /// ELBv2's error code when another rule holds the priority.
-pub const PRIORITY_IN_USE: &str = "PriorityInUse";
+pub(crate) const PRIORITY_IN_USE: &str = "PriorityInUse";
 
 fn elb_error<E>(
     operation: &'static str,
@@ -45,7 +45,7 @@ where
 const TAGS_PER_CALL: usize = 20;
 
 /// The preflight pages on `listener_arn`, found by their tags.
-pub async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageRule>, AwsError> {
+pub(crate) async fn find_pages(client: &Client, listener_arn: &str) -> Result<Vec<PageRule>, AwsError> {
     let rule_arns = list_rule_arns(client, listener_arn).await?;
     let mut pages = Vec::new();
     for chunk in rule_arns.chunks(TAGS_PER_CALL) {
@@ -104,7 +104,7 @@ async fn list_rule_arns(client: &Client, listener_arn: &str) -> Result<Vec<Strin
 }
 
 /// What a new page is: where, at which priority, showing what, for which deployment.
-pub struct NewPage<'a> {
+pub(crate) struct NewPage<'a> {
     pub listener_arn: &'a str,
     pub priority: i32,
     pub page: &'a Page,
@@ -114,7 +114,7 @@ pub struct NewPage<'a> {
 
 /// Creates the page's rule, tagged in the same call so that it is never untracked. Two
 /// simultaneous starts cannot both succeed: the second meets [`PRIORITY_IN_USE`].
-pub async fn put_up(client: &Client, new: NewPage<'_>) -> Result<String, AwsError> {
+pub(crate) async fn put_up(client: &Client, new: NewPage<'_>) -> Result<String, AwsError> {
     let every_path = RuleCondition::builder()
         .field("path-pattern")
         .path_pattern_config(PathPatternConditionConfig::builder().values("/*").build())
@@ -175,7 +175,7 @@ fn page_action(page: &Page) -> Action {
 }
 
 /// Deletes a page's rule; one that is already gone counts as deleted.
-pub async fn take_down(client: &Client, rule_arn: &str) -> Result<(), AwsError> {
+pub(crate) async fn take_down(client: &Client, rule_arn: &str) -> Result<(), AwsError> {
     match client.delete_rule().rule_arn(rule_arn).send().await {
         Ok(_) => Ok(()),
         Err(error) => {

@@ -9,10 +9,10 @@
 //! and its `errorType` says whether a redelivery can help.
 
 pub mod config;
-pub mod listener;
+pub(crate) mod listener;
 pub mod notification;
-pub mod plan;
-pub mod reconcile;
+pub(crate) mod plan;
+pub(crate) mod reconcile;
 
 use std::fmt;
 

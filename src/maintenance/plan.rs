@@ -12,14 +12,14 @@ use std::collections::HashMap;
 use super::notification::Phase;
 
 /// Tag keys that mark a listener rule as a preflight maintenance page.
-pub const ROLE_TAG: &str = "preflight:role";
-pub const ROLE_VALUE: &str = "maintenance-page";
-pub const DEPLOYMENT_TAG: &str = "preflight:deployment-id";
-pub const GROUP_TAG: &str = "preflight:deployment-group";
+pub(crate) const ROLE_TAG: &str = "preflight:role";
+pub(crate) const ROLE_VALUE: &str = "maintenance-page";
+pub(crate) const DEPLOYMENT_TAG: &str = "preflight:deployment-id";
+pub(crate) const GROUP_TAG: &str = "preflight:deployment-group";
 
 /// A maintenance page found on the listener (a rule tagged [`ROLE_TAG`] = [`ROLE_VALUE`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageRule {
+pub(crate) struct PageRule {
     pub rule_arn: String,
     /// Absent only if someone removed the tag by hand.
     pub deployment_id: Option<String>,
@@ -27,7 +27,7 @@ pub struct PageRule {
 
 /// What CodeDeploy says about a deployment.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeploymentState {
+pub(crate) enum DeploymentState {
     Running {
         created_by_auto_scaling: bool,
     },
@@ -38,7 +38,7 @@ pub enum DeploymentState {
 
 /// Why a deployment gets no page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoPage {
+pub(crate) enum NoPage {
     /// The notification says the deployment ended.
     Ended,
     /// A start or progress notification arrived after the deployment had ended.
@@ -50,7 +50,7 @@ pub enum NoPage {
 }
 
 impl NoPage {
-    pub fn describe(self) -> &'static str {
+    pub(crate) fn describe(self) -> &'static str {
         match self {
             NoPage::Ended => "the deployment ended",
             NoPage::AlreadyOver => "the deployment is already over (the notification came late)",
@@ -62,7 +62,7 @@ impl NoPage {
 
 /// What to do about the notified deployment's own page.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OwnPage {
+pub(crate) enum OwnPage {
     /// No page is wanted; these rules (possibly none) come down.
     TakeDown { rules: Vec<String>, why: NoPage },
     /// The page is up already; any duplicates come down.
@@ -73,7 +73,7 @@ pub enum OwnPage {
 
 /// The whole decision for one notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Plan {
+pub(crate) struct Plan {
     /// Pages of other deployments that are over or unknown: they come down first.
     pub stale: Vec<String>,
     pub own: OwnPage,
@@ -81,7 +81,7 @@ pub struct Plan {
 
 /// The deployments whose state the plan needs: the owners of other pages, and for a running
 /// notification the notified deployment itself. An end needs no lookup for its own page.
-pub fn deployments_to_ask(phase: Phase, deployment_id: &str, pages: &[PageRule]) -> Vec<String> {
+pub(crate) fn deployments_to_ask(phase: Phase, deployment_id: &str, pages: &[PageRule]) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     if phase == Phase::Running {
         ids.push(deployment_id.to_string());
@@ -100,7 +100,7 @@ pub fn deployments_to_ask(phase: Phase, deployment_id: &str, pages: &[PageRule])
 
 /// Decides from the pages found and the states looked up (see [`deployments_to_ask`]); a
 /// deployment missing from `states` counts as unknown.
-pub fn plan(
+pub(crate) fn plan(
     phase: Phase,
     deployment_id: &str,
     pages: &[PageRule],
@@ -135,7 +135,7 @@ pub fn plan(
 
 /// The rules among `pages` whose deployments are over or unknown (missing from `states`, or
 /// untagged): what a sweep removes, and what every notification removes on the way.
-pub fn stale_pages(pages: &[PageRule], states: &HashMap<String, DeploymentState>) -> Vec<String> {
+pub(crate) fn stale_pages(pages: &[PageRule], states: &HashMap<String, DeploymentState>) -> Vec<String> {
     pages
         .iter()
         .filter(|page| {
@@ -147,7 +147,7 @@ pub fn stale_pages(pages: &[PageRule], states: &HashMap<String, DeploymentState>
 }
 
 /// The deployments whose state a sweep of `pages` needs, each once.
-pub fn page_owners(pages: &[PageRule]) -> Vec<String> {
+pub(crate) fn page_owners(pages: &[PageRule]) -> Vec<String> {
     let mut ids: Vec<String> = Vec::new();
     for id in pages.iter().filter_map(|page| page.deployment_id.as_deref()) {
         if !ids.iter().any(|known| known == id) {
@@ -158,7 +158,7 @@ pub fn page_owners(pages: &[PageRule]) -> Vec<String> {
 }
 
 /// Whether a deployment CodeDeploy reports as `state` should have a page now.
-pub fn page_wanted(state: &DeploymentState, on_scale_out: bool) -> Result<(), NoPage> {
+pub(crate) fn page_wanted(state: &DeploymentState, on_scale_out: bool) -> Result<(), NoPage> {
     match state {
         DeploymentState::Running {
             created_by_auto_scaling: true,
@@ -170,20 +170,20 @@ pub fn page_wanted(state: &DeploymentState, on_scale_out: bool) -> Result<(), No
 }
 
 /// A page goes once its deployment is over or unknown.
-pub fn is_stale(state: &DeploymentState) -> bool {
+pub(crate) fn is_stale(state: &DeploymentState) -> bool {
     !matches!(state, DeploymentState::Running { .. })
 }
 
 /// The page of `deployment_id` among `pages`, if there is one: after `PriorityInUse`, the rule
 /// holding the priority may be this deployment's own page, put up by a simultaneous delivery.
-pub fn own_page<'a>(pages: &'a [PageRule], deployment_id: &str) -> Option<&'a PageRule> {
+pub(crate) fn own_page<'a>(pages: &'a [PageRule], deployment_id: &str) -> Option<&'a PageRule> {
     pages
         .iter()
         .find(|page| page.deployment_id.as_deref() == Some(deployment_id))
 }
 
 /// GetDeployment's `status` and `creator`, reduced to what the page depends on.
-pub fn state_of(status: &str, creator: &str) -> DeploymentState {
+pub(crate) fn state_of(status: &str, creator: &str) -> DeploymentState {
     if status_is_over(status) {
         DeploymentState::Over
     } else {
@@ -195,12 +195,12 @@ pub fn state_of(status: &str, creator: &str) -> DeploymentState {
 
 /// CodeDeploy's `creator` values for deployments Auto Scaling starts: on scale-out, and on
 /// instance termination.
-pub fn created_by_auto_scaling(creator: &str) -> bool {
+pub(crate) fn created_by_auto_scaling(creator: &str) -> bool {
     matches!(creator, "autoscaling" | "autoscalingTermination")
 }
 
 /// CodeDeploy's deployment statuses that are final.
-pub fn status_is_over(status: &str) -> bool {
+pub(crate) fn status_is_over(status: &str) -> bool {
     matches!(status, "Succeeded" | "Failed" | "Stopped")
 }
 

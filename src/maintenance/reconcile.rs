@@ -23,7 +23,7 @@ mod tests;
 /// What one notification did to the listener's maintenance page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-pub enum PageAction {
+pub(crate) enum PageAction {
     /// The page went up.
     Shown,
     /// The page was up already.
@@ -39,7 +39,7 @@ pub enum PageAction {
 
 impl PageAction {
     /// The name the summary line and the answer use.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             PageAction::Shown => "shown",
             PageAction::AlreadyShown => "already_shown",
@@ -52,7 +52,7 @@ impl PageAction {
 
 /// What one notification did to the listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Applied {
+pub(crate) struct Applied {
     pub action: PageAction,
     pub reason: String,
     pub listener_arn: Option<String>,
@@ -84,7 +84,7 @@ impl From<AwsError> for ApplyError {
 
 /// Brings the listener of the notification's deployment group to the state the plan wants. A
 /// group without a listener is ignored before any client is made.
-pub async fn reconcile(
+pub(crate) async fn reconcile(
     clients: &AwsClients,
     config: &MaintenanceConfig,
     notification: &DeploymentNotification,
@@ -190,7 +190,7 @@ pub async fn reconcile(
 
 /// What a sweep did to one listener.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Swept {
+pub(crate) struct Swept {
     pub listener_arn: String,
     /// Pages of deployments that were over or unknown, taken down.
     pub removed: Vec<String>,
@@ -200,7 +200,7 @@ pub struct Swept {
 
 /// Removes, from `listener_arn`, every preflight page whose deployment is over or unknown, and
 /// leaves running deployments' pages alone: what the scheduled reconcile does on each listener.
-pub async fn sweep(clients: &AwsClients, listener_arn: &str) -> Result<Swept, ApplyError> {
+pub(crate) async fn sweep(clients: &AwsClients, listener_arn: &str) -> Result<Swept, ApplyError> {
     let (codedeploy, elb) = (clients.codedeploy().await, clients.elb().await);
     let pages = find_pages(elb, listener_arn).await?;
     let mut states = HashMap::new();

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 /// Why guarded work gave no result.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stopped {
+pub(crate) enum Stopped {
     /// It panicked; the text is the task's error.
     Panicked(String),
     /// It was still running at the deadline (plus a short grace), and was stopped.
@@ -19,7 +19,7 @@ pub enum Stopped {
 /// answering in time. At `deadline` plus 100 ms the task is aborted: nothing may outlive the
 /// verdict (a late check would be checking for nobody). Work that stops itself at `deadline`,
 /// as the check runner does, only meets the grace on a slow AWS call before it.
-pub async fn run_guarded<T, F>(work: F, deadline: Instant) -> Result<T, Stopped>
+pub(crate) async fn run_guarded<T, F>(work: F, deadline: Instant) -> Result<T, Stopped>
 where
     T: Send + 'static,
     F: Future<Output = T> + Send + 'static,
@@ -38,7 +38,7 @@ where
 }
 
 /// The budget assumed when the deadline is a placeholder: the template's default hook timeout.
-pub const PLACEHOLDER_DEADLINE_BUDGET: Duration = Duration::from_secs(60);
+pub(crate) const PLACEHOLDER_DEADLINE_BUDGET: Duration = Duration::from_secs(60);
 
 /// The time left until the invocation's deadline, and whether the deadline was a placeholder.
 ///
@@ -46,7 +46,7 @@ pub const PLACEHOLDER_DEADLINE_BUDGET: Duration = Duration::from_secs(60);
 /// emulators may send a placeholder instead (cargo lambda sends `600000`, a moment in 1970); a
 /// deadline more than a minute in the past cannot come from Lambda, so it is replaced by
 /// [`PLACEHOLDER_DEADLINE_BUDGET`] rather than failing every check at once.
-pub fn remaining_time(deadline_epoch_ms: u64, now_epoch_ms: u64) -> (Duration, bool) {
+pub(crate) fn remaining_time(deadline_epoch_ms: u64, now_epoch_ms: u64) -> (Duration, bool) {
     const IMPLAUSIBLY_LATE_MS: u64 = 60_000;
     if deadline_epoch_ms.saturating_add(IMPLAUSIBLY_LATE_MS) < now_epoch_ms {
         return (PLACEHOLDER_DEADLINE_BUDGET, true);
@@ -58,7 +58,7 @@ pub fn remaining_time(deadline_epoch_ms: u64, now_epoch_ms: u64) -> (Duration, b
 }
 
 /// Timers want an `Instant`; see [`remaining_time`]. A placeholder is logged once per invocation.
-pub fn instant_of(deadline_epoch_ms: u64) -> Instant {
+pub(crate) fn instant_of(deadline_epoch_ms: u64) -> Instant {
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -76,7 +76,7 @@ pub fn instant_of(deadline_epoch_ms: u64) -> Instant {
 
 /// The moment `margin` before `deadline`: work stops then, so that what must follow (a report, a
 /// logged error) still fits. It may already be past, which makes every timer fire at once.
-pub fn keep_back(deadline: Instant, margin: Duration) -> Instant {
+pub(crate) fn keep_back(deadline: Instant, margin: Duration) -> Instant {
     deadline.checked_sub(margin).unwrap_or(deadline)
 }
 

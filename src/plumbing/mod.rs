@@ -4,8 +4,8 @@
 //! here knows which flow it serves.
 
 pub mod aws;
-pub mod deadline;
+pub(crate) mod deadline;
 pub mod env;
 pub mod logging;
 pub mod metrics;
-pub mod text;
+pub(crate) mod text;

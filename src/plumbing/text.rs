@@ -6,7 +6,7 @@ use serde_json::Value;
 const LIMIT: usize = 200;
 
 /// Bodies and messages go into log lines: keep them short and on one line.
-pub fn truncate(text: &str) -> String {
+pub(crate) fn truncate(text: &str) -> String {
     let one_line: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     match one_line.char_indices().nth(LIMIT) {
         Some((cut, _)) => format!("{}…", &one_line[..cut]),
@@ -15,12 +15,12 @@ pub fn truncate(text: &str) -> String {
 }
 
 /// Parser messages can carry a multi-line source snippet; a log line wants the first line.
-pub fn first_line(message: &str) -> String {
+pub(crate) fn first_line(message: &str) -> String {
     message.lines().next().unwrap_or(message).trim().to_string()
 }
 
 /// What kind of JSON value this is, for messages such as "`DeploymentId` is a number".
-pub fn kind_of(value: &Value) -> &'static str {
+pub(crate) fn kind_of(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

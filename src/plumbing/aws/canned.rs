@@ -20,13 +20,13 @@ fn response(status: u16, headers: &[(&str, &str)], body: String) -> HttpResponse
 }
 
 /// CodeDeploy's awsJson1_1 error: `{"__type": CODE, "message": …}`.
-pub fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn json_error(status: u16, code: &str, message: &str) -> HttpResponse {
     let body = serde_json::json!({"__type": code, "message": message}).to_string();
     response(status, &[("content-type", "application/x-amz-json-1.1")], body)
 }
 
 /// Lambda's restJson1 error: the code in `x-amzn-errortype`, the message in the body.
-pub fn rest_error(status: u16, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn rest_error(status: u16, code: &str, message: &str) -> HttpResponse {
     let body = serde_json::json!({"Type": "User", "Message": message}).to_string();
     response(
         status,
@@ -36,7 +36,7 @@ pub fn rest_error(status: u16, code: &str, message: &str) -> HttpResponse {
 }
 
 /// ELBv2's awsQuery error document.
-pub fn query_error(status: u16, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn query_error(status: u16, code: &str, message: &str) -> HttpResponse {
     let body = format!(
         "<ErrorResponse xmlns=\"http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/\">\
          <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\
@@ -46,7 +46,7 @@ pub fn query_error(status: u16, code: &str, message: &str) -> HttpResponse {
 }
 
 /// A CodeDeploy client answering from `rules` (any order), retrying as production does.
-pub fn codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
+pub(crate) fn codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
     mock_client!(
         aws_sdk_codedeploy,
         RuleMode::MatchAny,
@@ -56,14 +56,14 @@ pub fn codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
 }
 
 /// A Lambda client answering from `rules`, with production's Lambda settings.
-pub fn lambda(rules: &[&Rule]) -> aws_sdk_lambda::Client {
+pub(crate) fn lambda(rules: &[&Rule]) -> aws_sdk_lambda::Client {
     mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules.iter().copied(), |config| {
         super::lambda_config(config.retry_config(RetryConfig::standard()))
     })
 }
 
 /// An ELBv2 client answering from `rules`, retrying as production does.
-pub fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
+pub(crate) fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
     mock_client!(
         aws_sdk_elasticloadbalancingv2,
         RuleMode::MatchAny,
@@ -73,7 +73,7 @@ pub fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
 }
 
 /// An ECS client answering from `rules`, retrying as production does.
-pub fn ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
+pub(crate) fn ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
     mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules.iter().copied(), |config| {
         config.retry_config(super::retry_config())
     })
@@ -82,7 +82,7 @@ pub fn ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
 /// An ECS deployment group as GetDeploymentGroup describes it: service `checkout` in cluster
 /// `shop`, blue and green target groups, a production listener, and `test_listener` as its test
 /// traffic route when given.
-pub fn ecs_deployment_group(test_listener: Option<&str>) -> aws_sdk_codedeploy::types::DeploymentGroupInfo {
+pub(crate) fn ecs_deployment_group(test_listener: Option<&str>) -> aws_sdk_codedeploy::types::DeploymentGroupInfo {
     use aws_sdk_codedeploy::types::{
         DeploymentGroupInfo, EcsService, LoadBalancerInfo, TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
     };

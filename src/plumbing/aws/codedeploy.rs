@@ -7,10 +7,10 @@ use aws_sdk_codedeploy::types::{DeploymentGroupInfo, DeploymentInfo};
 use super::error::{AwsError, Failure, Service};
 
 /// CodeDeploy's error code for an id it does not know.
-pub const DEPLOYMENT_DOES_NOT_EXIST: &str = "DeploymentDoesNotExistException";
+pub(crate) const DEPLOYMENT_DOES_NOT_EXIST: &str = "DeploymentDoesNotExistException";
 
 /// GetDeployment's `deploymentInfo`. Throttling and 5xx have been retried by the SDK already.
-pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<DeploymentInfo, AwsError> {
+pub(crate) async fn get_deployment(client: &Client, deployment_id: &str) -> Result<DeploymentInfo, AwsError> {
     let output = client
         .get_deployment()
         .deployment_id(deployment_id)
@@ -38,7 +38,7 @@ pub async fn get_deployment(client: &Client, deployment_id: &str) -> Result<Depl
 }
 
 /// GetDeploymentGroup's `deploymentGroupInfo`. Throttling and 5xx have been retried already.
-pub async fn get_deployment_group(
+pub(crate) async fn get_deployment_group(
     client: &Client,
     application: &str,
     group: &str,

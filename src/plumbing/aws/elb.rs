@@ -12,7 +12,7 @@ use super::error::{AwsError, Service};
 
 /// Why a listener's address could not be worked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ListenerError {
+pub(crate) enum ListenerError {
     Aws(AwsError),
     /// ELBv2 answered, but not with what an address needs; the text says what was missing.
     Unusable(String),
@@ -36,7 +36,7 @@ impl From<AwsError> for ListenerError {
 }
 
 /// `scheme://dns-name:port` of the listener `listener_arn`.
-pub async fn listener_url(client: &Client, listener_arn: &str) -> Result<Url, ListenerError> {
+pub(crate) async fn listener_url(client: &Client, listener_arn: &str) -> Result<Url, ListenerError> {
     let listeners = client
         .describe_listeners()
         .listener_arns(listener_arn)
@@ -83,7 +83,7 @@ pub async fn listener_url(client: &Client, listener_arn: &str) -> Result<Url, Li
 }
 
 /// The listener rule `rule_arn`: its conditions and actions.
-pub async fn describe_rule(client: &Client, rule_arn: &str) -> Result<Rule, ListenerError> {
+pub(crate) async fn describe_rule(client: &Client, rule_arn: &str) -> Result<Rule, ListenerError> {
     let rules = client
         .describe_rules()
         .rule_arns(rule_arn)

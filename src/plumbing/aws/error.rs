@@ -157,12 +157,12 @@ impl std::error::Error for AwsError {}
 
 /// Whether a code means the caller lacks a permission (`AccessDeniedException`,
 /// `AccessDenied`, `KMSAccessDeniedException`, …).
-pub fn is_access_denied(code: &str) -> bool {
+pub(crate) fn is_access_denied(code: &str) -> bool {
     code.contains("AccessDenied")
 }
 
 /// The retry decision, apart from the SDK types so that it can be tested case by case.
-pub fn retry_can_help(failure: Failure, code: Option<&str>, http_status: Option<u16>) -> bool {
+pub(crate) fn retry_can_help(failure: Failure, code: Option<&str>, http_status: Option<u16>) -> bool {
     match failure {
         Failure::Timeout | Failure::Connection | Failure::Response => true,
         Failure::Construction => false,

@@ -4,10 +4,10 @@
 
 #[cfg(test)]
 pub(crate) mod canned;
-pub mod codedeploy;
-pub mod ecs;
-pub mod elb;
-pub mod error;
+pub(crate) mod codedeploy;
+pub(crate) mod ecs;
+pub(crate) mod elb;
+pub(crate) mod error;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
