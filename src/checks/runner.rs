@@ -20,7 +20,12 @@ use super::{Check, CheckResult};
 
 /// Runs `attempt` for each check under its patience, at most `concurrency` attempts at a time,
 /// finishing by `deadline`. Results keep the order of `checks`.
-pub(crate) async fn run_checks<A, F>(checks: Vec<Check>, concurrency: usize, deadline: Instant, attempt: A) -> Vec<CheckResult>
+pub(crate) async fn run_checks<A, F>(
+    checks: Vec<Check>,
+    concurrency: usize,
+    deadline: Instant,
+    attempt: A,
+) -> Vec<CheckResult>
 where
     A: Fn(Check) -> F + Send + Sync + 'static,
     F: Future<Output = Judgement> + Send + 'static,

@@ -31,7 +31,6 @@ pub(crate) struct Green {
     pub route: GreenRoute,
 }
 
-
 /// Why green could not be found; every message says what to change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum GreenError {

@@ -7,7 +7,10 @@ use aws_sdk_ecs::types::ServiceRevision;
 use super::error::{AwsError, Failure, Service};
 
 /// The service revision `revision_arn`. Throttling and 5xx have been retried by the SDK already.
-pub(crate) async fn describe_service_revision(client: &Client, revision_arn: &str) -> Result<ServiceRevision, AwsError> {
+pub(crate) async fn describe_service_revision(
+    client: &Client,
+    revision_arn: &str,
+) -> Result<ServiceRevision, AwsError> {
     let output = client
         .describe_service_revisions()
         .service_revision_arns(revision_arn)
