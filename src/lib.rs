@@ -3,29 +3,50 @@
 //!
 //! # Layout
 //!
-//! One folder per flow, the checks in their own, and the plumbing they share written once:
+//! This is the project's one code map (`ARCHITECTURE.md` states the invariants). One folder per
+//! flow, the checks in their own, and the plumbing they share written once. Flows depend on
+//! `checks` and `plumbing`, never on each other; `checks` depends only on `plumbing`.
 //!
-//! - [`router`]: the Lambda handler. It sends each event to its flow and lends it the AWS clients.
-//! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: payload → what was deployed (GetDeployment,
-//!   GetApplicationRevision, the AppSpec; for ECS the test listener, from GetDeploymentGroup and
-//!   ELBv2) → the checks → exactly one report → one summary line.
-//! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks: payload → the stage (a rollback is never held
-//!   up) → green, from its service revision's test listener rule (ECS, ELBv2) → the checks, sent
-//!   as the rule routes them to green → `{"hookStatus": …}` (`IN_PROGRESS` carrying the attempts
-//!   used when the checks outlast the invocation) → one summary line.
-//! - [`maintenance`]: the maintenance page: CodeDeploy notifications (SNS, EventBridge) → a plan
-//!   for the ALB listener's rules (pure) → the ELBv2 calls that carry it out.
-//! - [`checks`]: what every deciding flow shares: the check settings and the per-target check
-//!   definitions (`PREFLIGHT_CHECKS`), synthetic events, one attempt (Invoke or HTTP), judging the
-//!   answer against its assertions, the patient runner, the verdict, the emergency skip.
-//! - [`command_line`]: the `preflight` command's work (its parser lives with the binary): the
-//!   hook's checks run from a developer's machine against a deployed version or a URL, and
-//!   `explain`, which shows what they would send.
-//! - [`plumbing`]: AWS set-up, the lazily built clients and the typed AWS error; environment
-//!   reading; deadlines; log text; JSON logging.
+//! - `main.rs`: the `bootstrap` binary, a few lines wiring the [`router`] to `lambda_runtime`.
+//!   `bin/preflight.rs`: the `preflight` command's parser and exit status; its work is
+//!   [`command_line`].
+//! - [`router`]: the Lambda handler. It builds what the flows share (the lazily built AWS
+//!   clients, the one check set-up), sends each event to its flow and lends it the clients.
+//! - [`checks`]: what every deciding flow shares. `deciding` is the skeleton a deciding flow runs
+//!   on (configuration and emergency skip, the check run, the guarded evaluation ending in a
+//!   verdict whatever happens, the verdict's metrics): a flow writes one `evaluate` with `?` on
+//!   its typed errors, each of which becomes a verdict with its cause. Around it: `config` (the
+//!   `CHECK_*` settings), `terms` (what `config` and `definitions` read alike), `definitions/`
+//!   (`PREFLIGHT_CHECKS`: the `document` parser and the selection, pure), `plan` (which checks
+//!   each target gets, pure), `http_event` (synthetic events), `probe` (one attempt: Invoke or
+//!   HTTP), `judge` and `assertions` (each answer judged, pure), `expected_status`, `runner`
+//!   (attempts, deadline, concurrency), `verdict` (status, cause, reason), `describe` (the checks
+//!   as summary lines show them), `setup` (the configuration and probe the flows share), `skip`
+//!   (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`).
+//! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: `payload` → what was deployed
+//!   (`deployment`: GetDeployment, GetApplicationRevision; `appspec`; for ECS `test_listener`:
+//!   GetDeploymentGroup, then ELBv2) → the checks → exactly one `report` → one `summary` line;
+//!   `tests.rs` runs its decisions in process on canned AWS answers.
+//! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks: `payload` → `stage` (a rollback is never
+//!   held up, pure) → `green` (its service revision's test listener rule: ECS, ELBv2) → the
+//!   checks, sent as the `rule` routes them to green (pure) → `{"hookStatus": …}`, with `progress`
+//!   carrying the attempts used across `IN_PROGRESS` calls (pure) → one `summary` line; `tests.rs`
+//!   as above.
+//! - [`maintenance`]: the maintenance page: `notification` (SNS, EventBridge) and `config`
+//!   (pure) → `plan` (pure decisions) → `reconcile` (the executor) over `listener` (ELBv2 calls).
+//! - [`command_line`]: the `preflight` command's work: the hook's configuration with the
+//!   command's choices on top, `check` (run, print, exit code) and `explain` (pure).
+//! - [`plumbing`]: `aws` (SDK set-up, the lazily built clients, the typed `AwsError` and its
+//!   retry classification, the CodeDeploy, ECS and ELBv2 reads the flows share, canned answers
+//!   for tests), `env` (reading variables, `ConfigError`), `deadline` (and work guarded by it),
+//!   `metrics` (Embedded Metric Format records), `logging` (JSON), `text`.
 //!
-//! Flows depend on `checks` and `plumbing`, never on each other; `checks` depends only on
-//! `plumbing`. The two hooks share one check set-up ([`checks::setup`]).
+//! Around the crate: `stand-in/` (the local AWS stand-in and the test kit that `tests/` and
+//! `bench/` use), `rehearsal/` (the `rehearse` tool), `bench/` (the benchmark driver, the
+//! `lambda_runtime` floor and the Python/boto3 peer), `tests/` (process-level, property,
+//! framework, docs and template tests), `events/` (sample payloads), `template.yaml`, and
+//! `.ci/run` (CI, the one definition). `build.rs` links `bootstrap` non-PIE (see the
+//! benchmarks in `CONTRIBUTING.md`).
 
 // Input from outside (payloads, AppSpecs, environment, HTTP, AWS) must never panic the function:
 // the library has no unwrap, expect or panic outside its tests.

@@ -4,7 +4,7 @@
 //! never touch the process environment. A bad value becomes a [`ConfigError`] naming the
 //! variable; the flow keeps running and fails every verdict with that reason, so a typo can never
 //! turn into a silent pass. (`tests/docs.rs` records the names this module asks for and checks
-//! that the README and the template cover each one.)
+//! that `docs/checks.md`, `docs/maintenance.md` and the template cover each one.)
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -96,7 +96,7 @@ pub fn parse_entry(value: &Value, place: &str, inherited: &Inherited) -> Result<
 
 /// Every key the document takes, as `targets[].checks[].expect.json`. Read from serde itself
 /// (its error for an unknown key lists the known ones), so that `tests/docs.rs` can hold the
-/// README's table of keys to the code.
+/// table of keys in `docs/checks.md` to the code.
 pub fn keys() -> Vec<String> {
     let unknown = || json!({"\u{1}": 1});
     let levels = [
