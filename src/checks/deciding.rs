@@ -11,6 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::config::Config;
@@ -21,7 +22,7 @@ use super::verdict::{Cause, Verdict};
 use super::{Check, CheckResult, PlanError, Selection};
 use crate::plumbing::aws::elb::ListenerError;
 use crate::plumbing::aws::{AwsClients, AwsError};
-use crate::plumbing::deadline::{Stopped, run_guarded};
+use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
 use crate::plumbing::env::ConfigError;
 use crate::plumbing::metrics::{Record, Unit};
 
@@ -89,13 +90,28 @@ pub(crate) struct Evaluation<D> {
     pub findings: Findings,
 }
 
-/// A deciding flow: its event and its answer, and how it evaluates one event.
+/// A deciding flow: its event and its answer, and how it reads and evaluates one event.
 pub(crate) trait Deciding: Send + Sync + 'static {
-    type Event: Send + Sync + 'static;
+    type Event: Clone + Send + Sync + 'static;
+    type PayloadError;
     type Decision: Decision;
 
+    /// The `Flow` dimension of its metrics.
+    const FLOW: &'static str;
+    /// The dimension its status is published under (`Verdict`, `HookStatus`).
+    const STATUS_DIMENSION: &'static str;
+    /// That dimension's value when a payload could not be read, so that there is no verdict.
+    const NO_VERDICT: &'static str;
     /// Why the deadline came first, and what to change.
     const OUT_OF_TIME: &'static str;
+
+    /// The check set-up the router shares with every deciding flow.
+    fn setup(&self) -> &Arc<CheckSetup>;
+
+    fn parse(payload: &Value) -> Result<Self::Event, Self::PayloadError>;
+
+    /// The summary line of a payload that could not be read.
+    fn log_rejected(error: &Self::PayloadError);
 
     fn evaluate(
         &self,
@@ -151,13 +167,43 @@ impl Checking {
     }
 }
 
+/// One invocation up to its verdict: the payload read (an unreadable one is logged, counted and
+/// returned: there is nothing to decide on), then the guarded evaluation, whose checks end the
+/// configured margin before the Lambda `deadline`.
+pub(crate) async fn evaluate_invocation<F: Deciding>(
+    flow: Arc<F>,
+    clients: Arc<AwsClients>,
+    payload: &Value,
+    deadline: Instant,
+) -> Result<(F::Event, Evaluation<F::Decision>), F::PayloadError> {
+    let started = Instant::now();
+    let event = F::parse(payload).inspect_err(|error| {
+        F::log_rejected(error);
+        flow_record::<F>(F::NO_VERDICT.to_string(), None, &[], started.elapsed()).emit();
+    })?;
+    let setup = Arc::clone(flow.setup());
+    let checking = Checking::new(
+        Arc::clone(&setup),
+        clients,
+        keep_back(deadline, setup.deadline_margin()),
+    );
+    let evaluation = evaluate_guarded(flow, checking, event.clone()).await;
+    Ok((event, evaluation))
+}
+
+/// [`verdict_record`] for flow `F`.
+pub(crate) fn flow_record<F: Deciding>(
+    status: String,
+    cause: Option<Cause>,
+    results: &[CheckResult],
+    elapsed: Duration,
+) -> Record {
+    verdict_record(F::FLOW, F::STATUS_DIMENSION, status, cause, results, elapsed)
+}
+
 /// Evaluates `event` in its own task, so that neither a hang nor a panic can keep the verdict
 /// from going out: a panic is an `Internal` failure, the deadline an `OutOfTime` one.
-pub(crate) async fn evaluate_guarded<F: Deciding>(
-    flow: Arc<F>,
-    checking: Checking,
-    event: F::Event,
-) -> Evaluation<F::Decision> {
+async fn evaluate_guarded<F: Deciding>(flow: Arc<F>, checking: Checking, event: F::Event) -> Evaluation<F::Decision> {
     let deadline = checking.deadline;
     let evaluation = run_guarded(
         async move {
@@ -188,7 +234,7 @@ pub(crate) async fn evaluate_guarded<F: Deciding>(
 /// by flow and status; by flow and cause; and by fault alone, for the two alarms a team sets ("a
 /// release was stopped", "preflight cannot do its job"). `cause` is `None` when there was no
 /// verdict (an unreadable payload).
-pub(crate) fn verdict_record(
+fn verdict_record(
     flow: &str,
     status_dimension: &'static str,
     status: String,
@@ -205,4 +251,161 @@ pub(crate) fn verdict_record(
         .extra_dimension("Cause", cause.name())
         .extra_dimension("Fault", cause.fault().name())
         .also_by("Verdicts", &[&["Flow", "Cause"], &["Fault"]])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::config::Config;
+    use crate::checks::verdict::Status;
+    use crate::plumbing::aws::canned;
+
+    /// A flow whose evaluation does what its event says.
+    struct Scripted;
+
+    #[derive(Clone, Debug)]
+    enum Script {
+        Pass,
+        StopEarlyAfterFinding,
+        Panic,
+        Hang,
+        MisconfiguredSetup,
+    }
+
+    impl Deciding for Scripted {
+        type Event = Script;
+        type PayloadError = String;
+        type Decision = Verdict;
+        const FLOW: &'static str = "scripted";
+        const STATUS_DIMENSION: &'static str = "Verdict";
+        const NO_VERDICT: &'static str = "NotReported";
+        const OUT_OF_TIME: &'static str = "out of time: raise the timeout";
+
+        fn setup(&self) -> &Arc<CheckSetup> {
+            unreachable!("the tests call evaluate_guarded directly")
+        }
+
+        fn parse(_: &Value) -> Result<Script, String> {
+            Err("unused".into())
+        }
+
+        fn log_rejected(_: &String) {}
+
+        async fn evaluate(
+            &self,
+            checking: &Checking,
+            script: &Script,
+            findings: &mut Findings,
+        ) -> Result<Verdict, Stop> {
+            match script {
+                Script::Pass => Ok(Verdict::succeeded(Cause::Passed, "fine")),
+                Script::StopEarlyAfterFinding => {
+                    findings.subject = Some("my-app/live".into());
+                    Err(Stop::failed(Cause::NotFound, "no such listener"))
+                }
+                Script::Panic => panic!("a bug"),
+                Script::Hang => {
+                    std::future::pending::<()>().await;
+                    Ok(Verdict::succeeded(Cause::Passed, "never"))
+                }
+                Script::MisconfiguredSetup => checking.config().map(|_| Verdict::succeeded(Cause::Passed, "never")),
+            }
+        }
+    }
+
+    fn checking(config: Result<Config, ConfigError>, budget: Duration) -> Checking {
+        let clients = AwsClients::from_clients(canned::codedeploy(&[]), canned::lambda(&[]), canned::elb(&[]));
+        Checking::new(
+            Arc::new(CheckSetup::new(config)),
+            Arc::new(clients),
+            Instant::now() + budget,
+        )
+    }
+
+    async fn evaluated(script: Script, config: Result<Config, ConfigError>) -> Evaluation<Verdict> {
+        evaluate_guarded(Arc::new(Scripted), checking(config, Duration::from_secs(10)), script).await
+    }
+
+    fn good_config() -> Result<Config, ConfigError> {
+        Config::from_lookup(&|_| None)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_ending_of_an_evaluation_is_a_verdict_with_its_cause() {
+        let passed = evaluated(Script::Pass, good_config()).await.decision;
+        assert_eq!((passed.status, passed.cause), (Status::Succeeded, Cause::Passed));
+
+        let stopped = evaluated(Script::StopEarlyAfterFinding, good_config()).await;
+        assert_eq!(stopped.decision, Verdict::failed(Cause::NotFound, "no such listener"));
+        assert_eq!(
+            stopped.findings.subject.as_deref(),
+            Some("my-app/live"),
+            "what was found before the stop reaches the summary"
+        );
+
+        let panicked = evaluated(Script::Panic, good_config()).await.decision;
+        assert_eq!((panicked.status, panicked.cause), (Status::Failed, Cause::Internal));
+        assert!(
+            panicked.reason.starts_with("internal error while checking"),
+            "{}",
+            panicked.reason
+        );
+
+        let started = Instant::now();
+        let hung = evaluated(Script::Hang, good_config()).await.decision;
+        assert_eq!(hung, Verdict::failed(Cause::OutOfTime, Scripted::OUT_OF_TIME));
+        assert!(started.elapsed() < Duration::from_secs(11), "stopped at the deadline");
+
+        let bad = Config::from_lookup(&|name| (name == "CHECK_ATTEMPTS").then(|| "lots".to_string()));
+        let misconfigured = evaluated(Script::MisconfiguredSetup, bad).await.decision;
+        assert_eq!(
+            (misconfigured.status, misconfigured.cause),
+            (Status::Failed, Cause::Misconfigured)
+        );
+        assert!(
+            misconfigured.reason.contains("CHECK_ATTEMPTS"),
+            "{}",
+            misconfigured.reason
+        );
+    }
+
+    #[tokio::test]
+    async fn an_emergency_skip_in_force_stops_the_evaluation_succeeded() {
+        let in_an_hour = aws_smithy_types::DateTime::from(SystemTime::now() + Duration::from_secs(3600))
+            .fmt(aws_smithy_types::date_time::Format::DateTime)
+            .unwrap();
+        let skipping = Config::from_lookup(&|name| (name == "PREFLIGHT_SKIP_UNTIL").then(|| in_an_hour.clone()));
+        let skipped = evaluated(Script::MisconfiguredSetup, skipping).await.decision;
+        assert_eq!((skipped.status, skipped.cause), (Status::Succeeded, Cause::Skipped));
+        assert!(skipped.reason.contains("PREFLIGHT_SKIP_UNTIL"), "{}", skipped.reason);
+    }
+
+    #[test]
+    fn the_verdict_record_publishes_the_cause_and_the_fault_for_the_two_alarms() {
+        let record = verdict_record(
+            "ecs_hook",
+            "HookStatus",
+            "FAILED".into(),
+            Some(Cause::ReleaseFailed),
+            &[],
+            Duration::ZERO,
+        );
+        let document = record.to_json(1);
+        assert_eq!(crate::plumbing::metrics::check_emf(&document), Ok(()));
+        assert_eq!(
+            (&document["Cause"], &document["Fault"]),
+            (&serde_json::json!("ReleaseFailed"), &serde_json::json!("Release"))
+        );
+        assert_eq!(document["Skipped"], 0.0);
+        let unread = verdict_record(
+            "ecs_hook",
+            "HookStatus",
+            "NotAnswered".into(),
+            None,
+            &[],
+            Duration::ZERO,
+        )
+        .to_json(1);
+        assert!(unread.get("Cause").is_none(), "no verdict, no cause: {unread}");
+    }
 }

@@ -18,7 +18,6 @@ mod tests;
 
 use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
 
 use lambda_runtime::Diagnostic;
 use serde::Serialize;
@@ -26,14 +25,12 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::checks::config::Mode;
-use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_guarded, verdict_record};
+use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_invocation, flow_record};
 use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Cause, Status, Verdict};
-use crate::checks::{CheckResult, Plan, Targets, checks_without_targets, plan_checks};
+use crate::checks::{Plan, Targets, checks_without_targets, plan_checks};
 use crate::plumbing::aws::{AwsClients, AwsError};
-use crate::plumbing::deadline::keep_back;
-use crate::plumbing::metrics::Record;
 use appspec::{AppSpecError, Deployed, parse_appspec};
 use deployment::{AppSpecText, DiscoveryError, discover};
 use payload::{HookEvent, PayloadError, parse_hook_event};
@@ -135,22 +132,9 @@ impl Hook {
         deadline: Instant,
     ) -> Result<Value, HookError> {
         let started = Instant::now();
-        let hook_event = parse_hook_event(payload).map_err(|error| {
-            log_rejected_payload(&error);
-            verdict_metrics(None, None, &[], started.elapsed()).emit();
-            HookError::Payload(error)
-        })?;
-        tracing::debug!(
-            deployment_id = %hook_event.deployment_id,
-            remaining_ms = deadline.saturating_duration_since(started).as_millis() as u64,
-            "hook invoked"
-        );
-        let checking = Checking::new(
-            Arc::clone(&self.setup),
-            Arc::clone(&clients),
-            keep_back(deadline, self.setup.deadline_margin()),
-        );
-        let evaluation = evaluate_guarded(Arc::clone(&self), checking, hook_event.clone()).await;
+        let (hook_event, evaluation) = evaluate_invocation(self, Arc::clone(&clients), payload, deadline)
+            .await
+            .map_err(HookError::Payload)?;
         let verdict = &evaluation.decision;
         // The client's set-up counts against the report's time too: nothing may outlast the
         // deadline.
@@ -170,8 +154,12 @@ impl Hook {
             elapsed: started.elapsed(),
         }
         .log();
-        let reported = delivery.is_ok().then_some(verdict.status);
-        verdict_metrics(
+        // `NotReported` when CodeDeploy did not get the verdict.
+        let reported = match delivery {
+            Ok(_) => verdict.status.to_string(),
+            Err(_) => Self::NO_VERDICT.to_string(),
+        };
+        flow_record::<Hook>(
             reported,
             Some(verdict.cause),
             &evaluation.findings.results,
@@ -194,11 +182,28 @@ impl Hook {
 
 impl Deciding for Hook {
     type Event = HookEvent;
+    type PayloadError = PayloadError;
     type Decision = Verdict;
+
+    const FLOW: &'static str = "codedeploy_hook";
+    const STATUS_DIMENSION: &'static str = "Verdict";
+    const NO_VERDICT: &'static str = "NotReported";
 
     const OUT_OF_TIME: &'static str = "ran out of time before the checks finished (Lambda timeout minus \
                                         DEADLINE_MARGIN_MS): raise the hook's timeout or lower CHECK_TIMEOUT_MS / \
                                         CHECK_ATTEMPTS";
+
+    fn setup(&self) -> &Arc<CheckSetup> {
+        &self.setup
+    }
+
+    fn parse(payload: &Value) -> Result<HookEvent, PayloadError> {
+        parse_hook_event(payload)
+    }
+
+    fn log_rejected(error: &PayloadError) {
+        log_rejected_payload(error);
+    }
 
     async fn evaluate(&self, checking: &Checking, event: &HookEvent, findings: &mut Findings) -> Result<Verdict, Stop> {
         let config = checking.config()?;
@@ -290,18 +295,6 @@ async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool)
         deployment_group: format!("{}/{}", facts.application, facts.group),
         skip_requested,
     })
-}
-
-/// The invocation's metrics: one verdict (`NotReported` when CodeDeploy did not get it) with its
-/// cause, the checks, their latencies, the time taken.
-fn verdict_metrics(
-    reported: Option<Status>,
-    cause: Option<Cause>,
-    results: &[CheckResult],
-    elapsed: Duration,
-) -> Record {
-    let verdict = reported.map_or_else(|| "NotReported".to_string(), |status| status.to_string());
-    verdict_record("codedeploy_hook", "Verdict", verdict, cause, results, elapsed)
 }
 
 fn describe(application: &str, group: &str, deployed: Option<&Deployed>, appspec: &AppSpecText) -> String {

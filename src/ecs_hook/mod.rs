@@ -26,14 +26,12 @@ use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::checks::config::Mode;
-use crate::checks::deciding::{Checking, Deciding, Decision, Findings, Stop, evaluate_guarded, verdict_record};
+use crate::checks::deciding::{Checking, Deciding, Decision, Findings, Stop, evaluate_invocation, flow_record};
 use crate::checks::definitions::document::parse_entry;
 use crate::checks::setup::CheckSetup;
 use crate::checks::verdict::{Cause, Status, Verdict};
-use crate::checks::{CheckResult, Plan, Selection, ServiceTarget, Targets, listener_checks, plan_checks};
+use crate::checks::{Plan, Selection, ServiceTarget, Targets, listener_checks, plan_checks};
 use crate::plumbing::aws::AwsClients;
-use crate::plumbing::deadline::keep_back;
-use crate::plumbing::metrics::Record;
 use green::{GreenError, find_green};
 use payload::{EcsHookEvent, EcsPayloadError, parse_ecs_hook_event};
 use progress::{Next, Progress};
@@ -185,17 +183,9 @@ impl EcsHook {
         deadline: Instant,
     ) -> Result<HookAnswer, EcsHookError> {
         let started = Instant::now();
-        let event = parse_ecs_hook_event(payload).map_err(|error| {
-            log_rejected_payload(&error);
-            metrics(None, &[], started.elapsed()).emit();
-            EcsHookError::Payload(error)
-        })?;
-        let checking = Checking::new(
-            Arc::clone(&self.setup),
-            clients,
-            keep_back(deadline, self.setup.deadline_margin()),
-        );
-        let evaluation = evaluate_guarded(self, checking, event.clone()).await;
+        let (event, evaluation) = evaluate_invocation(self, clients, payload, deadline)
+            .await
+            .map_err(EcsHookError::Payload)?;
         let answer = evaluation.decision;
         Summary {
             event: &event,
@@ -206,17 +196,40 @@ impl EcsHook {
             elapsed: started.elapsed(),
         }
         .log();
-        metrics(Some(&answer), &evaluation.findings.results, started.elapsed()).emit();
+        flow_record::<EcsHook>(
+            answer.status.to_string(),
+            Some(answer.cause),
+            &evaluation.findings.results,
+            started.elapsed(),
+        )
+        .emit();
         Ok(answer)
     }
 }
 
 impl Deciding for EcsHook {
     type Event = EcsHookEvent;
+    type PayloadError = EcsPayloadError;
     type Decision = HookAnswer;
+
+    const FLOW: &'static str = "ecs_hook";
+    const STATUS_DIMENSION: &'static str = "HookStatus";
+    const NO_VERDICT: &'static str = "NotAnswered";
 
     const OUT_OF_TIME: &'static str = "ran out of time before green was found (Lambda timeout minus \
                                         DEADLINE_MARGIN_MS): raise the hook's timeout";
+
+    fn setup(&self) -> &Arc<CheckSetup> {
+        &self.setup
+    }
+
+    fn parse(payload: &Value) -> Result<EcsHookEvent, EcsPayloadError> {
+        parse_ecs_hook_event(payload)
+    }
+
+    fn log_rejected(error: &EcsPayloadError) {
+        log_rejected_payload(error);
+    }
 
     async fn evaluate(
         &self,
@@ -310,20 +323,6 @@ impl Deciding for EcsHook {
 /// attempts is never shorter than the checks' interval.
 fn call_back_seconds(interval: Duration) -> u64 {
     interval.as_millis().div_ceil(1000).max(1) as u64
-}
-
-/// The call's metrics: one answer (`NotAnswered` when the payload could not be read) with its
-/// cause, the checks, the time taken.
-fn metrics(answer: Option<&HookAnswer>, results: &[CheckResult], elapsed: Duration) -> Record {
-    let status = answer.map_or_else(|| "NotAnswered".to_string(), |answer| answer.status.to_string());
-    verdict_record(
-        "ecs_hook",
-        "HookStatus",
-        status,
-        answer.map(|answer| answer.cause),
-        results,
-        elapsed,
-    )
 }
 
 /// The configuration this flow reads, for tests that build one.
