@@ -2,7 +2,7 @@
 //! (GetDeployment, then GetApplicationRevision by type and sha256), the report, what a failed
 //! Invoke means, and whole invocations from payload to report. No process, no Python, no port.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_sdk_codedeploy::Client as CodeDeploy;
@@ -46,23 +46,26 @@ fn deployment_named_by_sha() -> Rule {
 fn deployment_described(description: Option<&'static str>) -> Rule {
     mock!(CodeDeploy::get_deployment)
         .match_requests(|request| request.deployment_id() == Some("d-1"))
-        .then_output(move || {
-            GetDeploymentOutput::builder()
-                .deployment_info(
-                    DeploymentInfo::builder()
-                        .application_name("my-app")
-                        .deployment_group_name("my-app-live")
-                        .set_description(description.map(str::to_string))
-                        .revision(
-                            RevisionLocation::builder()
-                                .revision_type(RevisionLocationType::AppSpecContent)
-                                .app_spec_content(AppSpecContent::builder().sha256(SHA).build())
-                                .build(),
-                        )
+        .then_output(move || deployment_output(description))
+}
+
+/// GetDeployment's answer for `d-1`, its revision named by type and sha256.
+fn deployment_output(description: Option<&'static str>) -> GetDeploymentOutput {
+    GetDeploymentOutput::builder()
+        .deployment_info(
+            DeploymentInfo::builder()
+                .application_name("my-app")
+                .deployment_group_name("my-app-live")
+                .set_description(description.map(str::to_string))
+                .revision(
+                    RevisionLocation::builder()
+                        .revision_type(RevisionLocationType::AppSpecContent)
+                        .app_spec_content(AppSpecContent::builder().sha256(SHA).build())
                         .build(),
                 )
-                .build()
-        })
+                .build(),
+        )
+        .build()
 }
 
 /// GetApplicationRevision that answers only for the deployment's application, type and sha256.
@@ -71,7 +74,8 @@ fn revision_by_sha() -> Rule {
 }
 
 /// GetApplicationRevision returning `appspec` for the deployment's revision.
-fn revision_holding(appspec: &'static str) -> Rule {
+fn revision_holding(appspec: impl Into<String>) -> Rule {
+    let appspec: String = appspec.into();
     mock!(CodeDeploy::get_application_revision)
         .match_requests(|request| {
             let revision = request.revision();
@@ -85,7 +89,7 @@ fn revision_holding(appspec: &'static str) -> Rule {
                 .revision(
                     RevisionLocation::builder()
                         .revision_type(RevisionLocationType::AppSpecContent)
-                        .app_spec_content(AppSpecContent::builder().content(appspec).sha256(SHA).build())
+                        .app_spec_content(AppSpecContent::builder().content(appspec.clone()).sha256(SHA).build())
                         .build(),
                 )
                 .build()
@@ -131,6 +135,49 @@ async fn discovery_fetches_the_appspec_by_the_revisions_type_and_sha256() {
         .expect("discovered");
     assert_eq!(facts.application, "my-app");
     assert_eq!(facts.group, "my-app-live");
+    assert_eq!(facts.appspec, AppSpecText::Content(APPSPEC.into()));
+    assert_eq!(revision.num_calls(), 1);
+}
+
+#[tokio::test]
+#[allow(deprecated)] // `RawString`: older tools still create String revisions.
+async fn a_string_revision_is_fetched_by_its_type_and_sha256_too() {
+    use aws_sdk_codedeploy::types::RawString;
+    let string_revision = |content: Option<&str>| {
+        RevisionLocation::builder()
+            .revision_type(RevisionLocationType::String)
+            .string(
+                RawString::builder()
+                    .set_content(content.map(str::to_string))
+                    .sha256(SHA)
+                    .build(),
+            )
+            .build()
+    };
+    let deployment = mock!(CodeDeploy::get_deployment).then_output(move || {
+        GetDeploymentOutput::builder()
+            .deployment_info(
+                DeploymentInfo::builder()
+                    .application_name("my-app")
+                    .revision(string_revision(None))
+                    .build(),
+            )
+            .build()
+    });
+    let revision = mock!(CodeDeploy::get_application_revision)
+        .match_requests(|request| {
+            let revision = request.revision();
+            revision.and_then(|r| r.revision_type()) == Some(&RevisionLocationType::String)
+                && revision.and_then(|r| r.string()).and_then(|s| s.sha256()) == Some(SHA)
+        })
+        .then_output(move || {
+            GetApplicationRevisionOutput::builder()
+                .revision(string_revision(Some(APPSPEC)))
+                .build()
+        });
+    let facts = discover(&canned::codedeploy(&[&deployment, &revision]), "d-1")
+        .await
+        .expect("discovered");
     assert_eq!(facts.appspec, AppSpecText::Content(APPSPEC.into()));
     assert_eq!(revision.num_calls(), 1);
 }
@@ -488,23 +535,11 @@ fn ecs_group(test_listener: Option<&'static str>) -> Rule {
 /// HTTP listener on `port` of a load balancer whose DNS name is `dns_name`.
 fn test_listener_at(dns_name: &'static str, port: i32) -> (Rule, Rule) {
     use aws_sdk_elasticloadbalancingv2::Client as Elb;
-    use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
     use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
-    use aws_sdk_elasticloadbalancingv2::types::{Listener, LoadBalancer, ProtocolEnum};
+    use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
     let listeners = mock!(Elb::describe_listeners)
         .match_requests(|request| request.listener_arns() == ["arn:listener/test".to_string()])
-        .then_output(move || {
-            DescribeListenersOutput::builder()
-                .listeners(
-                    Listener::builder()
-                        .listener_arn("arn:listener/test")
-                        .load_balancer_arn("arn:loadbalancer/app/shop")
-                        .port(port)
-                        .protocol(ProtocolEnum::Http)
-                        .build(),
-                )
-                .build()
-        });
+        .then_output(move || test_listener_output(port));
     let balancers = mock!(Elb::describe_load_balancers)
         .match_requests(|request| request.load_balancer_arns() == ["arn:loadbalancer/app/shop".to_string()])
         .then_output(move || {
@@ -518,6 +553,24 @@ fn test_listener_at(dns_name: &'static str, port: i32) -> (Rule, Rule) {
                 .build()
         });
     (listeners, balancers)
+}
+
+/// DescribeListeners' answer for `arn:listener/test`: HTTP on `port`.
+fn test_listener_output(
+    port: i32,
+) -> aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
+    use aws_sdk_elasticloadbalancingv2::types::{Listener, ProtocolEnum};
+    DescribeListenersOutput::builder()
+        .listeners(
+            Listener::builder()
+                .listener_arn("arn:listener/test")
+                .load_balancer_arn("arn:loadbalancer/app/shop")
+                .port(port)
+                .protocol(ProtocolEnum::Http)
+                .build(),
+        )
+        .build()
 }
 
 fn ecs_clients(codedeploy: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
@@ -623,23 +676,29 @@ async fn alb_url_wins_and_the_group_is_not_asked() {
 async fn a_denied_get_deployment_is_reported_failed_as_not_permitted() {
     let denied = mock!(CodeDeploy::get_deployment)
         .then_http_response(|| canned::json_error(400, "AccessDeniedException", "not authorized"));
-    let report = report_accepted(LifecycleEventStatus::Failed);
-    let answer = run(hook_with(Ok(config(&[]))), clients(&[&denied, &report], &[]))
+    let (report, healthy) = (report_accepted(LifecycleEventStatus::Failed), invoke_answering(200));
+    let answer = run(hook_with(Ok(config(&[]))), clients(&[&denied, &report], &[&healthy]))
         .await
         .expect("reported");
     assert_eq!(
         (&answer["status"], &answer["cause"]),
         (&json!("Failed"), &json!("NotPermitted"))
     );
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("GetDeployment failed: AccessDeniedException"),
+        "{reason}"
+    );
+    assert_eq!(healthy.num_calls(), 0, "nothing can be checked without the AppSpec");
     assert_eq!(report.num_calls(), 1);
 }
 
 #[tokio::test]
-async fn a_release_that_fails_its_checks_is_the_releases_cause() {
+async fn a_release_that_fails_its_checks_is_the_releases_cause_after_every_attempt() {
     let (deployment, revision, broken) = (deployment_named_by_sha(), revision_by_sha(), invoke_answering(500));
     let report = report_accepted(LifecycleEventStatus::Failed);
     let answer = run(
-        hook_with(Ok(config(&[("CHECK_ATTEMPTS", "1")]))),
+        hook_with(Ok(config(&[("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "0")]))),
         clients(&[&deployment, &revision, &report], &[&broken]),
     )
     .await
@@ -648,4 +707,396 @@ async fn a_release_that_fails_its_checks_is_the_releases_cause() {
         (&answer["status"], &answer["cause"]),
         (&json!("Failed"), &json!("ReleaseFailed"))
     );
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("status 500, expected 200-399"), "{reason}");
+    assert_eq!(broken.num_calls(), 2, "every attempt was made");
+}
+
+/// An Invoke as [`invoke_recording`] saw it: function, qualifier and the event sent.
+type Invoked = (String, String, serde_json::Value);
+
+/// Invoke answering, with status 200, whatever `reply` makes of each call's function, version and
+/// event; keeps what was sent.
+fn invoke_recording(
+    reply: impl Fn(&str, &str, &serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+) -> (Rule, Arc<Mutex<Vec<Invoked>>>) {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = Arc::clone(&seen);
+    let rule = mock!(Lambda::invoke).then_compute_output(move |request| {
+        let function = request.function_name().unwrap_or_default().to_string();
+        let version = request.qualifier().unwrap_or_default().to_string();
+        let event = request
+            .payload()
+            .and_then(|blob| serde_json::from_slice(blob.as_ref()).ok())
+            .unwrap_or_default();
+        let answer = reply(&function, &version, &event);
+        record.lock().expect("the record").push((function, version, event));
+        InvokeOutput::builder()
+            .status_code(200)
+            .payload(Blob::new(answer.to_string()))
+            .build()
+    });
+    (rule, seen)
+}
+
+#[tokio::test]
+async fn every_function_and_path_is_checked_and_one_bad_pair_fails_the_deployment() {
+    let appspec = rehearsal::kit::lambda_appspec(&[("orders", "3", "4"), ("payments", "8", "9")]);
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(appspec));
+    // The functions answer by the event's path: payments' /ready is broken.
+    let (invoke, seen) = invoke_recording(|function, _, event| {
+        let broken = function == "payments" && event["path"] == "/ready";
+        json!({"statusCode": if broken { 500 } else { 200 }})
+    });
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let hook = hook_with(Ok(config(&[
+        ("CHECK_PATHS", "/healthcheck,/ready"),
+        ("CHECK_ATTEMPTS", "1"),
+    ])));
+    let answer = run(hook, clients(&[&deployment, &revision, &report], &[&invoke]))
+        .await
+        .expect("reported");
+    assert_eq!(answer["status"], "Failed");
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("1 of 4 checks failed: payments:9 /ready: status 500"),
+        "{reason}"
+    );
+    let mut invoked: Vec<String> = seen
+        .lock()
+        .expect("the record")
+        .iter()
+        .map(|(function, version, event)| format!("{function}:{version} {}", event["path"].as_str().unwrap_or("?")))
+        .collect();
+    invoked.sort();
+    assert_eq!(
+        invoked,
+        [
+            "orders:4 /healthcheck",
+            "orders:4 /ready",
+            "payments:9 /healthcheck",
+            "payments:9 /ready"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn each_event_format_reaches_the_function_in_its_own_shape() {
+    /// The configuration, what the function answers, and the shape its event must have.
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        serde_json::Value,
+        fn(&serde_json::Value) -> bool,
+    );
+    let cases: [Case; 4] = [
+        (&[], json!({"statusCode": 200}), |event| {
+            event["httpMethod"] == "GET"
+                && event["path"] == "/healthcheck"
+                && event["requestContext"]["httpMethod"] == "GET"
+        }),
+        // An HTTP API's function may answer a bare JSON document: that is a 200.
+        (&[("EVENT_FORMAT", "apigw-v2")], json!({"healthy": true}), |event| {
+            event["version"] == "2.0" && event["rawPath"] == "/healthcheck"
+        }),
+        (&[("EVENT_FORMAT", "alb")], json!({"statusCode": 200}), |event| {
+            event["requestContext"]["elb"]["targetGroupArn"].is_string() && event["path"] == "/healthcheck"
+        }),
+        // A raw payload goes as it is, and any answer without a function error passes.
+        (
+            &[("CHECK_PAYLOAD", r#"{"action": "selftest"}"#)],
+            json!({"ok": true}),
+            |event| *event == json!({"action": "selftest"}),
+        ),
+    ];
+    for (pairs, reply, shape) in cases {
+        let (deployment, revision) = (deployment_named_by_sha(), revision_by_sha());
+        let (invoke, seen) = invoke_recording(move |_, _, _| reply.clone());
+        let report = report_accepted(LifecycleEventStatus::Succeeded);
+        let answer = run(
+            hook_with(Ok(config(pairs))),
+            clients(&[&deployment, &revision, &report], &[&invoke]),
+        )
+        .await
+        .expect("reported");
+        assert_eq!(answer["status"], "Succeeded", "{pairs:?}: {answer}");
+        let seen = seen.lock().expect("the record");
+        assert_eq!(seen.len(), 1, "{pairs:?}");
+        let (function, version, event) = &seen[0];
+        assert_eq!((function.as_str(), version.as_str()), ("my-api", "2"));
+        assert!(shape(event), "{pairs:?}: {event}");
+    }
+}
+
+#[tokio::test]
+async fn an_s3_revision_without_alb_url_is_reported_failed_saying_what_to_set() {
+    let deployment = mock!(CodeDeploy::get_deployment).then_output(|| {
+        GetDeploymentOutput::builder()
+            .deployment_info(
+                DeploymentInfo::builder()
+                    .application_name("shop")
+                    .deployment_group_name("shop-web")
+                    .revision(
+                        RevisionLocation::builder()
+                            .revision_type(RevisionLocationType::S3)
+                            .s3_location(S3Location::builder().bucket("releases").key("shop.zip").build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let (revision, report) = (revision_by_sha(), report_accepted(LifecycleEventStatus::Failed));
+    let answer = run(
+        hook_with(Ok(config(&[]))),
+        clients(&[&deployment, &revision, &report], &[]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(answer["status"], "Failed");
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("an S3 revision") && reason.contains("set ALB_URL"),
+        "{reason}"
+    );
+    assert_eq!(revision.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn an_unreadable_appspec_is_reported_failed_saying_why() {
+    let deployment = deployment_named_by_sha();
+    let revision = revision_holding("Resources:\n  - fn: {Type: AWS::Lambda::Function}\n");
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(
+        hook_with(Ok(config(&[]))),
+        clients(&[&deployment, &revision, &report], &[]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(
+        (&answer["status"], &answer["cause"]),
+        (&json!("Failed"), &json!("Misconfigured"))
+    );
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("has no `Name`"), "{reason}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn codedeploy_server_errors_are_retried_by_the_sdk() {
+    let flaky = mock!(CodeDeploy::get_deployment)
+        .sequence()
+        .http_response(|| canned::json_error(500, "InternalFailure", "unknown error"))
+        .times(2)
+        .output(|| deployment_output(None))
+        .build();
+    let (revision, healthy) = (revision_by_sha(), invoke_answering(200));
+    let report = report_accepted(LifecycleEventStatus::Succeeded);
+    let answer = run(
+        hook_with(Ok(config(&[]))),
+        clients(&[&flaky, &revision, &report], &[&healthy]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(answer["status"], "Succeeded", "{answer}");
+    assert_eq!(flaky.num_calls(), 3, "two server errors, then the answer");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_report_is_retried_until_accepted() {
+    let (deployment, revision, healthy) = (deployment_named_by_sha(), revision_by_sha(), invoke_answering(200));
+    let report = mock!(CodeDeploy::put_lifecycle_event_hook_execution_status)
+        .sequence()
+        .http_response(|| canned::json_error(400, "ThrottlingException", "Rate exceeded"))
+        .times(2)
+        .output(|| PutLifecycleEventHookExecutionStatusOutput::builder().build())
+        .build();
+    let answer = run(
+        hook_with(Ok(config(&[]))),
+        clients(&[&deployment, &revision, &report], &[&healthy]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(
+        (&answer["status"], &answer["report"]),
+        (&json!("Succeeded"), &json!("accepted"))
+    );
+    assert_eq!(report.num_calls(), 3);
+}
+
+#[tokio::test]
+async fn a_second_delivery_of_a_reported_execution_is_already_reported() {
+    let (deployment, revision, healthy) = (deployment_named_by_sha(), revision_by_sha(), invoke_answering(200));
+    let completed = mock!(CodeDeploy::put_lifecycle_event_hook_execution_status).then_http_response(|| {
+        canned::json_error(
+            400,
+            "LifecycleEventAlreadyCompletedException",
+            "An attempt to return the status of an already completed lifecycle event occurred.",
+        )
+    });
+    let answer = run(
+        hook_with(Ok(config(&[]))),
+        clients(&[&deployment, &revision, &completed], &[&healthy]),
+    )
+    .await
+    .expect("an answer, not an error: the execution is reported");
+    assert_eq!(answer["report"], "already_reported");
+    assert_eq!(completed.num_calls(), 1, "a completed execution is not reported again");
+}
+
+/// GetDeployment and GetApplicationRevision of a deployment of the ECS AppSpec.
+fn ecs_deployment() -> (Rule, Rule) {
+    (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC))
+}
+
+#[tokio::test]
+async fn every_path_is_checked_through_alb_url_and_only_the_bad_one_is_named() {
+    let target = rehearsal::HttpTarget::start(&[
+        ("/healthcheck", rehearsal::Answer::Status(200)),
+        ("/ready", rehearsal::Answer::Status(503)),
+    ])
+    .await
+    .expect("start the HTTP target");
+    let (deployment, revision) = ecs_deployment();
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let alb_url = target.host_port();
+    let hook = hook_with(Ok(config(&[
+        ("ALB_URL", &alb_url),
+        ("CHECK_PATHS", "/healthcheck,/ready"),
+        ("CHECK_INTERVAL_MS", "0"),
+    ])));
+    let answer = run(hook, ecs_clients(&[&deployment, &revision, &report], &[]))
+        .await
+        .expect("reported");
+    assert_eq!(answer["status"], "Failed");
+    let paths: Vec<String> = target.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths.iter().filter(|p| *p == "/healthcheck").count(), 1, "{paths:?}");
+    assert_eq!(paths.iter().filter(|p| *p == "/ready").count(), 3, "{paths:?}");
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("/ready: status 503"), "{reason}");
+    assert!(!reason.contains("/healthcheck"), "{reason}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_http_target_is_cut_by_the_check_timeout() {
+    // A listener that never accepts: each request hangs until its timeout.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let alb_url = silent.local_addr().expect("address").to_string();
+    let (deployment, revision) = ecs_deployment();
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let hook = hook_with(Ok(config(&[
+        ("ALB_URL", &alb_url),
+        ("CHECK_TIMEOUT_MS", "200"),
+        ("CHECK_ATTEMPTS", "2"),
+    ])));
+    let answer = run(hook, ecs_clients(&[&deployment, &revision, &report], &[]))
+        .await
+        .expect("reported");
+    assert_eq!(answer["status"], "Failed");
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no answer within 200 ms"), "{reason}");
+    drop(silent);
+}
+
+#[tokio::test]
+async fn a_failed_lookup_still_fails_http_checks_that_passed() {
+    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+        .await
+        .expect("start the HTTP target");
+    let denied = mock!(CodeDeploy::get_deployment)
+        .then_http_response(|| canned::json_error(400, "AccessDeniedException", "not authorized"));
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(
+        hook_with(Ok(config(&[("ALB_URL", &target.host_port())]))),
+        ecs_clients(&[&denied, &report], &[]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(
+        (&answer["status"], &answer["cause"]),
+        (&json!("Failed"), &json!("NotPermitted"))
+    );
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with("GetDeployment failed: AccessDeniedException"),
+        "{reason}"
+    );
+    assert_eq!(target.requests().len(), 1, "the check ran alongside the lookup");
+}
+
+#[tokio::test]
+async fn an_ecs_service_failing_through_the_found_listener_is_reported_failed() {
+    let target = rehearsal::HttpTarget::start(&[("/ready", rehearsal::Answer::Status(503))])
+        .await
+        .expect("start the HTTP target");
+    let port = target.port();
+    let (deployment, revision) = ecs_deployment();
+    let group = ecs_group(Some("arn:listener/test"));
+    let (listeners, balancers) = test_listener_at("127.0.0.1", i32::from(port));
+    let report = report_accepted(LifecycleEventStatus::Failed);
+    let answer = run(
+        hook_with(Ok(config(&[("CHECK_PATHS", "/ready"), ("CHECK_INTERVAL_MS", "0")]))),
+        ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
+    )
+    .await
+    .expect("reported");
+    assert_eq!(
+        (&answer["status"], &answer["cause"]),
+        (&json!("Failed"), &json!("ReleaseFailed"))
+    );
+    let reason = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains(&format!("http://127.0.0.1:{port}/ready: status 503")),
+        "{reason}"
+    );
+    assert_eq!(target.requests().len(), 3, "every attempt went to the found listener");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_listener_lookup_is_retried_and_a_denied_one_is_not() {
+    use aws_sdk_elasticloadbalancingv2::Client as Elb;
+    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+        .await
+        .expect("start the HTTP target");
+    let port = i32::from(target.port());
+    let (_, balancers) = test_listener_at("127.0.0.1", port);
+    let throttled = mock!(Elb::describe_listeners)
+        .sequence()
+        .http_response(|| canned::query_error(400, "Throttling", "Rate exceeded"))
+        .output(move || test_listener_output(port))
+        .build();
+    let denied = mock!(Elb::describe_listeners).then_http_response(|| {
+        canned::query_error(
+            403,
+            "AccessDenied",
+            "User: arn:aws:sts::1:assumed-role/hook is not authorized to perform: elasticloadbalancing:DescribeListeners",
+        )
+    });
+    let mut answers = Vec::new();
+    for (listeners, reported) in [
+        (&throttled, LifecycleEventStatus::Succeeded),
+        (&denied, LifecycleEventStatus::Failed),
+    ] {
+        let (deployment, revision) = ecs_deployment();
+        let (group, report) = (ecs_group(Some("arn:listener/test")), report_accepted(reported));
+        let answer = run(
+            hook_with(Ok(config(&[]))),
+            ecs_clients(&[&deployment, &revision, &group, &report], &[listeners, &balancers]),
+        )
+        .await
+        .expect("reported");
+        assert_eq!(report.num_calls(), 1, "{answer}");
+        answers.push(answer);
+    }
+    assert_eq!(answers[0]["status"], "Succeeded", "{}", answers[0]);
+    assert_eq!(throttled.num_calls(), 2, "retried after the throttling");
+    assert_eq!(target.requests().len(), 1);
+    assert_eq!(
+        (&answers[1]["status"], &answers[1]["cause"]),
+        (&json!("Failed"), &json!("NotPermitted"))
+    );
+    let reason = answers[1]["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("AccessDenied") && reason.contains("elasticloadbalancing:DescribeListeners"),
+        "{reason}"
+    );
+    assert_eq!(denied.num_calls(), 1, "a denial is not retried");
 }

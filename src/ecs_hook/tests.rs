@@ -2,6 +2,7 @@
 //! real HTTP server as green: where green is, what the requests carry, what each stage answers.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisionsOutput;
 use aws_sdk_ecs::types::{
@@ -223,10 +224,18 @@ async fn call(
     clients: Arc<AwsClients>,
     payload: &Value,
 ) -> Result<(Value, String), EcsHookError> {
+    call_within(pairs, clients, payload, Duration::from_secs(30)).await
+}
+
+/// The same, for a function whose Lambda timeout is `timeout`.
+async fn call_within(
+    pairs: &[(&str, &str)],
+    clients: Arc<AwsClients>,
+    payload: &Value,
+    timeout: Duration,
+) -> Result<(Value, String), EcsHookError> {
     let hook = Arc::new(EcsHook::new(Arc::new(CheckSetup::new(Ok(config_from(pairs))))));
-    let answer = hook
-        .answer(clients, payload, Instant::now() + std::time::Duration::from_secs(30))
-        .await?;
+    let answer = hook.answer(clients, payload, Instant::now() + timeout).await?;
     Ok((answer.to_value(), format!("{}: {}", answer.cause, answer.reason)))
 }
 
@@ -297,23 +306,27 @@ async fn a_test_rule_still_on_blue_fails_without_a_request() {
 
 #[tokio::test]
 async fn a_rollback_succeeds_at_once_without_asking_anything() {
-    let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
-    let (answer, reason) = call(
-        // Even a configuration that would fail every check cannot hold a rollback up.
-        &[("CHECK_ATTEMPTS", "1")],
-        clients(&[&revision], &[&rule]),
-        &payload(
-            "PRODUCTION_TRAFFIC_SHIFT",
-            json!({GREEN_REVISION: 0, BLUE_REVISION: 100}),
-            None,
-        ),
-    )
-    .await
-    .expect("answered");
-    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
-    assert!(reason.contains("rolling back"), "{reason}");
-    assert!(reason.starts_with("Rollback: "), "{reason}");
-    assert_eq!((revision.num_calls(), rule.num_calls()), (0, 0));
+    // Not even a configuration that cannot be read holds a rollback up.
+    let unreadable =
+        crate::checks::config::Config::from_lookup(&|name| (name == "CHECK_ATTEMPTS").then(|| "lots".into()));
+    assert!(unreadable.is_err());
+    let hook = Arc::new(EcsHook::new(Arc::new(CheckSetup::new(unreadable))));
+    // ECS rolls back through both traffic shift stages, green at 0% of production.
+    for stage in ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"] {
+        let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+        let answer = Arc::clone(&hook)
+            .answer(
+                clients(&[&revision], &[&rule]),
+                &payload(stage, json!({GREEN_REVISION: 0, BLUE_REVISION: 100}), None),
+                Instant::now() + Duration::from_secs(30),
+            )
+            .await
+            .expect("answered");
+        assert_eq!(answer.to_value(), json!({"hookStatus": "SUCCEEDED"}), "{stage}");
+        assert_eq!(answer.cause.to_string(), "Rollback", "{stage}");
+        assert!(answer.reason.contains("rolling back"), "{stage}: {}", answer.reason);
+        assert_eq!((revision.num_calls(), rule.num_calls()), (0, 0), "{stage}");
+    }
 }
 
 #[tokio::test]
@@ -529,4 +542,122 @@ async fn the_emergency_skip_answers_succeeded_without_asking_anything() {
     assert!(reason.contains("PREFLIGHT_SKIP_UNTIL"), "{reason}");
     assert!(reason.starts_with("Skipped: "), "{reason}");
     assert_eq!((aws.revision.num_calls(), aws.rule.num_calls()), (0, 0));
+}
+
+#[tokio::test]
+async fn bad_checks_in_hook_details_fail_naming_the_place_without_a_request() {
+    let (target, port) = green(200).await;
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let details = json!({"preflight": {"checks": [{"path": "/healthcheck", "expect": {"stauts": 200}}]}});
+    let (answer, reason) = call(
+        &[],
+        aws.clients(),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details)),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
+    assert!(reason.starts_with("Misconfigured: "), "{reason}");
+    assert!(
+        reason.contains("hookDetails.preflight.checks[0].expect") && reason.contains("stauts"),
+        "{reason}"
+    );
+    assert!(target.requests().is_empty());
+}
+
+#[tokio::test]
+async fn a_denied_describe_service_revisions_fails_as_not_permitted_saying_what_to_grant() {
+    let denied = mock!(aws_sdk_ecs::Client::describe_service_revisions).then_http_response(|| {
+        canned::json_error(
+            400,
+            "AccessDeniedException",
+            "User: arn:aws:sts::1:assumed-role/hook is not authorized to perform: ecs:DescribeServiceRevisions",
+        )
+    });
+    let (target, port) = green(200).await;
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let (answer, reason) = call(
+        &[],
+        clients(&[&denied], &[&aws.rule, &aws.listeners, &aws.balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
+    // A missing permission is preflight's fault, not the release's.
+    assert!(reason.starts_with("NotPermitted: "), "{reason}");
+    assert!(reason.contains("ecs:DescribeServiceRevisions"), "{reason}");
+    assert_eq!(denied.num_calls(), 1, "a denied call is not retried");
+    assert!(target.requests().is_empty());
+}
+
+/// Two seconds a call and 1.5 s between attempts, each cut at 1 s: at most two attempts fit in
+/// one call.
+const TWO_ATTEMPTS_A_CALL: [(&str, &str); 3] = [
+    ("CHECK_INTERVAL_MS", "1500"),
+    ("CHECK_TIMEOUT_MS", "1000"),
+    ("DEADLINE_MARGIN_MS", "200"),
+];
+
+/// Calls the hook as ECS does, each call with a two-second Lambda timeout: again after each
+/// `IN_PROGRESS`, once its `callBackDelay` has passed, with the `hookDetails` it returned merged
+/// into the hook's own. Returns every answer.
+async fn call_until_done(attempts: &str, aws: &CannedAws) -> Vec<Value> {
+    let mut pairs = vec![("CHECK_ATTEMPTS", attempts)];
+    pairs.extend(TWO_ATTEMPTS_A_CALL);
+    let mut answers = Vec::new();
+    let mut details = json!({});
+    for _ in 0..6 {
+        let event = payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details.clone()));
+        let (answer, _) = call_within(&pairs, aws.clients(), &event, Duration::from_secs(2))
+            .await
+            .expect("answered");
+        answers.push(answer.clone());
+        if answer["hookStatus"] != "IN_PROGRESS" {
+            break;
+        }
+        if let (Some(merged), Some(returned)) = (details.as_object_mut(), answer["hookDetails"].as_object()) {
+            merged.extend(returned.clone());
+        }
+        tokio::time::sleep(Duration::from_secs(answer["callBackDelay"].as_u64().unwrap_or(1))).await;
+    }
+    answers
+}
+
+#[tokio::test(start_paused = true)]
+async fn checks_that_outlast_an_invocation_continue_on_the_next_call() {
+    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::WarmingUp(3))])
+        .await
+        .expect("start green");
+    let aws = CannedAws::routing_to(GREEN_GROUP, target.port());
+    let answers = call_until_done("6", &aws).await;
+
+    assert_eq!(answers.len(), 2, "{answers:?}");
+    assert_eq!(
+        answers[0],
+        json!({
+            "hookStatus": "IN_PROGRESS",
+            // The interval, in whole seconds.
+            "callBackDelay": 2,
+            "hookDetails": {"preflightProgress": answers[0]["hookDetails"]["preflightProgress"]},
+        })
+    );
+    assert_eq!(
+        answers[0]["hookDetails"]["preflightProgress"]["attempts"],
+        json!([2]),
+        "two refusals in the first call"
+    );
+    assert_eq!(answers[1], json!({"hookStatus": "SUCCEEDED"}));
+    assert_eq!(target.requests().len(), 4, "three refusals, then the pass");
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_attempts_not_the_lambda_timeout_are_the_limit() {
+    let (target, port) = green(503).await;
+    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let answers = call_until_done("3", &aws).await;
+
+    let statuses: Vec<&Value> = answers.iter().map(|answer| &answer["hookStatus"]).collect();
+    assert_eq!(statuses, [&json!("IN_PROGRESS"), &json!("FAILED")], "{answers:?}");
+    assert_eq!(target.requests().len(), 3, "three attempts over both calls");
 }
