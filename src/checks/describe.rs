@@ -34,8 +34,13 @@ pub(crate) fn describe_checks(results: &[CheckResult]) -> String {
             let outcome = result.failure.as_deref().unwrap_or("pass");
             let plural = if result.attempts() == 1 { "" } else { "s" };
             let kinds: Vec<&str> = result.outcomes.iter().map(|outcome| outcome.name()).collect();
+            let waited = if result.waited.is_zero() {
+                String::new()
+            } else {
+                format!(" after waiting {} s for it to be ready,", result.waited.as_secs())
+            };
             format!(
-                "{}: {status} in {} ms, {} attempt{plural} ({}), {outcome}",
+                "{}: {status} in {} ms,{waited} {} attempt{plural} ({}), {outcome}",
                 result.target,
                 result.latency.as_millis(),
                 result.attempts(),
@@ -71,6 +76,7 @@ mod tests {
                 latency: Duration::from_millis(12),
                 failure: None,
                 refused: None,
+                waited: Duration::ZERO,
                 out_of_time: false,
             },
             CheckResult {
@@ -80,6 +86,7 @@ mod tests {
                 latency: Duration::from_millis(2000),
                 failure: Some("no answer within 2000 ms".into()),
                 refused: None,
+                waited: Duration::ZERO,
                 out_of_time: false,
             },
         ];

@@ -50,6 +50,11 @@ pub enum Judgement {
         reason: String,
         for_good: Option<Cause>,
     },
+    /// The target cannot be tried yet (a Lambda version still `Pending`): wait, without spending
+    /// an attempt, until it can or the deadline comes.
+    NotReady {
+        reason: String,
+    },
 }
 
 impl Judgement {
@@ -85,14 +90,14 @@ impl Judgement {
         match self {
             Judgement::Pass { .. } => Outcome::Pass,
             Judgement::Failure { .. } => Outcome::Failure,
-            Judgement::Error { .. } => Outcome::Error,
+            Judgement::Error { .. } | Judgement::NotReady { .. } => Outcome::Error,
         }
     }
 
     pub fn status(&self) -> Option<u16> {
         match self {
             Judgement::Pass { status } | Judgement::Failure { status, .. } => *status,
-            Judgement::Error { .. } => None,
+            Judgement::Error { .. } | Judgement::NotReady { .. } => None,
         }
     }
 
@@ -100,7 +105,9 @@ impl Judgement {
     pub fn failure(&self) -> Option<&str> {
         match self {
             Judgement::Pass { .. } => None,
-            Judgement::Failure { reason, .. } | Judgement::Error { reason, .. } => Some(reason),
+            Judgement::Failure { reason, .. } | Judgement::Error { reason, .. } | Judgement::NotReady { reason } => {
+                Some(reason)
+            }
         }
     }
 
@@ -115,7 +122,7 @@ impl Judgement {
     pub fn worth_retrying(&self) -> bool {
         match self {
             Judgement::Pass { .. } => false,
-            Judgement::Failure { .. } => true,
+            Judgement::Failure { .. } | Judgement::NotReady { .. } => true,
             Judgement::Error { for_good, .. } => for_good.is_none(),
         }
     }
@@ -134,6 +141,9 @@ impl Judgement {
             Judgement::Error { reason, for_good } => Judgement::Error {
                 reason: format!("{reason} {note}"),
                 for_good,
+            },
+            Judgement::NotReady { reason } => Judgement::NotReady {
+                reason: format!("{reason} {note}"),
             },
             pass => pass,
         }

@@ -137,6 +137,9 @@ pub struct CheckResult {
     /// When AWS refused the check for good (a denied or missing function), the verdict's cause:
     /// the release was not judged.
     pub refused: Option<Cause>,
+    /// How long the check waited for its target to become ready (a `Pending` Lambda version)
+    /// before its attempts; not counted against them.
+    pub waited: Duration,
     /// The deadline, not the check's patience, ended it: it failed with attempts left that were
     /// worth making. A flow that can be called again (ECS's `IN_PROGRESS`) goes on with them.
     pub out_of_time: bool,

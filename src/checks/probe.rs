@@ -15,6 +15,7 @@ use super::judge::{Judgement, judge_http, judge_invocation};
 use super::verdict::Cause;
 use super::{Check, Request};
 use crate::plumbing::aws::error::is_access_denied;
+use crate::plumbing::aws::lambda::{VersionState, version_state};
 use crate::plumbing::aws::{AwsError, Service};
 use crate::plumbing::text::truncate;
 
@@ -156,11 +157,18 @@ impl Probe {
                 let answer = output.payload().map(Blob::as_ref).unwrap_or_default();
                 judge_invocation(output.function_error(), answer, format, expect, latency)
             }
-            Err(error) => judge_invoke_error(
-                function,
-                version,
-                &AwsError::from_sdk(Service::Lambda, "Invoke", &error),
-            ),
+            Err(error) => {
+                let error = AwsError::from_sdk(Service::Lambda, "Invoke", &error);
+                // Lambda refuses to invoke a version that is not ready yet (409, "currently in the
+                // following state: Pending"); its state says whether to wait or to give up.
+                if error.is("ResourceConflictException") || error.is("ResourceNotReadyException") {
+                    return match version_state(&self.lambda, function, version).await {
+                        Ok(state) => judge_version_state(function, version, &state, &error),
+                        Err(state_error) => judge_state_error(function, version, &state_error),
+                    };
+                }
+                judge_invoke_error(function, version, &error)
+            }
         }
     }
 
@@ -260,6 +268,51 @@ pub(crate) fn judge_invoke_error(function: &str, version: &str, error: &AwsError
     }
 }
 
+/// What a version's state means when Invoke was refused for it: `Pending` is waited for (no
+/// attempt is spent), `Failed` is the release's failure with AWS's reason code, and any other
+/// state leaves the refusal to be judged as usual.
+pub(crate) fn judge_version_state(
+    function: &str,
+    version: &str,
+    state: &VersionState,
+    refusal: &AwsError,
+) -> Judgement {
+    let reason = || {
+        let code = state.reason_code.as_deref().unwrap_or("no reason code");
+        match state.reason.as_deref() {
+            Some(reason) => format!("{code}: {}", truncate(reason)),
+            None => code.to_string(),
+        }
+    };
+    match state.state.as_str() {
+        "Pending" => Judgement::NotReady {
+            reason: format!(
+                "{function}:{version} is Pending ({}): waiting for it to become Active",
+                reason()
+            ),
+        },
+        "Failed" => Judgement::error_for_good(
+            Cause::ReleaseFailed,
+            format!("{function}:{version} failed to become Active ({})", reason()),
+        ),
+        _ => judge_invoke_error(function, version, refusal),
+    }
+}
+
+/// A refused GetFunctionConfiguration: a denial says which permission to grant; anything else is
+/// worth another attempt.
+fn judge_state_error(function: &str, version: &str, error: &AwsError) -> Judgement {
+    if error.code().is_some_and(is_access_denied) {
+        return Judgement::error_for_good(
+            Cause::NotPermitted,
+            format!("{function}:{version} is not ready and its state cannot be read: {error}"),
+        );
+    }
+    Judgement::error(format!(
+        "{function}:{version} is not ready and its state cannot be read: {error}"
+    ))
+}
+
 /// reqwest's top-level message is terse ("error sending request"); the cause says what happened.
 fn describe_reqwest_error(error: &reqwest::Error) -> String {
     let mut message = error.to_string();
@@ -345,5 +398,144 @@ mod tests {
         // Without a route the name is resolved as it is: `.invalid` never resolves.
         let plain = probe.attempt(&check(&url, None, "blue-listener")).await;
         assert_eq!(plain.outcome(), Outcome::Error, "{:?}", plain.failure());
+    }
+
+    mod pending_versions {
+        //! A newly published version may be `Pending` (SnapStart, Lambda Managed Instances): Lambda
+        //! refuses Invoke with 409 until it is `Active`. Waited for on the paused clock.
+        use super::*;
+        use crate::checks::CheckResult;
+        use crate::checks::runner::{NOT_READY_POLL, run_with_probe};
+        use crate::checks::verdict::Verdict;
+        use crate::plumbing::aws::canned;
+        use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+        use aws_sdk_lambda::operation::invoke::InvokeOutput;
+        use aws_sdk_lambda::types::{State, StateReasonCode};
+        use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
+        const VERSION: &str = "$LATEST.PUBLISHED";
+
+        fn lambda_check() -> Check {
+            Check {
+                request: Request::Lambda {
+                    function: "my-api".into(),
+                    version: VERSION.into(),
+                    path: None,
+                    format: None,
+                    payload: serde_json::json!({"ping": true}),
+                },
+                expect: Arc::new(Expectations {
+                    status: ExpectedStatus::default(),
+                    assertions: Vec::new(),
+                }),
+                patience: Patience {
+                    attempts: 2,
+                    interval: Duration::from_millis(100),
+                    timeout: Duration::from_secs(5),
+                },
+            }
+        }
+
+        /// Invoke refused `refusals` times as Lambda refuses a version that is not ready, then
+        /// answered.
+        fn invoke_refused(refusals: usize) -> Rule {
+            let mut rule = mock!(aws_sdk_lambda::Client::invoke)
+                .match_requests(|request| request.qualifier() == Some(VERSION))
+                .sequence();
+            for _ in 0..refusals {
+                rule = rule.http_response(|| {
+                    canned::rest_error(
+                        409,
+                        "ResourceConflictException",
+                        "The operation cannot be performed at this time. The function is currently in the following \
+                         state: Pending",
+                    )
+                });
+            }
+            rule.output(|| {
+                InvokeOutput::builder()
+                    .status_code(200)
+                    .payload(Blob::new("{}"))
+                    .build()
+            })
+            .repeatedly()
+            .build()
+        }
+
+        fn configuration(state: State, code: StateReasonCode) -> GetFunctionConfigurationOutput {
+            GetFunctionConfigurationOutput::builder()
+                .state(state)
+                .state_reason_code(code)
+                .state_reason("Lambda is taking the version's snapshot")
+                .build()
+        }
+
+        /// GetFunctionConfiguration: `Pending` `pending` times, then `last`.
+        fn states(pending: usize, last: State, code: StateReasonCode) -> Rule {
+            let mut rule = mock!(aws_sdk_lambda::Client::get_function_configuration)
+                .match_requests(|request| request.qualifier() == Some(VERSION))
+                .sequence();
+            for _ in 0..pending {
+                rule = rule.output(|| configuration(State::Pending, StateReasonCode::Creating));
+            }
+            let code = code.clone();
+            rule.output(move || configuration(last.clone(), code.clone()))
+                .repeatedly()
+                .build()
+        }
+
+        async fn run(rules: &[&Rule], budget: Duration) -> (CheckResult, Verdict) {
+            let lambda = mock_client!(aws_sdk_lambda, RuleMode::MatchAny, rules);
+            let config = crate::checks::config::Config::from_lookup(&|_| None).unwrap();
+            let probe = Arc::new(Probe::new(&config, lambda).unwrap());
+            let results = run_with_probe(probe, vec![lambda_check()], 1, Instant::now() + budget).await;
+            let verdict = Verdict::from_results(&results, 0);
+            (results.into_iter().next().unwrap(), verdict)
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_pending_version_is_waited_for_without_spending_attempts_then_checked() {
+            let (invoke, state) = (invoke_refused(3), states(3, State::Active, StateReasonCode::Idle));
+            let (result, verdict) = run(&[&invoke, &state], Duration::from_secs(60)).await;
+            assert!(result.passed(), "{result:?}");
+            assert_eq!(result.attempts(), 1, "the refusals while Pending are not attempts");
+            assert_eq!(result.waited, NOT_READY_POLL * 3);
+            assert_eq!((invoke.num_calls(), state.num_calls()), (4, 3));
+            let summary = crate::checks::describe::describe_checks(std::slice::from_ref(&result));
+            assert!(summary.contains("after waiting 15 s for it to be ready"), "{summary}");
+            assert_eq!(verdict.cause, crate::checks::verdict::Cause::Passed);
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_version_that_becomes_failed_fails_the_release_with_its_reason_code() {
+            let (invoke, state) = (
+                invoke_refused(5),
+                states(1, State::Failed, StateReasonCode::InvalidConfiguration),
+            );
+            let (result, verdict) = run(&[&invoke, &state], Duration::from_secs(60)).await;
+            let failure = result.failure.clone().unwrap_or_default();
+            assert!(
+                failure.contains("failed to become Active (InvalidConfiguration"),
+                "{failure}"
+            );
+            assert_eq!(invoke.num_calls(), 2, "a failed version is not tried again");
+            assert_eq!(verdict.cause, crate::checks::verdict::Cause::ReleaseFailed);
+        }
+
+        #[tokio::test(start_paused = true)]
+        async fn a_version_still_pending_at_the_deadline_is_out_of_time_not_a_failed_release() {
+            let (invoke, state) = (
+                invoke_refused(100),
+                states(100, State::Pending, StateReasonCode::Creating),
+            );
+            let started = Instant::now();
+            let (result, verdict) = run(&[&invoke, &state], Duration::from_secs(20)).await;
+            assert!(started.elapsed() <= Duration::from_secs(20), "stopped at the deadline");
+            let failure = result.failure.clone().unwrap_or_default();
+            assert!(failure.contains("is Pending (Creating"), "{failure}");
+            assert!(failure.contains("still not ready at the deadline"), "{failure}");
+            assert_eq!(result.attempts(), 0);
+            assert_eq!(verdict.cause, crate::checks::verdict::Cause::OutOfTime);
+        }
     }
 }

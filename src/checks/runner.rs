@@ -59,6 +59,7 @@ where
                 latency: Duration::ZERO,
                 failure: Some("internal error: the check's task stopped unexpectedly".into()),
                 refused: Some(Cause::Internal),
+                waited: Duration::ZERO,
                 out_of_time: false,
             })
         })
@@ -80,6 +81,10 @@ pub(crate) async fn run_with_probe(
     .await
 }
 
+/// How often a target that is not ready yet (a `Pending` Lambda version) is looked at again: the
+/// delay of AWS's `published-version-active` waiter.
+pub(crate) const NOT_READY_POLL: Duration = Duration::from_secs(5);
+
 async fn run_one<A, F>(check: Check, deadline: Instant, permits: &Semaphore, attempt: &A) -> CheckResult
 where
     A: Fn(Check) -> F,
@@ -92,6 +97,7 @@ where
     let mut last = Judgement::error("deadline reached before the first attempt");
     let mut latency = Duration::ZERO;
     let mut out_of_time = false;
+    let mut waited = Duration::ZERO;
     while attempts < patience.attempts {
         let Some(remaining) = deadline.checked_duration_since(Instant::now()).filter(|d| !d.is_zero()) else {
             out_of_time = true;
@@ -114,8 +120,16 @@ where
             Err(_) => Judgement::error(format!("no answer within {} ms", limit.as_millis())),
         };
         latency = started.elapsed();
-        outcomes.push(last.outcome());
         drop(_permit);
+        if let Judgement::NotReady { .. } = last {
+            // Not an attempt: the target cannot be tried yet. Wait as AWS's own waiter does.
+            attempts -= 1;
+            let pause = NOT_READY_POLL.min(deadline.saturating_duration_since(Instant::now()));
+            tokio::time::sleep(pause).await;
+            waited += started.elapsed();
+            continue;
+        }
+        outcomes.push(last.outcome());
         if last.passed() || attempts == patience.attempts {
             break;
         }
@@ -130,6 +144,22 @@ where
         }
         tokio::time::sleep(patience.interval).await;
     }
+    if let Judgement::NotReady { reason } = &last {
+        // The deadline came while the target was still not ready: nothing was judged.
+        return CheckResult {
+            target,
+            outcomes,
+            status: None,
+            latency,
+            out_of_time: true,
+            failure: Some(format!(
+                "{reason}; still not ready at the deadline, after waiting {} s",
+                waited.as_secs()
+            )),
+            refused: Some(Cause::OutOfTime),
+            waited,
+        };
+    }
     CheckResult {
         target,
         outcomes,
@@ -139,6 +169,7 @@ where
         out_of_time: out_of_time && !last.passed(),
         failure: last.failure().map(str::to_string),
         refused: last.refused(),
+        waited,
     }
 }
 

@@ -226,6 +226,7 @@ mod tests {
             latency: Duration::ZERO,
             failure: failure.map(str::to_string),
             refused: None,
+            waited: Duration::ZERO,
             out_of_time: false,
         }
     }
@@ -264,6 +265,7 @@ mod tests {
     fn a_check_aws_refused_is_preflights_cause_even_beside_a_failed_one() {
         let denied = CheckResult {
             refused: Some(Cause::NotPermitted),
+            waited: Duration::ZERO,
             ..result("a", Some("denied"))
         };
         let verdict = Verdict::from_results(&[result("b", Some("status 500")), denied], 0);

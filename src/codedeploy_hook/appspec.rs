@@ -246,6 +246,15 @@ Hooks:
     }
 
     #[test]
+    fn a_version_may_be_any_qualifier_lambda_publishes() {
+        let yaml = LAMBDA_YAML.replace("TargetVersion: \"2\"", "TargetVersion: $LATEST.PUBLISHED");
+        let Ok(Deployed::Lambda(functions)) = parse_appspec(&yaml) else {
+            panic!("{yaml}");
+        };
+        assert_eq!(functions[0].target_version, "$LATEST.PUBLISHED");
+    }
+
+    #[test]
     fn lambda_json_reads_the_same() {
         let json = r#"{"version": 0.0, "Resources": [{"myLambdaFunction": {"Type": "AWS::Lambda::Function",
             "Properties": {"Name": "my-api", "Alias": "live", "CurrentVersion": "1", "TargetVersion": 2}}}]}"#;

@@ -133,6 +133,11 @@ mod tests {
         let parsed = |text: &str| FunctionRef::parse(text).map(|f| (f.name, f.qualifier));
         assert_eq!(parsed("my-api"), Ok(("my-api".into(), "$LATEST".into())));
         assert_eq!(parsed("my-api:7"), Ok(("my-api".into(), "7".into())));
+        // Lambda Managed Instances publish `$LATEST.PUBLISHED`.
+        assert_eq!(
+            parsed("my-api:$LATEST.PUBLISHED"),
+            Ok(("my-api".into(), "$LATEST.PUBLISHED".into()))
+        );
         assert_eq!(
             parsed("arn:aws:lambda:eu-west-1:111122223333:function:my-api:live"),
             Ok((

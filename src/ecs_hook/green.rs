@@ -1,7 +1,9 @@
 //! Where green answers. Its service revision (DescribeServiceRevisions) names the test listener
 //! rule and green's own target group; the rule (DescribeRules) says what a request must carry and
 //! whether it forwards to green yet; the rule's listener (DescribeListeners, then
-//! DescribeLoadBalancers) says where to send it.
+//! DescribeLoadBalancers) says where to send it. Behind a Network Load Balancer the revision names
+//! the test *listener* itself: no conditions, and its default actions say whether it forwards to
+//! green.
 
 use std::fmt;
 
@@ -12,11 +14,12 @@ use super::rule::{GreenRoute, forwards_to, green_route, listener_of_rule};
 use crate::plumbing::aws::AwsClients;
 use crate::plumbing::aws::AwsError;
 use crate::plumbing::aws::ecs::describe_service_revision;
-use crate::plumbing::aws::elb::{ListenerError, describe_rule, listener_url};
+use crate::plumbing::aws::elb::{ListenerError, describe_listener, describe_rule, listener_address, listener_url};
 
 /// Green's test listener rule and target group, read from its service revision.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct GreenRouting {
+    /// An ALB's listener rule ARN, or an NLB's listener ARN.
     pub test_rule: String,
     pub target_group: String,
 }
@@ -44,10 +47,6 @@ pub(crate) enum GreenError {
     NoTargetGroup {
         revision: String,
     },
-    /// The test listener is an NLB's (a listener ARN, not a rule's): no conditions to read.
-    NetworkLoadBalancer {
-        listener: String,
-    },
     /// The rule asks for what a request from preflight cannot carry.
     Rule {
         rule: String,
@@ -71,11 +70,6 @@ impl fmt::Display for GreenError {
                 "service revision {revision} does not say which target group green is in \
                  (resolvedConfiguration.loadBalancers): check that the deployment is a blue/green, linear or \
                  canary one"
-            ),
-            GreenError::NetworkLoadBalancer { listener } => write!(
-                f,
-                "the test listener {listener} is a Network Load Balancer's, which preflight does not check yet: \
-                 use an Application Load Balancer test listener rule"
             ),
             GreenError::Rule { rule, problem } => write!(f, "listener rule {rule}: {problem}"),
         }
@@ -125,6 +119,13 @@ pub(crate) fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Resu
     })
 }
 
+/// Whether a test listener "rule" is a listener's ARN, as ECS gives for a Network Load Balancer:
+/// `…:listener/net/LB/LBID/LISTENERID` (four parts, no rule id).
+pub(crate) fn is_listener_arn(arn: &str) -> bool {
+    arn.split_once(":listener/")
+        .is_some_and(|(_, path)| path.split('/').count() == 4 && path.split('/').all(|part| !part.is_empty()))
+}
+
 /// Finds green for the revision `revision_arn`. The listener's address is looked up only when
 /// the rule forwards to green.
 pub(crate) async fn find_green(clients: &AwsClients, revision_arn: &str) -> Result<Green, GreenError> {
@@ -132,25 +133,35 @@ pub(crate) async fn find_green(clients: &AwsClients, revision_arn: &str) -> Resu
         .await
         .map_err(GreenError::Aws)?;
     let routing = routing_of(&revision, revision_arn)?;
-    let Some(listener_arn) = listener_of_rule(&routing.test_rule) else {
-        return Err(if routing.test_rule.contains(":listener/") {
-            GreenError::NetworkLoadBalancer {
-                listener: routing.test_rule,
-            }
+    let elb = clients.elb().await;
+    if is_listener_arn(&routing.test_rule) {
+        // An NLB: the listener forwards by its default actions, and asks nothing of a request.
+        let listener = describe_listener(elb, &routing.test_rule).await?;
+        let address = if forwards_to(listener.default_actions(), &routing.target_group) {
+            Some(listener_address(elb, &listener).await?)
         } else {
-            GreenError::Rule {
-                rule: routing.test_rule,
-                problem: "is not a listener rule ARN (…:listener-rule/app/LB/ID/LISTENER/RULE)".into(),
-            }
+            None
+        };
+        return Ok(Green {
+            routing,
+            listener: address,
+            route: GreenRoute::default(),
+        });
+    }
+    let Some(listener_arn) = listener_of_rule(&routing.test_rule) else {
+        return Err(GreenError::Rule {
+            rule: routing.test_rule,
+            problem: "is neither a listener rule ARN (…:listener-rule/app/LB/ID/LISTENER/RULE) nor a listener ARN \
+                      (…:listener/net/LB/ID/LISTENER)"
+                .into(),
         });
     };
-    let elb = clients.elb().await;
     let rule = describe_rule(elb, &routing.test_rule).await?;
     let route = green_route(&rule).map_err(|problem| GreenError::Rule {
         rule: routing.test_rule.clone(),
         problem,
     })?;
-    let listener = if forwards_to(&rule, &routing.target_group) {
+    let listener = if forwards_to(rule.actions(), &routing.target_group) {
         Some(listener_url(elb, &listener_arn).await?)
     } else {
         None
@@ -219,5 +230,105 @@ mod tests {
         assert!(error.to_string().contains("testListenerRule"), "{error}");
         let error = routing_of(&revision(Some(TEST_RULE), &[]), "arn:rev").unwrap_err();
         assert!(matches!(error, GreenError::NoTargetGroup { .. }), "{error:?}");
+    }
+
+    const NLB_LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:1:listener/net/shop/1/9";
+
+    /// ECS's answer for a revision behind an NLB: the test "rule" is the listener's ARN.
+    fn nlb_revision() -> aws_smithy_mocks::Rule {
+        aws_smithy_mocks::mock!(aws_sdk_ecs::Client::describe_service_revisions).then_output(|| {
+            aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisionsOutput::builder()
+                .service_revisions(revision(Some(NLB_LISTENER), &[(GREEN_GROUP, PRODUCTION_RULE)]))
+                .build()
+        })
+    }
+
+    /// DescribeListeners of the NLB's test listener, a TCP listener forwarding to `to`, and
+    /// DescribeLoadBalancers with its DNS name.
+    fn nlb_listener(to: &'static str) -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
+        use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
+        use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
+        use aws_sdk_elasticloadbalancingv2::types::{
+            Action, ActionTypeEnum, Listener, LoadBalancer as Balancer, ProtocolEnum,
+        };
+        let listeners = aws_smithy_mocks::mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
+            .match_requests(|request| request.listener_arns() == [NLB_LISTENER.to_string()])
+            .then_output(move || {
+                DescribeListenersOutput::builder()
+                    .listeners(
+                        Listener::builder()
+                            .listener_arn(NLB_LISTENER)
+                            .load_balancer_arn("arn:lb/net/shop")
+                            .port(8443)
+                            .protocol(ProtocolEnum::Tcp)
+                            .default_actions(
+                                Action::builder()
+                                    .r#type(ActionTypeEnum::Forward)
+                                    .target_group_arn(to)
+                                    .build(),
+                            )
+                            .build(),
+                    )
+                    .build()
+            });
+        let balancers = aws_smithy_mocks::mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
+            .then_output(|| {
+                DescribeLoadBalancersOutput::builder()
+                    .load_balancers(Balancer::builder().dns_name("shop-nlb.elb.example").build())
+                    .build()
+            });
+        (listeners, balancers)
+    }
+
+    fn clients(ecs: &[&aws_smithy_mocks::Rule], elb: &[&aws_smithy_mocks::Rule]) -> AwsClients {
+        use crate::plumbing::aws::canned;
+        AwsClients::from_clients(canned::codedeploy(&[]), canned::lambda(&[]), canned::elb(elb))
+            .with_ecs(canned::ecs(ecs))
+    }
+
+    #[test]
+    fn an_nlbs_test_listener_is_told_from_an_albs_rule_by_its_arn() {
+        assert!(is_listener_arn(NLB_LISTENER));
+        assert!(!is_listener_arn(TEST_RULE));
+        assert!(!is_listener_arn(
+            "arn:aws:elasticloadbalancing:us-east-1:1:listener/net/shop/1/"
+        ));
+    }
+
+    #[tokio::test]
+    async fn green_behind_an_nlb_is_checked_through_its_tcp_test_listener_with_no_conditions() {
+        let (revision, (listeners, balancers)) = (nlb_revision(), nlb_listener(GREEN_GROUP));
+        let green = find_green(&clients(&[&revision], &[&listeners, &balancers]), "arn:rev")
+            .await
+            .unwrap();
+        assert_eq!(
+            green.listener.map(|url| url.to_string()).as_deref(),
+            Some("http://shop-nlb.elb.example:8443/"),
+            "a TCP listener passes the checks' HTTP through"
+        );
+        assert_eq!(
+            green.route,
+            GreenRoute::default(),
+            "an NLB listener asks nothing of a request"
+        );
+        assert_eq!(green.routing.test_rule, NLB_LISTENER);
+    }
+
+    #[tokio::test]
+    async fn an_nlb_test_listener_still_on_blue_is_not_checked() {
+        let blue = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/2";
+        let (revision, (listeners, balancers)) = (nlb_revision(), nlb_listener(blue));
+        let green = find_green(&clients(&[&revision], &[&listeners, &balancers]), "arn:rev")
+            .await
+            .unwrap();
+        assert_eq!(
+            green.listener, None,
+            "nothing to send while the listener forwards to blue"
+        );
+        assert_eq!(
+            balancers.num_calls(),
+            0,
+            "no address is looked up for a listener not on green"
+        );
     }
 }

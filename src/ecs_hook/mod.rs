@@ -142,10 +142,9 @@ impl From<GreenError> for Stop {
         let cause = match &error {
             GreenError::Aws(aws) => Cause::of(aws),
             GreenError::Listener(listener) => Stop::from(listener.clone()).0.cause,
-            GreenError::NoTestRule { .. }
-            | GreenError::NoTargetGroup { .. }
-            | GreenError::NetworkLoadBalancer { .. }
-            | GreenError::Rule { .. } => Cause::Misconfigured,
+            GreenError::NoTestRule { .. } | GreenError::NoTargetGroup { .. } | GreenError::Rule { .. } => {
+                Cause::Misconfigured
+            }
         };
         Stop::failed(cause, format!("green could not be found: {error}"))
     }
@@ -263,10 +262,17 @@ impl Deciding for EcsHook {
             return Err(Stop::failed(
                 Cause::Misconfigured,
                 format!(
-                    "the test listener rule {} does not forward to green's target group {} at {}, so green cannot be \
+                    "the test {} {} does not forward to green's target group {} at {}, so green cannot be \
                      checked yet: attach preflight to the stages from {CHECKABLE_FROM} on (POST_TEST_TRAFFIC_SHIFT, \
                      PRE_PRODUCTION_TRAFFIC_SHIFT, PRODUCTION_TRAFFIC_SHIFT, POST_PRODUCTION_TRAFFIC_SHIFT)",
-                    green.routing.test_rule, green.routing.target_group, event.stage
+                    if green::is_listener_arn(&green.routing.test_rule) {
+                        "listener"
+                    } else {
+                        "listener rule"
+                    },
+                    green.routing.test_rule,
+                    green.routing.target_group,
+                    event.stage
                 ),
             ));
         };

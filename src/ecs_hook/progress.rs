@@ -203,6 +203,7 @@ mod tests {
             latency: Duration::ZERO,
             failure: failure.map(str::to_string),
             refused: None,
+            waited: Duration::ZERO,
             out_of_time,
         }
     }

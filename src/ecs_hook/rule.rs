@@ -5,7 +5,7 @@
 //! target group, or there is nothing of green to check yet.
 
 use aws_lambda_events::http::{HeaderName, HeaderValue};
-use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Rule, RuleCondition};
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, Rule, RuleCondition};
 use wildmatch::WildMatch;
 
 use crate::checks::{Check, Request};
@@ -177,9 +177,10 @@ pub(crate) fn green_route(rule: &Rule) -> Result<GreenRoute, String> {
     Ok(route)
 }
 
-/// Whether the rule sends its traffic to `target_group_arn` (alone, or with a weight above 0).
-pub(crate) fn forwards_to(rule: &Rule, target_group_arn: &str) -> bool {
-    rule.actions().iter().any(|action| {
+/// Whether `actions` (a rule's, or an NLB listener's default actions) forward to
+/// `target_group_arn` with a weight above zero.
+pub(crate) fn forwards_to(actions: &[Action], target_group_arn: &str) -> bool {
+    actions.iter().any(|action| {
         action.r#type() == Some(&ActionTypeEnum::Forward)
             && (action.target_group_arn() == Some(target_group_arn)
                 || action.forward_config().is_some_and(|config| {
@@ -298,9 +299,15 @@ mod tests {
 
     #[test]
     fn the_rule_must_forward_to_green_with_a_weight() {
-        assert!(forwards_to(&rule(Vec::new(), &[(GREEN, 100), (BLUE, 0)]), GREEN));
-        assert!(!forwards_to(&rule(Vec::new(), &[(GREEN, 0), (BLUE, 100)]), GREEN));
-        assert!(!forwards_to(&rule(Vec::new(), &[(BLUE, 100)]), GREEN));
+        assert!(forwards_to(
+            rule(Vec::new(), &[(GREEN, 100), (BLUE, 0)]).actions(),
+            GREEN
+        ));
+        assert!(!forwards_to(
+            rule(Vec::new(), &[(GREEN, 0), (BLUE, 100)]).actions(),
+            GREEN
+        ));
+        assert!(!forwards_to(rule(Vec::new(), &[(BLUE, 100)]).actions(), GREEN));
         let simple = Rule::builder()
             .actions(
                 Action::builder()
@@ -309,7 +316,7 @@ mod tests {
                     .build(),
             )
             .build();
-        assert!(forwards_to(&simple, GREEN));
+        assert!(forwards_to(simple.actions(), GREEN));
     }
 
     #[test]

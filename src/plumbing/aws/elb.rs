@@ -5,7 +5,7 @@
 use std::fmt;
 
 use aws_sdk_elasticloadbalancingv2::Client;
-use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, Rule};
+use aws_sdk_elasticloadbalancingv2::types::{Listener, ProtocolEnum, Rule};
 use reqwest::Url;
 
 use super::error::{AwsError, Service};
@@ -37,6 +37,12 @@ impl From<AwsError> for ListenerError {
 
 /// `scheme://dns-name:port` of the listener `listener_arn`.
 pub(crate) async fn listener_url(client: &Client, listener_arn: &str) -> Result<Url, ListenerError> {
+    let listener = describe_listener(client, listener_arn).await?;
+    listener_address(client, &listener).await
+}
+
+/// The listener `listener_arn`: its port, protocol, load balancer and default actions.
+pub(crate) async fn describe_listener(client: &Client, listener_arn: &str) -> Result<Listener, ListenerError> {
     let listeners = client
         .describe_listeners()
         .listener_arns(listener_arn)
@@ -52,8 +58,17 @@ pub(crate) async fn listener_url(client: &Client, listener_arn: &str) -> Result<
                 error
             }
         })?;
+    listeners
+        .listeners()
+        .first()
+        .cloned()
+        .ok_or_else(|| ListenerError::Unusable(format!("listener {listener_arn}: ELBv2 gave no listener")))
+}
+
+/// `scheme://dns-name:port` of `listener` (DescribeLoadBalancers gives the DNS name).
+pub(crate) async fn listener_address(client: &Client, listener: &Listener) -> Result<Url, ListenerError> {
+    let listener_arn = listener.listener_arn().unwrap_or("(no ARN)");
     let unusable = |what: &str| ListenerError::Unusable(format!("listener {listener_arn}: ELBv2 gave {what}"));
-    let listener = listeners.listeners().first().ok_or_else(|| unusable("no listener"))?;
     let port = listener
         .port()
         .and_then(|port| u16::try_from(port).ok())

@@ -1,6 +1,7 @@
 //! AWS for every flow: the SDK's set-up, one lazily built set of clients ([`AwsClients`]) that
 //! the router owns and lends, the typed error of every call ([`error`]), and the calls with their
-//! errors typed once: CodeDeploy's ([`codedeploy`]), ELBv2's ([`elb`]) and ECS's ([`ecs`]).
+//! errors typed once: CodeDeploy's ([`codedeploy`]), ELBv2's ([`elb`]), ECS's ([`ecs`]) and Lambda's
+//! ([`lambda`]).
 
 #[cfg(test)]
 pub(crate) mod canned;
@@ -8,6 +9,7 @@ pub(crate) mod codedeploy;
 pub(crate) mod ecs;
 pub(crate) mod elb;
 pub(crate) mod error;
+pub(crate) mod lambda;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
