@@ -5,7 +5,7 @@
 
 use std::process::Output;
 
-use rehearsal::{Answer, FunctionVersion, HttpTarget, LocalAws, Reply};
+use stand_in::{Answer, FunctionVersion, HttpTarget, LocalAws, Reply};
 
 async fn preflight(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_preflight"));

@@ -8,9 +8,9 @@ use std::time::{Duration, SystemTime};
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
 use common::{HookRig as Rig, text};
-use rehearsal::kit::lambda_appspec;
-use rehearsal::{Answer, Deployment, DeploymentSpec, FunctionVersion, HttpTarget, Operation, Reply};
 use serde_json::{Value, json};
+use stand_in::kit::lambda_appspec;
+use stand_in::{Answer, Deployment, DeploymentSpec, FunctionVersion, HttpTarget, Operation, Reply};
 
 const STATUS_OK: &str = "
 targets:
@@ -336,7 +336,7 @@ targets:
 #[tokio::test]
 async fn errors_and_failures_are_told_apart_attempt_by_attempt() {
     let (rig, deployment) = degraded_release().await;
-    rig.aws.inject(Operation::Invoke, rehearsal::Fault::Throttle, 1);
+    rig.aws.inject(Operation::Invoke, stand_in::Fault::Throttle, 1);
     let (status, summary) = verdict(&rig, &deployment).await;
 
     assert_eq!(status, "Failed");

@@ -9,8 +9,8 @@
 mod common;
 
 use common::{HookRig as Rig, TIMEOUT, text};
-use rehearsal::{Answer, EcsService, Fault, HttpTarget, Operation, RuntimeOutcome, TestRule};
 use serde_json::{Value, json};
+use stand_in::{Answer, EcsService, Fault, HttpTarget, Operation, RuntimeOutcome, TestRule};
 
 /// The test listener rule of these tests: a host, a header and two path patterns.
 fn rule() -> TestRule {
@@ -303,9 +303,9 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
             )
             .build()
     };
-    let moto = rehearsal::MotoServer::shared().await.expect("start moto's server");
+    let moto = stand_in::MotoServer::shared().await.expect("start moto's server");
     let alb = moto.create_alb().await.expect("create the load balancer in moto");
-    let elb = rehearsal::kit::elb_client(&moto.endpoint_url()).await;
+    let elb = stand_in::kit::elb_client(&moto.endpoint_url()).await;
     let created = elb
         .create_rule()
         .listener_arn(&alb.listener)
@@ -390,7 +390,7 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
 #[tokio::test]
 async fn the_sample_ecs_payload_is_read_and_an_unknown_revision_fails_it() {
     let rig = Rig::start(&[]).await;
-    let sample = rehearsal::kit::sample("ecs-lifecycle-hook.json").expect("the sample");
+    let sample = stand_in::kit::sample("ecs-lifecycle-hook.json").expect("the sample");
     let answer = call(&rig, sample).await;
     assert_eq!(answer, json!({"hookStatus": "FAILED"}));
     let line = summary(&rig, 1).await;

@@ -6,12 +6,12 @@ mod common;
 use std::time::Duration;
 
 use common::{HookRig as Rig, TIMEOUT, text};
-use rehearsal::kit::{ECS_APPSPEC, lambda_appspec, sample};
-use rehearsal::{
+use serde_json::{Value, json};
+use stand_in::kit::{ECS_APPSPEC, lambda_appspec, sample};
+use stand_in::{
     Answer, Deployment, DeploymentSpec, Fault, FunctionVersion, HttpTarget, Operation, Reply, RevisionForm,
     RuntimeOutcome,
 };
-use serde_json::{Value, json};
 
 /// Fast retries, so that failing checks do not slow the suite.
 const QUICK: &[(&str, &str)] = &[("CHECK_INTERVAL_MS", "20")];
@@ -590,7 +590,7 @@ async fn an_ecs_deployment_s_test_listener_is_found_through_codedeploy_and_a_rea
     // the check cannot connect: what this shows is the address found through the real ELBv2 API.
     // (Checks that reach a target through a found listener run in process, against canned ELBv2
     // answers naming a loopback server: `codedeploy_hook::tests`.)
-    let moto = rehearsal::MotoServer::shared().await.expect("start moto's server");
+    let moto = stand_in::MotoServer::shared().await.expect("start moto's server");
     let alb = moto.create_alb().await.expect("create the load balancer in moto");
     let endpoint = moto.endpoint_url();
     let rig = Rig::start(&[

@@ -1,6 +1,6 @@
 //! The maintenance page, end to end: the real `bootstrap` gets deployment notifications through
 //! the Runtime API, asks the local CodeDeploy about the deployment, and changes the listener of a
-//! real ELBv2 implementation (`moto_server`, installed by `rehearsal::moto`). Every test asserts
+//! real ELBv2 implementation (`moto_server`, installed by `stand_in::moto`). Every test asserts
 //! on the listener's rules after its sequence of notifications.
 
 mod common;
@@ -9,9 +9,9 @@ use std::ops::Deref;
 
 use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, FixedResponseActionConfig, RuleCondition};
 use common::{MotoRig, TIMEOUT, bootstrap};
-use rehearsal::kit::sample;
-use rehearsal::{Alb, Deployment, DeploymentSpec, Operation, Rig as StandIn, RuntimeOutcome};
 use serde_json::{Value, json};
+use stand_in::kit::sample;
+use stand_in::{Alb, Deployment, DeploymentSpec, Operation, Rig as StandIn, RuntimeOutcome};
 
 /// A rule on the listener, as the tests look at it.
 #[derive(Debug)]

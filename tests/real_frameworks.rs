@@ -10,8 +10,8 @@ use std::process::Command;
 use lambda_http::aws_lambda_events::http::Method;
 use preflight::checks::config::EventFormat;
 use preflight::checks::http_event::{SyntheticRequest, build_event};
-use rehearsal::installs::{PythonEnv, node_modules};
 use serde_json::Value;
+use stand_in::installs::{PythonEnv, node_modules};
 
 const FORMATS: [EventFormat; 3] = [EventFormat::ApiGatewayV1, EventFormat::ApiGatewayV2, EventFormat::Alb];
 

@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use rehearsal::installs::{PythonEnv, output};
-use rehearsal::kit::workspace_root;
 use serde_json::{Value, json};
+use stand_in::installs::{PythonEnv, output};
+use stand_in::kit::workspace_root;
 
 fn files() -> PathBuf {
     workspace_root().join("tests").join("template")

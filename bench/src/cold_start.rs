@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use rehearsal::Program;
+use stand_in::Program;
 
 use crate::measure::{StartFigures, measure_program, median};
 

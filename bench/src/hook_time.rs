@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use crate::measure::median;
-use rehearsal::kit::{ECS_APPSPEC, lambda_appspec};
-use rehearsal::{Answer, DeploymentSpec, Fault, FunctionVersion, HookProcess, HttpTarget, LocalAws, Operation, Reply};
+use stand_in::kit::{ECS_APPSPEC, lambda_appspec};
+use stand_in::{Answer, DeploymentSpec, Fault, FunctionVersion, HookProcess, HttpTarget, LocalAws, Operation, Reply};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

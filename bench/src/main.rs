@@ -72,7 +72,7 @@ async fn main() -> ExitCode {
 
 async fn run(options: Options) -> Result<bool, String> {
     let out = options.out.unwrap_or_else(|| {
-        rehearsal::kit::workspace_root()
+        stand_in::kit::workspace_root()
             .join("target")
             .join("bench-results.json")
     });

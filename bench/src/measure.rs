@@ -4,8 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use rehearsal::kit::lambda_appspec;
-use rehearsal::{DeploymentSpec, FunctionVersion, HookProcess, LocalAws, Program, Reply, RuntimeOutcome};
+use stand_in::kit::lambda_appspec;
+use stand_in::{DeploymentSpec, FunctionVersion, HookProcess, LocalAws, Program, Reply, RuntimeOutcome};
 
 /// One run's figures.
 #[derive(Debug, Clone, Copy)]

@@ -3,9 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rehearsal::Program;
-use rehearsal::installs::PythonEnv;
-use rehearsal::kit::{release_dir, workspace_root};
+use stand_in::Program;
+use stand_in::installs::PythonEnv;
+use stand_in::kit::{release_dir, workspace_root};
 
 /// Everything the benchmarks run.
 pub struct Contenders {

@@ -11,10 +11,11 @@ use std::fmt;
 use std::path::Path;
 use std::time::Duration;
 
-use crate::hook_process::HookProcess;
-use crate::http_target::{Answer, HttpTarget};
-use crate::kit::{ECS_APPSPEC, lambda_appspec};
-use crate::local_aws::{DeploymentSpec, Fault, FunctionVersion, LocalAws, Operation, Reply, RuntimeOutcome};
+use stand_in::kit::{ECS_APPSPEC, lambda_appspec};
+use stand_in::{
+    Answer, DeploymentSpec, Fault, FunctionVersion, HookProcess, HttpTarget, LocalAws, Operation, Reply, RevisionForm,
+    RuntimeOutcome,
+};
 
 /// SplitMix64: small, fast, and the same sequence on every machine.
 #[derive(Debug, Clone)]
@@ -366,7 +367,7 @@ async fn stage(
     let functions: Vec<(&str, &str, &str)> = names.iter().map(|name| (name.as_str(), "1", "2")).collect();
     let mut spec = DeploymentSpec::lambda(lambda_appspec(&functions));
     if scenario.legacy_string {
-        spec = spec.form(crate::local_aws::RevisionForm::String);
+        spec = spec.form(RevisionForm::String);
     }
     Ok((spec, None, config))
 }

@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::http_target::{Answer, HttpTarget};
-use crate::local_aws::{EcsService, LocalAws, RuntimeOutcome, TestRule};
+use stand_in::{Answer, EcsService, HookProcess, HttpTarget, LocalAws, Rig, RuntimeOutcome, TestRule};
+
 use crate::rehearsed::{Rehearsed, summary_story};
-use crate::{HookProcess, Rig};
 
 /// The hook's Lambda timeout, as the template sets it by default.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30);

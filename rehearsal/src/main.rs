@@ -14,11 +14,12 @@ use std::time::Duration;
 
 use clap::Parser;
 use rehearsal::campaign::{Scenario, Tally, run_campaign, run_scenario};
-use rehearsal::kit::lambda_appspec;
 use rehearsal::maintenance::rehearse_maintenance;
 use rehearsal::own_code::{OwnFunction, rehearse_own_functions, rehearse_url, settings_from_env};
-use rehearsal::scenario::{Rehearsed, rehearse_all};
-use rehearsal::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, LocalAws, Reply, TestRule};
+use rehearsal::rehearsed::Rehearsed;
+use rehearsal::scenario::rehearse_all;
+use stand_in::kit::{lambda_appspec, release_dir};
+use stand_in::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, LocalAws, Reply, TestRule};
 
 /// Rehearses preflight deployments against a local CodeDeploy, Lambda and Runtime API, with the
 /// real `bootstrap` and no AWS account.
@@ -356,7 +357,7 @@ fn build_bootstrap() -> Result<PathBuf, String> {
     if !status.success() {
         return Err("building bootstrap failed (see above)".into());
     }
-    Ok(rehearsal::kit::release_dir()?.join("bootstrap"))
+    Ok(release_dir()?.join("bootstrap"))
 }
 
 fn fail(message: &str) -> ExitCode {

@@ -8,9 +8,10 @@ use std::time::Duration;
 use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
 use serde_json::json;
 
-use crate::kit::{elb_client, sample};
-use crate::scenario::Rehearsed;
-use crate::{DeploymentSpec, MotoServer, Rig, RuntimeOutcome};
+use stand_in::kit::{elb_client, sample};
+use stand_in::{DeploymentSpec, MotoServer, Rig, RuntimeOutcome};
+
+use crate::rehearsed::Rehearsed;
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 const EXPECTED: &str = "shown, already_shown, removed";

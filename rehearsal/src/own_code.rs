@@ -12,10 +12,9 @@ use std::time::Duration;
 
 use preflight::codedeploy_hook::appspec::{Deployed, parse_appspec};
 
-use crate::Rig;
-use crate::hook_process::{HookProcess, Program};
-use crate::kit::{ECS_APPSPEC, lambda_appspec};
-use crate::local_aws::{DeploymentSpec, FunctionVersion, LocalAws, OwnRuntime, Reply};
+use stand_in::kit::{ECS_APPSPEC, lambda_appspec};
+use stand_in::{DeploymentSpec, FunctionVersion, HookProcess, LocalAws, OwnRuntime, Program, Reply, Rig};
+
 use crate::rehearsed::Rehearsed;
 use crate::scenario::{Story, finish};
 

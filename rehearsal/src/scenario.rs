@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use stand_in::kit::{ECS_APPSPEC, lambda_appspec};
+use stand_in::{
+    Answer, Delivered, Deployment, DeploymentSpec, FunctionVersion, HookProcess, HttpTarget, LocalAws, Reply, Rig,
+    RuntimeOutcome,
+};
+
 use crate::ecs_native::ecs_native_release;
-use crate::http_target::{Answer, HttpTarget};
-use crate::kit::{ECS_APPSPEC, lambda_appspec};
-use crate::local_aws::{Delivered, Deployment, DeploymentSpec, FunctionVersion, LocalAws, Reply, RuntimeOutcome};
-pub use crate::rehearsed::Rehearsed;
-use crate::rehearsed::summary_story;
-use crate::{HookProcess, Rig};
+use crate::rehearsed::{Rehearsed, summary_story};
 
 /// The hook's Lambda timeout in the rehearsal, as a template would set it.
 const HOOK_TIMEOUT: Duration = Duration::from_secs(30);

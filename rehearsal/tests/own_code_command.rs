@@ -2,27 +2,13 @@
 //! and its exit status, with the real `bootstrap` as the hook and a Runtime API program written
 //! for the tests (`tests/own-function/runtime.py`, Python's standard library only) as your code.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Output;
 
-use rehearsal::kit::workspace_root;
-use rehearsal::{Answer, HttpTarget};
-
-/// The debug `bootstrap` that `cargo test --workspace` builds beside `rehearse`; built here when
-/// this package's tests run alone.
-fn bootstrap() -> PathBuf {
-    let rehearse = PathBuf::from(env!("CARGO_BIN_EXE_rehearse"));
-    let path = rehearse.with_file_name("bootstrap");
-    if !path.is_file() {
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let status = std::process::Command::new(cargo)
-            .args(["build", "--locked", "-p", "preflight", "--bin", "bootstrap"])
-            .status()
-            .expect("run cargo");
-        assert!(status.success(), "building bootstrap failed");
-    }
-    path
-}
+use common::bootstrap;
+use stand_in::kit::workspace_root;
+use stand_in::{Answer, HttpTarget};
 
 async fn rehearse(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_rehearse"));

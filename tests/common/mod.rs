@@ -8,9 +8,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
-use rehearsal::kit::{elb_client, lambda_appspec};
-use rehearsal::{Alb, Deployment, DeploymentSpec, FunctionVersion, MotoServer, Reply, Rig, RuntimeOutcome};
 use serde_json::{Value, json};
+use stand_in::kit::{elb_client, lambda_appspec};
+use stand_in::{Alb, Deployment, DeploymentSpec, FunctionVersion, MotoServer, Reply, Rig, RuntimeOutcome};
 
 /// How long a hook invocation may take in the tests (the Lambda timeout they give it).
 pub const TIMEOUT: Duration = Duration::from_secs(20);

@@ -6,22 +6,14 @@
 //! comes from GetApplicationRevision, found by application, revision type and SHA-256.
 
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::aws_json::{error, ok};
 use super::faults::{apply_fault, take_fault};
-use super::{DeploymentSpec, Fault, Operation, ReportRecord, RevisionForm, Shared};
-
-/// An awsJson1_1 error: HTTP 400 (500 for AWS's own failures) with `__type` and `message`.
-pub(crate) fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (
-        status,
-        [("content-type", "application/x-amz-json-1.1")],
-        json!({"__type": code, "message": message}).to_string(),
-    )
-        .into_response()
-}
+use super::model::{DeploymentSpec, Fault, Operation, ReportRecord, RevisionForm};
+use super::records::Shared;
 
 fn fault_response(fault: Fault) -> Response {
     match fault {
@@ -45,18 +37,20 @@ fn fault_response(fault: Fault) -> Response {
     }
 }
 
-pub(crate) fn ok(body: Value) -> Response {
-    (
-        StatusCode::OK,
-        [("content-type", "application/x-amz-json-1.1")],
-        body.to_string(),
-    )
-        .into_response()
+/// The operation an `X-Amz-Target` of CodeDeploy's names.
+fn operation(target: &str) -> Option<Operation> {
+    match target.strip_prefix("CodeDeploy_20141006.")? {
+        "GetDeployment" => Some(Operation::GetDeployment),
+        "GetApplicationRevision" => Some(Operation::GetApplicationRevision),
+        "GetDeploymentGroup" => Some(Operation::GetDeploymentGroup),
+        "PutLifecycleEventHookExecutionStatus" => Some(Operation::PutLifecycleEventHookExecutionStatus),
+        _ => None,
+    }
 }
 
 /// Serves one CodeDeploy request whose target is `target`.
 pub(crate) async fn serve(shared: &Shared, target: &str, body: &[u8]) -> Response {
-    let Some(operation) = Operation::from_target(target) else {
+    let Some(operation) = operation(target) else {
         return error(StatusCode::BAD_REQUEST, "UnknownOperationException", target);
     };
     if let Some(response) = apply_fault(take_fault(shared, operation), fault_response).await {

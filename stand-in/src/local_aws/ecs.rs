@@ -10,9 +10,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
 
-use super::codedeploy::{error, ok};
+use super::aws_json::{error, ok};
 use super::faults::{apply_fault, take_fault};
-use super::{EcsServiceRecord, Fault, Operation, Shared};
+use super::model::{EcsServiceRecord, Fault, Operation};
+use super::records::Shared;
 
 /// ECS's target prefix.
 pub(crate) const TARGET_PREFIX: &str = "AmazonEC2ContainerServiceV20141113.";

@@ -12,7 +12,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::faults::{apply_fault, take_fault};
-use super::{Fault, InvocationRecord, Operation, Reply, RuntimeOutcome, Shared};
+use super::model::{Fault, InvocationRecord, Operation, Reply, RuntimeOutcome};
+use super::records::Shared;
 
 /// The ARN the stand-in's account and region give a function version.
 fn arn(name: &str, version: &str) -> String {
@@ -123,7 +124,7 @@ pub(crate) async fn invoke(
             tokio::time::sleep(Duration::from_secs(600)).await;
             (executed, http_response(504)).into_response()
         }
-        Reply::Runtime(own) => match own.runtime.deliver_payload(payload, own.timeout).await.outcome {
+        Reply::Runtime(own) => match own.runtime.deliver(payload, own.timeout).await.outcome {
             RuntimeOutcome::Response(answer) => (executed, answer.to_string()).into_response(),
             // Lambda answers 200 with the function's error document and the error header.
             RuntimeOutcome::Error(error) => function_error(version, error),

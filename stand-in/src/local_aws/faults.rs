@@ -3,7 +3,8 @@
 
 use axum::response::Response;
 
-use super::{Fault, Operation, Shared};
+use super::model::{Fault, Operation};
+use super::records::Shared;
 
 /// Records the call and takes the next fault queued for `operation`.
 pub(crate) fn take_fault(shared: &Shared, operation: Operation) -> Option<Fault> {

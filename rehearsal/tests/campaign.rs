@@ -1,14 +1,14 @@
 //! A bounded fault campaign in the test suite: randomised faults from a fixed seed, driven through
 //! the real binary. The full campaign (1,000+ deployments) is `rehearse --campaign`.
 
-use std::path::Path;
+mod common;
 
 use rehearsal::campaign::run_campaign;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fault_campaign_keeps_every_invariant() {
     let seed = 0x5eed_2026_1123_0001;
-    let tally = run_campaign(Path::new(env!("CARGO_BIN_EXE_bootstrap")), seed, 40, 20)
+    let tally = run_campaign(common::bootstrap(), seed, 40, 20)
         .await
         .expect("the campaign runs");
     assert_eq!(tally.deployments, 40);

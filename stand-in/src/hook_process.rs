@@ -11,7 +11,7 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 use tokio::sync::Notify;
 
-use crate::LocalAws;
+use crate::local_aws::LocalAws;
 
 /// The hook process. Dropping it kills the process.
 pub struct HookProcess {

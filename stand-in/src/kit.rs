@@ -1,14 +1,10 @@
-//! The pieces every rehearsal, test and benchmark builds with: where the workspace is, the
-//! sample events, AppSpecs, an ELBv2 client for a local endpoint, and the [`Rig`] (the stand-in
-//! with a function process attached).
+//! The ground pieces every rehearsal, test and benchmark builds with: where the workspace and its
+//! release builds are, the sample events, AppSpecs, and an ELBv2 client for a local endpoint.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
 use serde_json::Value;
-
-use crate::{Delivered, Deployment, HookProcess, LocalAws, Program, RuntimeOutcome};
 
 /// The workspace root (this crate is one level down).
 pub fn workspace_root() -> PathBuf {
@@ -79,35 +75,4 @@ pub async fn elb_client(endpoint: &str) -> ElbClient {
         .load()
         .await;
     ElbClient::new(&config)
-}
-
-/// The stand-in with one function process polling it: what every end-to-end run starts with.
-pub struct Rig {
-    pub aws: LocalAws,
-    pub hook: HookProcess,
-}
-
-impl Rig {
-    /// Starts the stand-in and `bootstrap` with preflight's `config` on top of the Lambda
-    /// environment.
-    pub async fn start(bootstrap: &Path, config: &[(&str, &str)]) -> std::io::Result<Rig> {
-        Rig::start_program(&Program::binary(bootstrap), config).await
-    }
-
-    /// The same for any Runtime API program.
-    pub async fn start_program(program: &Program, config: &[(&str, &str)]) -> std::io::Result<Rig> {
-        let aws = LocalAws::start().await?;
-        let hook = HookProcess::launch_program(program, &aws, config)?;
-        Ok(Rig { aws, hook })
-    }
-
-    /// Delivers the deployment's hook event; the function may take `timeout`.
-    pub async fn deliver(&self, deployment: &Deployment, timeout: Duration) -> Delivered {
-        self.aws.deliver(deployment, timeout).await
-    }
-
-    /// Delivers any payload and returns how the invocation ended.
-    pub async fn invoke(&self, payload: Value, timeout: Duration) -> RuntimeOutcome {
-        self.aws.deliver_payload(payload, timeout).await.outcome
-    }
 }

@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 
-use super::{RuntimeOutcome, Shared};
+use super::model::RuntimeOutcome;
+use super::records::Shared;
 
 /// One event per poll, with the headers `lambda_runtime` reads. Lambda also sends client-context
 /// and Cognito identity headers for mobile SDK callers; CodeDeploy, SNS and EventBridge send none,

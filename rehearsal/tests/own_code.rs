@@ -8,10 +8,10 @@ mod common;
 
 use std::path::PathBuf;
 
-use rehearsal::installs::PythonEnv;
-use rehearsal::kit::workspace_root;
 use rehearsal::own_code::{OwnFunction, rehearse_own_functions, rehearse_url};
-use rehearsal::{Answer, HttpTarget};
+use stand_in::installs::PythonEnv;
+use stand_in::kit::workspace_root;
+use stand_in::{Answer, HttpTarget};
 
 fn files() -> PathBuf {
     workspace_root().join("tests").join("own-function")

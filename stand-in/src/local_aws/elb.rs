@@ -8,20 +8,10 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::faults::{apply_fault, take_fault};
-use super::{EcsServiceRecord, Fault, Operation, Shared};
+use super::model::{EcsServiceRecord, Fault, ListenerRecord, Operation};
+use super::records::Shared;
 
 const NAMESPACE: &str = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
-
-/// A listener and its load balancer, as the stand-in holds them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListenerRecord {
-    pub listener_arn: String,
-    pub load_balancer_arn: String,
-    pub port: u16,
-    /// `HTTP` or `HTTPS`.
-    pub protocol: String,
-    pub dns_name: String,
-}
 
 /// ELBv2's awsQuery error document.
 fn error(status: StatusCode, code: &str, message: &str) -> Response {

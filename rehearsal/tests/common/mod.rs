@@ -1,0 +1,25 @@
+//! What the rehearsal's tests share: the debug `bootstrap` they rehearse with.
+
+// Each test binary uses a part of this module.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The debug `bootstrap` that `cargo test --workspace` builds beside `rehearse`; built here, once,
+/// when this package's tests run alone.
+pub fn bootstrap() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT.get_or_init(|| {
+        let path = PathBuf::from(env!("CARGO_BIN_EXE_rehearse")).with_file_name("bootstrap");
+        if !path.is_file() {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--locked", "-p", "preflight", "--bin", "bootstrap"])
+                .status()
+                .expect("run cargo");
+            assert!(status.success(), "building bootstrap failed");
+        }
+        path
+    })
+}

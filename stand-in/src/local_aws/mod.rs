@@ -1,0 +1,330 @@
+//! A local stand-in for the AWS side of a deployment, on one loopback port, split by service:
+//! [`codedeploy`] (GetDeployment, GetApplicationRevision, GetDeploymentGroup,
+//! PutLifecycleEventHookExecutionStatus), [`elb`] (DescribeListeners, DescribeLoadBalancers,
+//! DescribeRules, for ECS test listeners), [`ecs`] (DescribeServiceRevisions, for ECS-native
+//! deployments), [`lambda`] (Invoke, for locally defined function versions), [`runtime_api`]
+//! (what the function under test polls), and [`faults`] (errors injected into any operation).
+//!
+//! The stand-in's [`model`] is plain data; [`records`] holds what it keeps while it runs; the
+//! services answer from those; and this module is the facade, [`LocalAws`], through which tests
+//! and tools start it, set it up, deliver events and read the records.
+//!
+//! Each answers with AWS's shapes, status codes and error codes; where it simplifies on
+//! purpose, a comment says so. It keeps a record of every call, report and invocation so that
+//! tests can assert on what the hook did, and wakes waiters when something is recorded.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde_json::Value;
+
+use crate::server::Server;
+
+mod aws_json;
+mod codedeploy;
+mod ecs;
+mod elb;
+mod faults;
+mod lambda;
+mod model;
+mod records;
+mod runtime_api;
+
+pub use codedeploy::sha256_hex;
+pub use model::{
+    Delivered, Deployment, DeploymentSpec, EcsService, EcsServiceRecord, Fault, FunctionVersion, InvocationRecord,
+    ListenerRecord, Operation, OwnRuntime, Reply, ReportRecord, RevisionForm, Runtime, RuntimeOutcome, TestRule,
+};
+use records::Shared;
+
+/// `POST /` is shared by three protocols: CodeDeploy and ECS (awsJson1_1) name their operation
+/// in `X-Amz-Target`; ELBv2 (awsQuery) names its action in a form body.
+async fn serve_json_or_query(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if target.is_empty() {
+        let form: Vec<(String, String)> = form_urlencoded::parse(&body).into_owned().collect();
+        return elb::serve(&shared, &form).await;
+    }
+    if target.starts_with(ecs::TARGET_PREFIX) {
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        return ecs::serve(&shared, target, &request).await;
+    }
+    codedeploy::serve(&shared, target, &body).await
+}
+
+/// The running stand-in. Dropping it stops the server.
+pub struct LocalAws {
+    server: Server,
+    shared: Arc<Shared>,
+}
+
+impl LocalAws {
+    /// Starts the stand-in on a free loopback port.
+    pub async fn start() -> std::io::Result<LocalAws> {
+        LocalAws::start_on("127.0.0.1:0").await
+    }
+
+    /// Starts the stand-in on a given address, such as `127.0.0.1:4599`.
+    pub async fn start_on(address: &str) -> std::io::Result<LocalAws> {
+        let shared = Arc::new(Shared::new());
+        let app = Router::new()
+            .route("/", post(serve_json_or_query))
+            .route("/2015-03-31/functions/{name}/invocations", post(lambda::invoke))
+            .route("/2018-06-01/runtime/invocation/next", get(runtime_api::next_invocation))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(runtime_api::invocation_response),
+            )
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/error",
+                post(runtime_api::invocation_error),
+            )
+            .route("/2018-06-01/runtime/init/error", post(runtime_api::init_error))
+            .with_state(Arc::clone(&shared));
+        let server = Server::start(app, address).await?;
+        Ok(LocalAws { server, shared })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
+    pub fn endpoint_url(&self) -> String {
+        format!("http://{}", self.server.addr)
+    }
+
+    /// `127.0.0.1:PORT`, for `AWS_LAMBDA_RUNTIME_API`.
+    pub fn runtime_api(&self) -> String {
+        self.server.addr.to_string()
+    }
+
+    pub fn add_function(&self, name: &str, version: &str, behaviour: FunctionVersion) {
+        self.shared
+            .records()
+            .functions
+            .insert((name.to_string(), version.to_string()), (behaviour, 0));
+    }
+
+    /// An HTTP listener on `port` of a load balancer whose DNS name is `127.0.0.1`, so that what
+    /// is sent to it reaches a loopback server on that port; returns the listener's ARN.
+    pub fn add_test_listener(&self, port: u16) -> String {
+        let mut records = self.shared.records();
+        let n = records.listeners.len() + 1;
+        let load_balancer_arn =
+            format!("arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/shop-{n}/50dc6c495c0c9188");
+        let listener_arn = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/shop-{n}/50dc6c495c0c9188/f2f7dc8efc522ab2"
+        );
+        records.listeners.push(ListenerRecord {
+            listener_arn: listener_arn.clone(),
+            load_balancer_arn,
+            port,
+            protocol: "HTTP".into(),
+            dns_name: "127.0.0.1".into(),
+        });
+        listener_arn
+    }
+
+    /// An ECS-native blue/green service `checkout` in cluster `shop`: a test listener on `port`
+    /// (as [`LocalAws::add_test_listener`]) whose rule asks what `rule` says and forwards to blue
+    /// until [`LocalAws::shift_test_traffic`] moves it to green.
+    pub fn add_ecs_service(&self, port: u16, rule: TestRule) -> EcsService {
+        let listener_arn = self.add_test_listener(port);
+        let n = self.shared.records().ecs_services.len() + 1;
+        let group = |name: &str| {
+            format!(
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/checkout-{n}-{name}/73e2d6bc24d8a067"
+            )
+        };
+        let rule_arn = listener_arn.replace(":listener/", ":listener-rule/") + "/9683b2d02a6cabee";
+        self.add_ecs_service_routed(&rule_arn, &group("green"), &group("blue"), rule)
+    }
+
+    /// An ECS-native service whose revision names the test listener rule `test_rule_arn` and
+    /// the target groups given: for a rule that lives elsewhere (moto's ELBv2, say), `rule` is
+    /// what the stand-in's own DescribeRules would answer. The rule forwards to blue until
+    /// [`LocalAws::shift_test_traffic`].
+    pub fn add_ecs_service_routed(
+        &self,
+        test_rule_arn: &str,
+        green_target_group: &str,
+        blue_target_group: &str,
+        rule: TestRule,
+    ) -> EcsService {
+        let mut records = self.shared.records();
+        let n = records.ecs_services.len() + 1;
+        let service_arn = format!("arn:aws:ecs:us-east-1:000000000000:service/shop/checkout-{n}");
+        let revision = |k: u32| format!("arn:aws:ecs:us-east-1:000000000000:service-revision/shop/checkout-{n}/{k}");
+        let production_rule_arn = match test_rule_arn.rsplit_once('/') {
+            Some((listener, _)) => format!("{listener}/0467ef3c8400ae65"),
+            None => format!("{test_rule_arn}-production"),
+        };
+        records.ecs_services.push(EcsServiceRecord {
+            service_arn: service_arn.clone(),
+            revision_arn: revision(2),
+            blue_target_group: blue_target_group.to_string(),
+            green_target_group: green_target_group.to_string(),
+            production_rule_arn,
+            test_rule_arn: test_rule_arn.to_string(),
+            test_rule: rule,
+            test_rule_forwards_to: blue_target_group.to_string(),
+        });
+        EcsService {
+            service_arn,
+            blue_revision: revision(1),
+            green_revision: revision(2),
+            test_rule_arn: test_rule_arn.to_string(),
+        }
+    }
+
+    /// Gives the service's green revision the ARN `revision_arn` (a sample event's, say).
+    pub fn name_green_revision(&self, service: &EcsService, revision_arn: &str) -> EcsService {
+        let mut records = self.shared.records();
+        if let Some(record) = records
+            .ecs_services
+            .iter_mut()
+            .find(|record| record.test_rule_arn == service.test_rule_arn)
+        {
+            record.revision_arn = revision_arn.to_string();
+        }
+        EcsService {
+            green_revision: revision_arn.to_string(),
+            ..service.clone()
+        }
+    }
+
+    /// ECS's test traffic shift: the test rule forwards to green (or back to blue).
+    pub fn shift_test_traffic(&self, service: &EcsService, to_green: bool) {
+        let mut records = self.shared.records();
+        if let Some(record) = records
+            .ecs_services
+            .iter_mut()
+            .find(|record| record.test_rule_arn == service.test_rule_arn)
+        {
+            record.test_rule_forwards_to = if to_green {
+                record.green_target_group.clone()
+            } else {
+                record.blue_target_group.clone()
+            };
+        }
+    }
+
+    pub fn create_deployment(&self, spec: DeploymentSpec) -> Deployment {
+        // Ids are unique across stand-ins, as they are across a real account.
+        static NEXT_DEPLOYMENT: AtomicU64 = AtomicU64::new(1);
+        let n = NEXT_DEPLOYMENT.fetch_add(1, Ordering::Relaxed);
+        self.create_deployment_with_ids(spec, &format!("d-LOCAL{n:05}"), &format!("local-hook-execution-{n:05}"))
+    }
+
+    /// Creates a deployment with given ids, such as those of a sample event file.
+    pub fn create_deployment_with_ids(&self, spec: DeploymentSpec, id: &str, execution_id: &str) -> Deployment {
+        let deployment = Deployment {
+            id: id.to_string(),
+            execution_id: execution_id.to_string(),
+        };
+        self.shared
+            .records()
+            .deployments
+            .insert(deployment.id.clone(), (spec, deployment.execution_id.clone()));
+        deployment
+    }
+
+    /// Moves a deployment to `status` (`Succeeded`, `Failed`, `Stopped`, …), as GetDeployment
+    /// will then report it.
+    pub fn set_status(&self, deployment: &Deployment, status: &str) {
+        if let Some((spec, _)) = self.shared.records().deployments.get_mut(&deployment.id) {
+            spec.status = status.to_string();
+        }
+    }
+
+    /// The next `times` calls of `operation` meet `fault`.
+    pub fn inject(&self, operation: Operation, fault: Fault, times: usize) {
+        let mut records = self.shared.records();
+        let queue = records.faults.entry(operation).or_default();
+        queue.extend(std::iter::repeat_n(fault, times));
+    }
+
+    /// Delivers the deployment's hook event and waits for the hook to answer or time out.
+    pub async fn deliver(&self, deployment: &Deployment, function_timeout: Duration) -> Delivered {
+        self.deliver_payload(deployment.hook_event(), function_timeout).await
+    }
+
+    /// Delivers any payload, valid or not.
+    pub async fn deliver_payload(&self, payload: Value, function_timeout: Duration) -> Delivered {
+        self.deliver_with_deadline_header(payload, function_timeout, None).await
+    }
+
+    /// Delivers with a given `Lambda-Runtime-Deadline-Ms` value, such as the placeholder
+    /// `600000` that cargo lambda's emulator sends.
+    pub async fn deliver_with_deadline_header(
+        &self,
+        payload: Value,
+        function_timeout: Duration,
+        deadline_header: Option<String>,
+    ) -> Delivered {
+        self.shared.deliver(payload, function_timeout, deadline_header).await
+    }
+
+    pub fn reports(&self) -> Vec<ReportRecord> {
+        self.shared.records().reports.clone()
+    }
+
+    /// The status CodeDeploy accepted for this deployment's hook execution, if any.
+    pub fn accepted_status(&self, deployment: &Deployment) -> Option<String> {
+        self.shared.records().completed.get(&deployment.execution_id).cloned()
+    }
+
+    pub fn calls(&self, operation: Operation) -> usize {
+        self.shared.records().calls.iter().filter(|c| **c == operation).count()
+    }
+
+    pub fn invocations(&self) -> Vec<InvocationRecord> {
+        self.shared.records().invocations.clone()
+    }
+
+    /// When the hook first asked for an event: the end of its cold start.
+    pub fn first_poll(&self) -> Option<Instant> {
+        self.shared.records().first_poll
+    }
+
+    /// The first poll, once it happens (or the program reports an init error, or `budget` ends).
+    pub async fn wait_for_first_poll(&self, budget: Duration) -> Option<Instant> {
+        self.shared
+            .wait_until(budget, |records| {
+                records.first_poll.is_some() || !records.init_errors.is_empty()
+            })
+            .await;
+        self.first_poll()
+    }
+
+    /// Waits until more than `seen` reports have arrived, and returns them all.
+    pub async fn wait_for_reports_after(&self, seen: usize, budget: Duration) -> Vec<ReportRecord> {
+        self.shared
+            .wait_until(budget, |records| records.reports.len() > seen)
+            .await;
+        self.reports()
+    }
+
+    pub fn init_errors(&self) -> Vec<Value> {
+        self.shared.records().init_errors.clone()
+    }
+}
+
+/// A `LocalAws` started for one program of the user's is that program's Runtime API.
+impl Runtime for LocalAws {
+    fn runtime_api(&self) -> String {
+        LocalAws::runtime_api(self)
+    }
+
+    fn deliver(&self, payload: Value, timeout: Duration) -> Pin<Box<dyn Future<Output = Delivered> + Send + '_>> {
+        Box::pin(self.deliver_payload(payload, timeout))
+    }
+}

@@ -1,0 +1,122 @@
+//! What the stand-in holds while it runs: the [`Records`] of what was created, injected and
+//! called, under one lock, and the Runtime API's queue of events, with the waits on both. The
+//! services write here and the facade reads; both reach it through [`Shared`].
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::{Notify, mpsc, oneshot};
+
+use super::model::{
+    Delivered, DeploymentSpec, EcsServiceRecord, Fault, FunctionVersion, InvocationRecord, ListenerRecord, Operation,
+    ReportRecord, RuntimeOutcome,
+};
+
+/// An event waiting for the function's next poll.
+pub(super) struct PendingEvent {
+    pub(super) request_id: String,
+    pub(super) payload: Value,
+    pub(super) timeout: Duration,
+    /// Sent as `Lambda-Runtime-Deadline-Ms` instead of now + timeout, to imitate emulators.
+    pub(super) deadline_header: Option<String>,
+}
+
+#[derive(Default)]
+pub(super) struct Records {
+    /// Each deployment with its hook execution's id.
+    pub(super) deployments: HashMap<String, (DeploymentSpec, String)>,
+    /// Each `(name, version)` with its behaviour and how often it was invoked.
+    pub(super) functions: HashMap<(String, String), (FunctionVersion, u32)>,
+    /// The status accepted for each hook execution.
+    pub(super) completed: HashMap<String, String>,
+    pub(super) reports: Vec<ReportRecord>,
+    pub(super) calls: Vec<Operation>,
+    pub(super) invocations: Vec<InvocationRecord>,
+    pub(super) listeners: Vec<ListenerRecord>,
+    pub(super) ecs_services: Vec<EcsServiceRecord>,
+    pub(super) faults: HashMap<Operation, VecDeque<Fault>>,
+    /// The deliveries waiting for the function's answer, by request id.
+    pub(super) waiting: HashMap<String, oneshot::Sender<RuntimeOutcome>>,
+    pub(super) init_errors: Vec<Value>,
+    pub(super) first_poll: Option<Instant>,
+    pub(super) next_id: u64,
+}
+
+pub(super) struct Shared {
+    records: Mutex<Records>,
+    /// Woken whenever a report, a first poll or an init error is recorded.
+    pub(super) changed: Notify,
+    events: mpsc::UnboundedSender<PendingEvent>,
+    pub(super) next_event: tokio::sync::Mutex<mpsc::UnboundedReceiver<PendingEvent>>,
+}
+
+impl Shared {
+    pub(super) fn new() -> Shared {
+        let (events, next_event) = mpsc::unbounded_channel();
+        Shared {
+            records: Mutex::new(Records::default()),
+            changed: Notify::new(),
+            events,
+            next_event: tokio::sync::Mutex::new(next_event),
+        }
+    }
+
+    /// Poisoning only follows a panic in a test thread; the records are still worth reading.
+    pub(super) fn records(&self) -> MutexGuard<'_, Records> {
+        self.records.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues `payload` for the function's next poll and waits for its answer, or for its
+    /// timeout (with a little more for the process to start and poll).
+    pub(super) async fn deliver(
+        &self,
+        payload: Value,
+        function_timeout: Duration,
+        deadline_header: Option<String>,
+    ) -> Delivered {
+        let (sender, receiver) = oneshot::channel();
+        let request_id = {
+            let mut records = self.records();
+            records.next_id += 1;
+            let id = format!("local-request-{}", records.next_id);
+            records.waiting.insert(id.clone(), sender);
+            id
+        };
+        let started = Instant::now();
+        let _ = self.events.send(PendingEvent {
+            request_id,
+            payload,
+            timeout: function_timeout,
+            deadline_header,
+        });
+        // Waiting for the poll as well as the run: allow a little for the process to start.
+        let outcome = match tokio::time::timeout(function_timeout + Duration::from_secs(5), receiver).await {
+            Ok(Ok(outcome)) => outcome,
+            _ => RuntimeOutcome::TimedOut,
+        };
+        Delivered {
+            outcome,
+            started,
+            deadline: started + function_timeout,
+        }
+    }
+
+    /// Waits until `ready` holds for the records, waking on each report, first poll or init
+    /// error (never polling on a timer), for at most `budget`. True if it held.
+    pub(super) async fn wait_until(&self, budget: Duration, ready: impl Fn(&Records) -> bool) -> bool {
+        let waiting = async {
+            loop {
+                // Registered before looking, so that a change between the look and the wait
+                // still wakes this waiter.
+                let changed = self.changed.notified();
+                if ready(&self.records()) {
+                    return;
+                }
+                changed.await;
+            }
+        };
+        tokio::time::timeout(budget, waiting).await.is_ok()
+    }
+}
