@@ -398,11 +398,18 @@ fn alias_bomb(levels: usize) -> String {
 /// expanded. Two levels of the same bomb are a valid AppSpec, so only the budget can refuse ten.
 #[test]
 fn appspec_alias_bombs_are_refused() {
-    assert!(parse_appspec(&alias_bomb(2)).is_ok(), "{:?}", parse_appspec(&alias_bomb(2)));
+    assert!(
+        parse_appspec(&alias_bomb(2)).is_ok(),
+        "{:?}",
+        parse_appspec(&alias_bomb(2))
+    );
     let started = std::time::Instant::now();
     let result = parse_appspec(&alias_bomb(10));
     let elapsed = started.elapsed();
     let error = result.expect_err("an alias bomb must be refused").to_string();
-    assert!(error.contains("budget breached"), "refused by the alias budget: {error}");
+    assert!(
+        error.contains("budget breached"),
+        "refused by the alias budget: {error}"
+    );
     assert!(elapsed < std::time::Duration::from_secs(5), "took {elapsed:?}");
 }

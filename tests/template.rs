@@ -117,6 +117,9 @@ fn by_default_the_hook_may_invoke_the_functions_tagged_for_it_and_report() {
         invoke[0]["Condition"]["StringEquals"]["aws:ResourceTag/preflight:check"],
         "true"
     );
+    // Whether a version Lambda refuses is still Pending, read as narrowly as the invocation.
+    let state = statements_allowing(&policies, "PreflightHook", "lambda:GetFunctionConfiguration");
+    assert_eq!(state, invoke, "{state:?}");
     let report = statements_allowing(
         &policies,
         "PreflightHook",
@@ -197,6 +200,8 @@ fn invoke_target_arns_narrow_invocation_to_the_named_functions() {
     assert_eq!(invoke.len(), 1, "{invoke:?}");
     assert_eq!(invoke[0]["Resource"], json!([named]));
     assert!(invoke[0].get("Condition").is_none(), "{invoke:?}");
+    let state = statements_allowing(&policies, "PreflightHook", "lambda:GetFunctionConfiguration");
+    assert_eq!(state, invoke, "{state:?}");
 }
 
 /// Findings of parliament that are artefacts of its data, each with why.
