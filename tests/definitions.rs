@@ -232,29 +232,6 @@ async fn a_skip_more_than_a_week_ahead_is_a_configuration_error() {
 }
 
 #[tokio::test]
-async fn the_description_directive_skips_that_deployment_only() {
-    let rig = Rig::start(&[("CHECK_ATTEMPTS", "1")]).await;
-    rig.aws
-        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(500)));
-    let spec = DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")]));
-    let skipped = rig
-        .aws
-        .create_deployment(spec.clone().described("hotfix for INC-42 [Skip Preflight]"));
-    let (status, summary) = verdict(&rig, &skipped).await;
-    assert_eq!(status, "Succeeded", "{summary}");
-    assert!(
-        text(&summary, "reason").contains("description contains [skip preflight]"),
-        "{summary}"
-    );
-    assert_eq!(rig.aws.calls(Operation::Invoke), 0);
-
-    let checked = rig.aws.create_deployment(spec.described("an ordinary release"));
-    rig.run(&checked).await;
-    assert_eq!(rig.aws.accepted_status(&checked).as_deref(), Some("Failed"));
-    assert_eq!(rig.aws.calls(Operation::Invoke), 1);
-}
-
-#[tokio::test]
 async fn a_bad_document_is_reported_failed_naming_its_place() {
     let bad = "targets: [{function: my-api, checks: [{path: /health, expect: {json: {'$.st atus': ok}}}]}]";
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", bad)]).await;

@@ -1,10 +1,13 @@
-//! Amazon ECS's own lifecycle hooks through the real `bootstrap`: ECS's payload delivered by the
-//! Runtime API, green found through the stand-in's ECS (DescribeServiceRevisions, which moto
-//! does not implement) and ELBv2 (DescribeRules, DescribeListeners, DescribeLoadBalancers: the
-//! stand-in's, because moto's load balancers have DNS names that do not resolve, and these
-//! checks must reach a loopback server), checks sent to a real HTTP server as green, and the
-//! verdict read from the function's answer. One test reads the rule from moto's real ELBv2
-//! instead, with `ALB_URL` giving the listener's address.
+//! Amazon ECS's own lifecycle hooks through the real `bootstrap`: what only a real process shows.
+//! ECS's payload delivered by the Runtime API (the sample's too, and bad ones as the invocation's
+//! error), green found through the stand-in's ECS (DescribeServiceRevisions, which moto does not
+//! implement) and ELBv2 (DescribeRules, DescribeListeners, DescribeLoadBalancers: the stand-in's,
+//! because moto's load balancers have DNS names that do not resolve, and these checks must reach
+//! a loopback server), checks sent to a real HTTP server as green, the verdict read from the
+//! function's answer, and the summary line and metric record. One test reads the rule from moto's
+//! real ELBv2 instead, with `ALB_URL` giving the listener's address. The hook's decisions (each
+//! stage, the rule's conditions, `hookDetails`, continuing after `IN_PROGRESS`) are tested in
+//! process, on the SDK's canned answers and the paused clock: `src/ecs_hook/tests.rs`.
 
 mod common;
 
@@ -21,18 +24,14 @@ fn rule() -> TestRule {
     }
 }
 
-/// Green answering `answers`, behind a test listener whose rule is [`rule`]; test traffic has
-/// shifted to green when `shifted`.
-async fn ecs_service(
-    config: &[(&str, &str)],
-    answers: &[(&str, Answer)],
-    shifted: bool,
-) -> (HttpTarget, Rig, EcsService) {
+/// Green answering `answers`, behind a test listener whose rule is [`rule`], test traffic
+/// shifted to green.
+async fn ecs_service(answers: &[(&str, Answer)]) -> (HttpTarget, Rig, EcsService) {
     let green = HttpTarget::start(answers).await.expect("start green");
     let port = green.port();
-    let rig = Rig::start(config).await;
+    let rig = Rig::start(&[]).await;
     let service = rig.aws.add_ecs_service(port, rule());
-    rig.aws.shift_test_traffic(&service, shifted);
+    rig.aws.shift_test_traffic(&service, true);
     (green, rig, service)
 }
 
@@ -55,8 +54,8 @@ async fn summary(rig: &Rig, count: usize) -> Value {
 }
 
 #[tokio::test]
-async fn a_healthy_green_succeeds_through_the_test_rule_carrying_its_host_and_header() {
-    let (green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(200))], true).await;
+async fn a_healthy_green_succeeds_through_the_test_rule_and_a_denied_lookup_is_preflight_s_fault() {
+    let (green, rig, service) = ecs_service(&[("/healthcheck", Answer::Status(200))]).await;
     let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
 
@@ -80,208 +79,29 @@ async fn a_healthy_green_succeeds_through_the_test_rule_carrying_its_host_and_he
     );
     assert!(rig.hook.summaries().is_empty(), "no CodeDeploy summary for an ECS call");
     assert_eq!(rig.aws.reports().len(), 0, "nothing is reported to CodeDeploy");
-}
 
-#[tokio::test]
-async fn a_broken_green_fails() {
-    let config = [("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "20")];
-    let (green, rig, service) = ecs_service(&config, &[("/healthcheck", Answer::Status(500))], true).await;
-    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
-    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
-    assert_eq!(green.requests().len(), 2);
-    let line = summary(&rig, 1).await;
-    assert!(text(&line, "reason").contains("status 500"), "{line}");
-}
-
-#[tokio::test]
-async fn a_test_rule_still_on_blue_fails_without_a_request() {
-    let (green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(200))], false).await;
-    let answer = call(&rig, service.hook_event("POST_SCALE_UP", None, None)).await;
-    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
-    assert!(green.requests().is_empty());
-    let reason = text(&summary(&rig, 1).await, "reason");
-    assert!(
-        reason.contains("does not forward to green") && reason.contains("from POST_TEST_TRAFFIC_SHIFT on"),
-        "{reason}"
-    );
-    assert_eq!(rig.aws.calls(Operation::DescribeListeners), 0);
-}
-
-#[tokio::test]
-async fn a_rollback_succeeds_at_once_and_checks_nothing() {
-    let (green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(500))], true).await;
-    let answer = call(&rig, service.hook_event("TEST_TRAFFIC_SHIFT", Some(0.0), None)).await;
-    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
-    assert!(green.requests().is_empty());
-    assert_eq!(rig.aws.calls(Operation::DescribeServiceRevisions), 0);
-    assert!(text(&summary(&rig, 1).await, "reason").contains("rolling back"));
-}
-
-#[tokio::test]
-async fn a_check_path_outside_the_rules_patterns_fails_naming_the_path_and_the_patterns() {
-    let config = [("CHECK_PATHS", "/status")];
-    let (green, rig, service) = ecs_service(&config, &[("/status", Answer::Status(200))], true).await;
-    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
-    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
-    assert!(green.requests().is_empty());
-    let reason = text(&summary(&rig, 1).await, "reason");
-    assert!(
-        reason.contains("/status") && reason.contains("/healthcheck, /api/*"),
-        "{reason}"
-    );
-}
-
-#[tokio::test]
-async fn the_checks_in_hook_details_are_the_services_own() {
-    let answers = [
-        ("/healthcheck", Answer::Status(500)),
-        ("/api/health", Answer::Json(200, r#"{"status": "ok"}"#)),
-    ];
-    let (green, rig, service) = ecs_service(&[], &answers, true).await;
-    let details = json!({"preflight": {"checks": [{"path": "/api/health", "expect": {"json": {"$.status": "ok"}}}]}});
-    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, Some(details))).await;
-    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
-    let paths: Vec<String> = green.requests().into_iter().map(|request| request.path).collect();
-    assert_eq!(paths, vec!["/api/health"]);
-    assert!(text(&summary(&rig, 1).await, "targets").ends_with(": hookDetails.preflight"));
-}
-
-#[tokio::test]
-async fn bad_checks_in_hook_details_fail_naming_the_place() {
-    let (green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(200))], true).await;
-    let details = json!({"preflight": {"checks": [{"path": "/healthcheck", "expect": {"stauts": 200}}]}});
-    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, Some(details))).await;
-    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
-    assert!(green.requests().is_empty());
-    let reason = text(&summary(&rig, 1).await, "reason");
-    assert!(
-        reason.contains("hookDetails.preflight.checks[0].expect") && reason.contains("stauts"),
-        "{reason}"
-    );
-}
-
-/// Calls the hook as ECS does: again after each `IN_PROGRESS`, with the `hookDetails` it returned
-/// merged into the hook's own; returns every answer.
-async fn call_until_done(rig: &Rig, service: &EcsService, timeout: std::time::Duration) -> Vec<Value> {
-    let mut answers = Vec::new();
-    let mut details = json!({});
-    for _ in 0..6 {
-        let payload = service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, Some(details.clone()));
-        let answer = match rig.aws.deliver_payload(payload, timeout).await.outcome {
-            RuntimeOutcome::Response(answer) => answer,
-            other => panic!("the hook did not answer: {other:?}"),
-        };
-        answers.push(answer.clone());
-        if answer["hookStatus"] != "IN_PROGRESS" {
-            break;
-        }
-        if let (Some(merged), Some(returned)) = (details.as_object_mut(), answer["hookDetails"].as_object()) {
-            merged.extend(returned.clone());
-        }
-    }
-    answers
-}
-
-#[tokio::test]
-async fn checks_that_outlast_an_invocation_continue_on_the_next_call() {
-    // Two seconds a call, 1.5 s between attempts: at most two attempts fit in one call.
-    let config = [
-        ("CHECK_ATTEMPTS", "6"),
-        ("CHECK_INTERVAL_MS", "1500"),
-        ("CHECK_TIMEOUT_MS", "1000"),
-        ("DEADLINE_MARGIN_MS", "200"),
-    ];
-    let (green, rig, service) = ecs_service(&config, &[("/healthcheck", Answer::WarmingUp(3))], true).await;
-    let answers = call_until_done(&rig, &service, std::time::Duration::from_secs(2)).await;
-
-    let first = &answers[0];
-    assert_eq!(first["hookStatus"], "IN_PROGRESS", "{answers:?}");
-    assert_eq!(first["callBackDelay"], 2, "the interval, in whole seconds");
-    assert!(
-        first["hookDetails"]["preflightProgress"]["attempts"][0].as_u64() >= Some(1),
-        "{first}"
-    );
-    assert_eq!(
-        answers.last().map(|answer| answer["hookStatus"].clone()),
-        Some(json!("SUCCEEDED")),
-        "{answers:?}"
-    );
-    assert_eq!(green.requests().len(), 4, "three refusals, then the pass");
-}
-
-#[tokio::test]
-async fn the_attempts_not_the_lambda_timeout_are_the_limit() {
-    let config = [
-        ("CHECK_ATTEMPTS", "3"),
-        ("CHECK_INTERVAL_MS", "1500"),
-        ("CHECK_TIMEOUT_MS", "1000"),
-        ("DEADLINE_MARGIN_MS", "200"),
-    ];
-    let (green, rig, service) = ecs_service(&config, &[("/healthcheck", Answer::Status(503))], true).await;
-    let answers = call_until_done(&rig, &service, std::time::Duration::from_secs(2)).await;
-    assert!(answers.len() >= 2, "{answers:?}");
-    assert_eq!(
-        answers.last().map(|answer| answer["hookStatus"].clone()),
-        Some(json!("FAILED")),
-        "{answers:?}"
-    );
-    assert_eq!(green.requests().len(), 3, "three attempts over all calls");
-}
-
-#[tokio::test]
-async fn a_throttled_revision_lookup_is_retried_and_a_denied_one_fails_saying_what_to_grant() {
-    let (_green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(200))], true).await;
-    rig.aws.inject(Operation::DescribeServiceRevisions, Fault::Throttle, 1);
-    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
-    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
-    assert_eq!(rig.aws.calls(Operation::DescribeServiceRevisions), 2);
-
+    // The role lost ecs:DescribeServiceRevisions: preflight's fault, not the release's.
     rig.aws
         .inject(Operation::DescribeServiceRevisions, Fault::AccessDenied, 1);
     let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
     assert_eq!(answer, json!({"hookStatus": "FAILED"}));
-    assert_eq!(
-        rig.aws.calls(Operation::DescribeServiceRevisions),
-        3,
-        "a denied call is not retried"
-    );
+    assert_eq!(green.requests().len(), 1, "nothing more was sent");
     let line = summary(&rig, 2).await;
-    let reason = text(&line, "reason");
-    assert!(reason.contains("ecs:DescribeServiceRevisions"), "{reason}");
-    // A missing permission is preflight's fault, not the release's: the other alarm.
+    assert!(text(&line, "reason").contains("ecs:DescribeServiceRevisions"), "{line}");
     assert_eq!(text(&line, "cause"), "NotPermitted", "{line}");
     let metrics = rig.hook.wait_for_metric_records(2).await;
-    assert_eq!(preflight::plumbing::metrics::check_emf(&metrics[1]), Ok(()));
+    for record in &metrics {
+        assert_eq!(preflight::plumbing::metrics::check_emf(record), Ok(()), "{record}");
+        assert_eq!(record["Flow"], "ecs_hook");
+    }
+    assert_eq!(
+        (&metrics[0]["HookStatus"], &metrics[0]["Cause"], &metrics[0]["Fault"]),
+        (&json!("SUCCEEDED"), &json!("Passed"), &json!("None"))
+    );
     assert_eq!(
         (&metrics[1]["HookStatus"], &metrics[1]["Cause"], &metrics[1]["Fault"]),
         (&json!("FAILED"), &json!("NotPermitted"), &json!("Preflight"))
     );
-}
-
-#[tokio::test]
-async fn bad_ecs_payloads_are_the_invocations_error_and_the_hook_keeps_serving() {
-    let (_green, rig, service) = ecs_service(&[], &[("/healthcheck", Answer::Status(200))], true).await;
-    let mut unknown_stage = service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None);
-    unknown_stage["lifecycleStage"] = json!("AFTER_LUNCH");
-    let mut no_green = service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None);
-    no_green["executionDetails"]
-        .as_object_mut()
-        .map(|details| details.remove("targetServiceRevisionArn"));
-    for (payload, says) in [
-        (unknown_stage, "`lifecycleStage` is `AFTER_LUNCH`"),
-        (no_green, "`executionDetails.targetServiceRevisionArn` is missing"),
-    ] {
-        let RuntimeOutcome::Error(error) = rig.aws.deliver_payload(payload, TIMEOUT).await.outcome else {
-            panic!("a bad ECS payload was answered");
-        };
-        assert_eq!(error["errorType"], "InvalidEcsHookPayload", "{error}");
-        assert!(
-            error["errorMessage"].as_str().unwrap_or_default().contains(says),
-            "{error}"
-        );
-    }
-    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
-    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
 }
 
 #[tokio::test]
@@ -388,10 +208,11 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
 }
 
 #[tokio::test]
-async fn the_sample_ecs_payload_is_read_and_an_unknown_revision_fails_it() {
+async fn the_sample_ecs_payload_is_read_and_bad_ones_are_the_invocations_error() {
     let rig = Rig::start(&[]).await;
     let sample = stand_in::kit::sample("ecs-lifecycle-hook.json").expect("the sample");
-    let answer = call(&rig, sample).await;
+    // The stand-in's ECS does not know the sample's revision.
+    let answer = call(&rig, sample.clone()).await;
     assert_eq!(answer, json!({"hookStatus": "FAILED"}));
     let line = summary(&rig, 1).await;
     assert_eq!(text(&line, "stage"), "POST_TEST_TRAFFIC_SHIFT");
@@ -406,4 +227,27 @@ async fn the_sample_ecs_payload_is_read_and_an_unknown_revision_fails_it() {
         1,
         "MISSING is not retried"
     );
+
+    let mut unknown_stage = sample.clone();
+    unknown_stage["lifecycleStage"] = json!("AFTER_LUNCH");
+    let mut no_green = sample.clone();
+    no_green["executionDetails"]
+        .as_object_mut()
+        .map(|details| details.remove("targetServiceRevisionArn"));
+    for (payload, says) in [
+        (unknown_stage, "`lifecycleStage` is `AFTER_LUNCH`"),
+        (no_green, "`executionDetails.targetServiceRevisionArn` is missing"),
+    ] {
+        let RuntimeOutcome::Error(error) = rig.aws.deliver_payload(payload, TIMEOUT).await.outcome else {
+            panic!("a bad ECS payload was answered");
+        };
+        assert_eq!(error["errorType"], "InvalidEcsHookPayload", "{error}");
+        assert!(
+            error["errorMessage"].as_str().unwrap_or_default().contains(says),
+            "{error}"
+        );
+    }
+    // The hook serves on.
+    assert_eq!(call(&rig, sample).await, json!({"hookStatus": "FAILED"}));
+    assert_eq!(rig.aws.calls(Operation::DescribeServiceRevisions), 2);
 }

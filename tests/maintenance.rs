@@ -257,40 +257,6 @@ async fn repeated_starts_from_both_carriers_make_one_page() {
 }
 
 #[tokio::test]
-async fn an_end_that_arrives_before_its_start_leaves_no_page() {
-    let rig = Rig::start(&[]).await;
-    let deployment = rig.deployment("shop-web", "user");
-    rig.rig.aws.set_status(&deployment, "Failed");
-
-    let ended = rig.notify(sns_trigger(&deployment, "shop-web", "FAILED")).await;
-    assert_eq!(action_of(&ended), "none");
-    let late_start = rig.notify(sns_trigger(&deployment, "shop-web", "CREATED")).await;
-    assert_eq!(action_of(&late_start), "none");
-    assert!(
-        response(&late_start)["maintenance"][0]["reason"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("already over")
-    );
-    assert!(rig.rules().await.is_empty(), "a late start put a page up");
-}
-
-#[tokio::test]
-async fn scale_out_deployments_show_no_page_unless_configured() {
-    let rig = Rig::start(&[]).await;
-    let scale_out = rig.deployment("shop-web", "autoscaling");
-    let outcome = rig.notify(sns_trigger(&scale_out, "shop-web", "CREATED")).await;
-    assert_eq!(action_of(&outcome), "none");
-    assert!(rig.rules().await.is_empty(), "a scale-out put a page up");
-
-    let opted_in = Rig::start(&[("MAINTENANCE_ON_SCALE_OUT", "true")]).await;
-    let scale_out = opted_in.deployment("shop-web", "autoscaling");
-    let outcome = opted_in.notify(sns_trigger(&scale_out, "shop-web", "CREATED")).await;
-    assert_eq!(action_of(&outcome), "shown");
-    assert_eq!(opted_in.pages().await.len(), 1);
-}
-
-#[tokio::test]
 async fn deployment_groups_not_configured_are_ignored_without_aws_calls() {
     let rig = Rig::start(&[]).await;
     let other = rig.deployment("shop-batch", "user");
