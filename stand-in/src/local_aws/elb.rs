@@ -1,6 +1,7 @@
 //! The stand-in's ELBv2 (awsQuery: `POST /`, a form body with `Action=…&Version=2015-12-01`, XML
 //! answers): DescribeListeners and DescribeLoadBalancers, for the test listeners of ECS
-//! deployments, and DescribeRules, for the test listener rules of ECS-native ones. moto implements ELBv2 fully, but its load balancers' DNS names do not resolve;
+//! deployments (an NLB's with its default action), and DescribeRules, for the test listener
+//! rules of ECS-native ones. moto implements ELBv2 fully, but its load balancers' DNS names do not resolve;
 //! here a load balancer's `DNSName` is `127.0.0.1`, so that a check sent to a found listener
 //! reaches a loopback server. Only the fields preflight reads are given, in AWS's names.
 
@@ -88,8 +89,8 @@ const DESCRIBE_LOAD_BALANCERS: Describe = Describe {
     arn: |l| &l.load_balancer_arn,
     member: |l| {
         format!(
-            "<LoadBalancerArn>{}</LoadBalancerArn><DNSName>{}</DNSName><Scheme>internal</Scheme><Type>application</Type>",
-            l.load_balancer_arn, l.dns_name
+            "<LoadBalancerArn>{}</LoadBalancerArn><DNSName>{}</DNSName><Scheme>internal</Scheme><Type>{}</Type>",
+            l.load_balancer_arn, l.dns_name, l.load_balancer_type
         )
     },
 };
@@ -120,7 +121,23 @@ pub(crate) async fn serve(shared: &Shared, form: &[(String, String)]) -> Respons
     let mut members = String::new();
     for (_, arn) in form.iter().filter(|(key, _)| key.starts_with(&prefix)) {
         match records.listeners.iter().find(|record| (describe.arn)(record) == arn) {
-            Some(record) => members.push_str(&format!("<member>{}</member>", (describe.member)(record))),
+            Some(record) => {
+                // A listener an ECS-native service names as its test listener (an NLB's) forwards
+                // by its default action to where the service's test traffic goes.
+                let default_actions = match describe.operation {
+                    Operation::DescribeListeners => records
+                        .ecs_services
+                        .iter()
+                        .find(|service| service.test_rule_arn == record.listener_arn)
+                        .map(|service| forward_actions("DefaultActions", &service.test_rule_forwards_to))
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                members.push_str(&format!(
+                    "<member>{}{default_actions}</member>",
+                    (describe.member)(record)
+                ));
+            }
             None => return error(StatusCode::BAD_REQUEST, describe.not_found.0, describe.not_found.1),
         }
     }
@@ -158,14 +175,21 @@ fn rule_member(service: &EcsServiceRecord) -> String {
              <PathPatternConfig><Values>{values}</Values></PathPatternConfig></member>"
         ));
     }
-    let group = &service.test_rule_forwards_to;
     format!(
         "<member><RuleArn>{}</RuleArn><Priority>1</Priority><IsDefault>false</IsDefault>\
-         <Conditions>{conditions}</Conditions><Actions><member><Type>forward</Type><Order>1</Order>\
-         <TargetGroupArn>{group}</TargetGroupArn><ForwardConfig><TargetGroups><member>\
-         <TargetGroupArn>{group}</TargetGroupArn><Weight>1</Weight></member></TargetGroups>\
-         </ForwardConfig></member></Actions></member>",
-        service.test_rule_arn
+         <Conditions>{conditions}</Conditions>{}</member>",
+        service.test_rule_arn,
+        forward_actions("Actions", &service.test_rule_forwards_to)
+    )
+}
+
+/// One forward action to `group`, with its `ForwardConfig`, under `list` (`Actions` of a rule,
+/// `DefaultActions` of a listener).
+fn forward_actions(list: &str, group: &str) -> String {
+    format!(
+        "<{list}><member><Type>forward</Type><Order>1</Order><TargetGroupArn>{group}</TargetGroupArn>\
+         <ForwardConfig><TargetGroups><member><TargetGroupArn>{group}</TargetGroupArn><Weight>1</Weight></member>\
+         </TargetGroups></ForwardConfig></member></{list}>"
     )
 }
 

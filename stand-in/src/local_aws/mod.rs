@@ -129,8 +129,36 @@ impl LocalAws {
             port,
             protocol: "HTTP".into(),
             dns_name: "127.0.0.1".into(),
+            load_balancer_type: "application".into(),
         });
         listener_arn
+    }
+
+    /// An ECS-native service `checkout` behind a Network Load Balancer: its revision names the
+    /// NLB's TCP test *listener* on `port` (no rule, no conditions), whose default action forwards
+    /// to blue until [`LocalAws::shift_test_traffic`] moves it to green, as ECS does.
+    pub fn add_ecs_service_behind_nlb(&self, port: u16) -> EcsService {
+        let n = self.shared.records().listeners.len() + 1;
+        let load_balancer_arn = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/net/shop-nlb-{n}/4f2c8a4e1b1d2c3d"
+        );
+        let listener_arn = format!(
+            "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/net/shop-nlb-{n}/4f2c8a4e1b1d2c3d/6a7b8c9d0e1f2a3b"
+        );
+        self.shared.records().listeners.push(ListenerRecord {
+            listener_arn: listener_arn.clone(),
+            load_balancer_arn,
+            port,
+            protocol: "TCP".into(),
+            dns_name: "127.0.0.1".into(),
+            load_balancer_type: "network".into(),
+        });
+        let group = |name: &str| {
+            format!(
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/checkout-nlb-{n}-{name}/81c2e3d4f5a6b7c8"
+            )
+        };
+        self.add_ecs_service_routed(&listener_arn, &group("green"), &group("blue"), TestRule::default())
     }
 
     /// An ECS-native blue/green service `checkout` in cluster `shop`: a test listener on `port`

@@ -265,9 +265,11 @@ pub struct ListenerRecord {
     pub listener_arn: String,
     pub load_balancer_arn: String,
     pub port: u16,
-    /// `HTTP` or `HTTPS`.
+    /// `HTTP` or `HTTPS` (an ALB's), `TCP` or `TLS` (an NLB's).
     pub protocol: String,
     pub dns_name: String,
+    /// `application` or `network`.
+    pub load_balancer_type: String,
 }
 
 /// What green's test listener rule asks of a request (the conditions the stand-in gives it).
