@@ -13,24 +13,17 @@ mod common;
 
 use common::{HookRig as Rig, TIMEOUT, text};
 use serde_json::{Value, json};
+use stand_in::fixtures::{TEST_RULE_HEADER, TEST_RULE_HOST, test_rule};
 use stand_in::{Answer, EcsService, Fault, HttpTarget, Operation, RuntimeOutcome, TestRule};
 
-/// The test listener rule of these tests: a host, a header and two path patterns.
-fn rule() -> TestRule {
-    TestRule {
-        host: Some("test.checkout.example".into()),
-        header: Some(("X-Preflight-Green".into(), "1".into())),
-        path_patterns: vec!["/healthcheck".into(), "/api/*".into()],
-    }
-}
-
-/// Green answering `answers`, behind a test listener whose rule is [`rule`], test traffic
-/// shifted to green.
+/// Green answering `answers`, behind a test listener whose rule is the fixtures' (a host, a
+/// header and two path patterns, as the in-process tests' canned rule), test traffic shifted to
+/// green.
 async fn ecs_service(answers: &[(&str, Answer)]) -> (HttpTarget, Rig, EcsService) {
     let green = HttpTarget::start(answers).await.expect("start green");
     let port = green.port();
     let rig = Rig::start(&[]).await;
-    let service = rig.aws.add_ecs_service(port, rule());
+    let service = rig.aws.add_ecs_service(port, test_rule());
     rig.aws.shift_test_traffic(&service, true);
     (green, rig, service)
 }
@@ -64,9 +57,9 @@ async fn a_healthy_green_succeeds_through_the_test_rule_and_a_denied_lookup_is_p
     let port = green.port();
     assert_eq!(
         requests[0].header("host"),
-        Some(format!("test.checkout.example:{port}").as_str())
+        Some(format!("{TEST_RULE_HOST}:{port}").as_str())
     );
-    assert_eq!(requests[0].header("x-preflight-green"), Some("1"));
+    assert_eq!(requests[0].header(TEST_RULE_HEADER.0), Some(TEST_RULE_HEADER.1));
 
     let line = summary(&rig, 1).await;
     assert_eq!(text(&line, "hook_status"), "SUCCEEDED");
@@ -74,7 +67,7 @@ async fn a_healthy_green_succeeds_through_the_test_rule_and_a_denied_lookup_is_p
     assert_eq!(text(&line, "stage"), "POST_TEST_TRAFFIC_SHIFT");
     assert_eq!(text(&line, "revision"), service.green_revision);
     assert!(
-        text(&line, "checks").starts_with("http://test.checkout.example"),
+        text(&line, "checks").starts_with(&format!("http://{TEST_RULE_HOST}")),
         "{line}"
     );
     assert!(rig.hook.summaries().is_empty(), "no CodeDeploy summary for an ECS call");
@@ -133,11 +126,7 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
         .conditions(
             RuleCondition::builder()
                 .field("host-header")
-                .host_header_config(
-                    HostHeaderConditionConfig::builder()
-                        .values("test.checkout.example")
-                        .build(),
-                )
+                .host_header_config(HostHeaderConditionConfig::builder().values(TEST_RULE_HOST).build())
                 .build(),
         )
         .conditions(
@@ -145,8 +134,8 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
                 .field("http-header")
                 .http_header_config(
                     HttpHeaderConditionConfig::builder()
-                        .http_header_name("X-Preflight-Green")
-                        .values("1")
+                        .http_header_name(TEST_RULE_HEADER.0)
+                        .values(TEST_RULE_HEADER.1)
                         .build(),
                 )
                 .build(),
@@ -190,9 +179,9 @@ async fn a_test_rule_from_a_real_elbv2_routes_the_checks_and_decides_whether_gre
     let port = green.port();
     assert_eq!(
         requests[0].header("host"),
-        Some(format!("test.checkout.example:{port}").as_str())
+        Some(format!("{TEST_RULE_HOST}:{port}").as_str())
     );
-    assert_eq!(requests[0].header("x-preflight-green"), Some("1"));
+    assert_eq!(requests[0].header(TEST_RULE_HEADER.0), Some(TEST_RULE_HEADER.1));
 
     // The rule moved back to blue: nothing of green to check.
     elb.modify_rule()

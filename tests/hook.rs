@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use common::{HookRig as Rig, TIMEOUT, text};
 use serde_json::{Value, json};
-use stand_in::kit::{ECS_APPSPEC, lambda_appspec, sample};
+use stand_in::fixtures::{ECS_APPSPEC, FUNCTION, TARGET_VERSION, lambda_release_appspec};
+use stand_in::kit::{lambda_appspec, sample};
 use stand_in::{Answer, DeploymentSpec, Fault, FunctionVersion, HttpTarget, Operation, Reply, RuntimeOutcome};
 
 #[tokio::test]
@@ -143,9 +144,9 @@ async fn the_sample_events_drive_a_deployment_and_bad_payloads_are_the_invocatio
     let good = sample("lifecycle-hook.json").expect("the sample");
     let ids = |field: &str| good[field].as_str().unwrap_or_default().to_string();
     rig.aws
-        .add_function("my-api", "2", FunctionVersion::replying(Reply::Status(200)));
+        .add_function(FUNCTION, TARGET_VERSION, FunctionVersion::replying(Reply::Status(200)));
     let deployment = rig.aws.create_deployment_with_ids(
-        DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")])),
+        DeploymentSpec::lambda(lambda_release_appspec()),
         &ids("DeploymentId"),
         &ids("LifecycleEventHookExecutionId"),
     );

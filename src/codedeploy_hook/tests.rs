@@ -1,6 +1,8 @@
 //! The hook's AWS-facing decisions in process, against the SDK's own mock clients: discovery
 //! (GetDeployment, then GetApplicationRevision by type and sha256), the report, what a failed
 //! Invoke means, and whole invocations from payload to report. No process, no Python, no port.
+//! The deployments are the stand-in's (`stand_in::fixtures`): the process-level tests run the same
+//! ones through the real binary.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +19,8 @@ use aws_sdk_lambda::operation::invoke::InvokeOutput;
 use aws_sdk_lambda::primitives::Blob;
 use aws_smithy_mocks::{Rule, mock};
 use serde_json::json;
+use stand_in::fixtures::{self, APPLICATION, DEPLOYMENT_GROUP, ECS_APPSPEC, FUNCTION, TARGET_VERSION};
+use stand_in::{Answer, HttpTarget};
 use tokio::time::Instant;
 
 use super::deployment::{AppSpecText, DiscoveryError, discover};
@@ -33,8 +37,11 @@ use crate::checks::{Check, Request};
 use crate::plumbing::aws::{AwsClients, canned};
 use crate::plumbing::env::ConfigError;
 
-const APPSPEC: &str = "version: 0.0\nResources:\n  - api:\n      Type: AWS::Lambda::Function\n      \
-    Properties: {Name: my-api, Alias: live, CurrentVersion: 1, TargetVersion: 2}\n";
+/// The deployment's AppSpec: `my-api` from version 1 to 2.
+fn appspec() -> String {
+    fixtures::lambda_release_appspec()
+}
+
 const SHA: &str = "5e1f6a1c0b3d8e2f";
 
 /// GetDeployment as AWS answers it: the revision named by type and sha256 only.
@@ -54,8 +61,8 @@ fn deployment_output(description: Option<&'static str>) -> GetDeploymentOutput {
     GetDeploymentOutput::builder()
         .deployment_info(
             DeploymentInfo::builder()
-                .application_name("my-app")
-                .deployment_group_name("my-app-live")
+                .application_name(APPLICATION)
+                .deployment_group_name(DEPLOYMENT_GROUP)
                 .set_description(description.map(str::to_string))
                 .revision(
                     RevisionLocation::builder()
@@ -70,7 +77,7 @@ fn deployment_output(description: Option<&'static str>) -> GetDeploymentOutput {
 
 /// GetApplicationRevision that answers only for the deployment's application, type and sha256.
 fn revision_by_sha() -> Rule {
-    revision_holding(APPSPEC)
+    revision_holding(appspec())
 }
 
 /// GetApplicationRevision returning `appspec` for the deployment's revision.
@@ -79,13 +86,13 @@ fn revision_holding(appspec: impl Into<String>) -> Rule {
     mock!(CodeDeploy::get_application_revision)
         .match_requests(|request| {
             let revision = request.revision();
-            request.application_name() == Some("my-app")
+            request.application_name() == Some(APPLICATION)
                 && revision.and_then(|r| r.revision_type()) == Some(&RevisionLocationType::AppSpecContent)
                 && revision.and_then(|r| r.app_spec_content()).and_then(|c| c.sha256()) == Some(SHA)
         })
         .then_output(move || {
             GetApplicationRevisionOutput::builder()
-                .application_name("my-app")
+                .application_name(APPLICATION)
                 .revision(
                     RevisionLocation::builder()
                         .revision_type(RevisionLocationType::AppSpecContent)
@@ -108,7 +115,9 @@ fn report_accepted(status: LifecycleEventStatus) -> Rule {
 
 fn invoke_answering(status_code: u16) -> Rule {
     mock!(Lambda::invoke)
-        .match_requests(|request| request.function_name() == Some("my-api") && request.qualifier() == Some("2"))
+        .match_requests(|request| {
+            request.function_name() == Some(FUNCTION) && request.qualifier() == Some(TARGET_VERSION)
+        })
         .then_output(move || {
             InvokeOutput::builder()
                 .status_code(200)
@@ -133,9 +142,9 @@ async fn discovery_fetches_the_appspec_by_the_revisions_type_and_sha256() {
     let facts = discover(&canned::codedeploy(&[&deployment, &revision]), "d-1")
         .await
         .expect("discovered");
-    assert_eq!(facts.application, "my-app");
-    assert_eq!(facts.group, "my-app-live");
-    assert_eq!(facts.appspec, AppSpecText::Content(APPSPEC.into()));
+    assert_eq!(facts.application, APPLICATION);
+    assert_eq!(facts.group, DEPLOYMENT_GROUP);
+    assert_eq!(facts.appspec, AppSpecText::Content(appspec()));
     assert_eq!(revision.num_calls(), 1);
 }
 
@@ -158,7 +167,7 @@ async fn a_string_revision_is_fetched_by_its_type_and_sha256_too() {
         GetDeploymentOutput::builder()
             .deployment_info(
                 DeploymentInfo::builder()
-                    .application_name("my-app")
+                    .application_name(APPLICATION)
                     .revision(string_revision(None))
                     .build(),
             )
@@ -172,13 +181,13 @@ async fn a_string_revision_is_fetched_by_its_type_and_sha256_too() {
         })
         .then_output(move || {
             GetApplicationRevisionOutput::builder()
-                .revision(string_revision(Some(APPSPEC)))
+                .revision(string_revision(Some(&appspec())))
                 .build()
         });
     let facts = discover(&canned::codedeploy(&[&deployment, &revision]), "d-1")
         .await
         .expect("discovered");
-    assert_eq!(facts.appspec, AppSpecText::Content(APPSPEC.into()));
+    assert_eq!(facts.appspec, AppSpecText::Content(appspec()));
     assert_eq!(revision.num_calls(), 1);
 }
 
@@ -239,7 +248,7 @@ async fn a_throttled_get_deployment_is_retried_by_the_sdk() {
         .times(2)
         .output(|| {
             GetDeploymentOutput::builder()
-                .deployment_info(DeploymentInfo::builder().application_name("my-app").build())
+                .deployment_info(DeploymentInfo::builder().application_name(APPLICATION).build())
                 .build()
         })
         .build();
@@ -299,8 +308,8 @@ fn lambda_check() -> Check {
     let config = config(&[]);
     Check {
         request: Request::Lambda {
-            function: "my-api".into(),
-            version: "2".into(),
+            function: FUNCTION.into(),
+            version: TARGET_VERSION.into(),
             path: None,
             format: None,
             payload: json!({"ping": true}),
@@ -517,37 +526,39 @@ async fn the_description_directive_stops_http_checks_already_under_way() {
     drop(silent);
 }
 
-/// GetDeploymentGroup of an ECS group (service `checkout`), with a test listener when given.
-fn ecs_group(test_listener: Option<&'static str>) -> Rule {
+/// GetDeploymentGroup of an ECS group (service `checkout`), whose test traffic route is the
+/// stand-in's first test listener when `with_test_listener`.
+fn ecs_group(with_test_listener: bool) -> Rule {
     use aws_sdk_codedeploy::operation::get_deployment_group::GetDeploymentGroupOutput;
+    let test_listener = with_test_listener.then(|| fixtures::test_listener(1));
     mock!(CodeDeploy::get_deployment_group)
         .match_requests(|request| {
-            request.application_name() == Some("my-app") && request.deployment_group_name() == Some("my-app-live")
+            request.application_name() == Some(APPLICATION) && request.deployment_group_name() == Some(DEPLOYMENT_GROUP)
         })
         .then_output(move || {
             GetDeploymentGroupOutput::builder()
-                .deployment_group_info(canned::ecs_deployment_group(test_listener))
+                .deployment_group_info(canned::ecs_deployment_group(test_listener.as_deref()))
                 .build()
         })
 }
 
-/// DescribeListeners and DescribeLoadBalancers for the test listener `arn:listener/test`, an
-/// HTTP listener on `port` of a load balancer whose DNS name is `dns_name`.
-fn test_listener_at(dns_name: &'static str, port: i32) -> (Rule, Rule) {
+/// DescribeListeners and DescribeLoadBalancers for the stand-in's first test listener, an HTTP
+/// listener on `port` of a load balancer at loopback.
+fn test_listener_at(port: i32) -> (Rule, Rule) {
     use aws_sdk_elasticloadbalancingv2::Client as Elb;
     use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
     use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
     let listeners = mock!(Elb::describe_listeners)
-        .match_requests(|request| request.listener_arns() == ["arn:listener/test".to_string()])
+        .match_requests(|request| request.listener_arns() == [fixtures::test_listener(1)])
         .then_output(move || test_listener_output(port));
     let balancers = mock!(Elb::describe_load_balancers)
-        .match_requests(|request| request.load_balancer_arns() == ["arn:loadbalancer/app/shop".to_string()])
+        .match_requests(|request| request.load_balancer_arns() == [fixtures::load_balancer(1)])
         .then_output(move || {
             DescribeLoadBalancersOutput::builder()
                 .load_balancers(
                     LoadBalancer::builder()
-                        .load_balancer_arn("arn:loadbalancer/app/shop")
-                        .dns_name(dns_name)
+                        .load_balancer_arn(fixtures::load_balancer(1))
+                        .dns_name(fixtures::TEST_LISTENER_DNS_NAME)
                         .build(),
                 )
                 .build()
@@ -555,7 +566,7 @@ fn test_listener_at(dns_name: &'static str, port: i32) -> (Rule, Rule) {
     (listeners, balancers)
 }
 
-/// DescribeListeners' answer for `arn:listener/test`: HTTP on `port`.
+/// DescribeListeners' answer for the stand-in's first test listener: HTTP on `port`.
 fn test_listener_output(
     port: i32,
 ) -> aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput {
@@ -564,8 +575,8 @@ fn test_listener_output(
     DescribeListenersOutput::builder()
         .listeners(
             Listener::builder()
-                .listener_arn("arn:listener/test")
-                .load_balancer_arn("arn:loadbalancer/app/shop")
+                .listener_arn(fixtures::test_listener(1))
+                .load_balancer_arn(fixtures::load_balancer(1))
                 .port(port)
                 .protocol(ProtocolEnum::Http)
                 .build(),
@@ -583,13 +594,13 @@ fn ecs_clients(codedeploy: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
 
 #[tokio::test]
 async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names() {
-    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
         .await
         .expect("start the HTTP target");
     let port = i32::from(target.port());
-    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
-    let group = ecs_group(Some("arn:listener/test"));
-    let (listeners, balancers) = test_listener_at("127.0.0.1", port);
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
+    let group = ecs_group(true);
+    let (listeners, balancers) = test_listener_at(port);
     let report = report_accepted(LifecycleEventStatus::Succeeded);
     let answer = run(
         hook_with(Ok(config(&[]))),
@@ -609,9 +620,9 @@ async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names(
 
 #[tokio::test]
 async fn an_ecs_group_without_a_test_route_is_reported_failed_saying_what_to_add() {
-    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
-    let group = ecs_group(None);
-    let (listeners, balancers) = test_listener_at("127.0.0.1", 1);
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
+    let group = ecs_group(false);
+    let (listeners, balancers) = test_listener_at(1);
     let report = report_accepted(LifecycleEventStatus::Failed);
     let answer = run(
         hook_with(Ok(config(&[]))),
@@ -631,8 +642,8 @@ async fn an_ecs_group_without_a_test_route_is_reported_failed_saying_what_to_add
 
 #[tokio::test]
 async fn a_missing_test_listener_is_reported_failed_with_elbv2_s_code() {
-    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
-    let group = ecs_group(Some("arn:listener/test"));
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
+    let group = ecs_group(true);
     let missing = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
         .then_http_response(|| canned::query_error(400, "ListenerNotFound", "One or more listeners not found"));
     let report = report_accepted(LifecycleEventStatus::Failed);
@@ -648,7 +659,8 @@ async fn a_missing_test_listener_is_reported_failed_with_elbv2_s_code() {
         (&json!("Failed"), &json!("NotFound"))
     );
     assert!(
-        reason.contains("ListenerNotFound") && reason.contains("arn:listener/test does not exist"),
+        reason.contains("ListenerNotFound")
+            && reason.contains(&format!("{} does not exist", fixtures::test_listener(1))),
         "{reason}"
     );
     assert_eq!(missing.num_calls(), 1, "a missing listener is not asked for again");
@@ -656,11 +668,11 @@ async fn a_missing_test_listener_is_reported_failed_with_elbv2_s_code() {
 
 #[tokio::test]
 async fn alb_url_wins_and_the_group_is_not_asked() {
-    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
         .await
         .expect("start the HTTP target");
-    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC));
-    let group = ecs_group(Some("arn:listener/test"));
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
+    let group = ecs_group(true);
     let report = report_accepted(LifecycleEventStatus::Succeeded);
     let answer = run(
         hook_with(Ok(config(&[("ALB_URL", &target.host_port())]))),
@@ -741,7 +753,7 @@ fn invoke_recording(
 
 #[tokio::test]
 async fn every_function_and_path_is_checked_and_one_bad_pair_fails_the_deployment() {
-    let appspec = rehearsal::kit::lambda_appspec(&[("orders", "3", "4"), ("payments", "8", "9")]);
+    let appspec = stand_in::kit::lambda_appspec(&[("orders", "3", "4"), ("payments", "8", "9")]);
     let (deployment, revision) = (deployment_named_by_sha(), revision_holding(appspec));
     // The functions answer by the event's path: payments' /ready is broken.
     let (invoke, seen) = invoke_recording(|function, _, event| {
@@ -822,7 +834,7 @@ async fn each_event_format_reaches_the_function_in_its_own_shape() {
         let seen = seen.lock().expect("the record");
         assert_eq!(seen.len(), 1, "{pairs:?}");
         let (function, version, event) = &seen[0];
-        assert_eq!((function.as_str(), version.as_str()), ("my-api", "2"));
+        assert_eq!((function.as_str(), version.as_str()), (FUNCTION, TARGET_VERSION));
         assert!(shape(event), "{pairs:?}: {event}");
     }
 }
@@ -944,17 +956,14 @@ async fn a_second_delivery_of_a_reported_execution_is_already_reported() {
 
 /// GetDeployment and GetApplicationRevision of a deployment of the ECS AppSpec.
 fn ecs_deployment() -> (Rule, Rule) {
-    (deployment_named_by_sha(), revision_holding(rehearsal::kit::ECS_APPSPEC))
+    (deployment_named_by_sha(), revision_holding(ECS_APPSPEC))
 }
 
 #[tokio::test]
 async fn every_path_is_checked_through_alb_url_and_only_the_bad_one_is_named() {
-    let target = rehearsal::HttpTarget::start(&[
-        ("/healthcheck", rehearsal::Answer::Status(200)),
-        ("/ready", rehearsal::Answer::Status(503)),
-    ])
-    .await
-    .expect("start the HTTP target");
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200)), ("/ready", Answer::Status(503))])
+        .await
+        .expect("start the HTTP target");
     let (deployment, revision) = ecs_deployment();
     let report = report_accepted(LifecycleEventStatus::Failed);
     let alb_url = target.host_port();
@@ -998,7 +1007,7 @@ async fn a_hanging_http_target_is_cut_by_the_check_timeout() {
 
 #[tokio::test]
 async fn a_failed_lookup_still_fails_http_checks_that_passed() {
-    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
         .await
         .expect("start the HTTP target");
     let denied = mock!(CodeDeploy::get_deployment)
@@ -1024,13 +1033,13 @@ async fn a_failed_lookup_still_fails_http_checks_that_passed() {
 
 #[tokio::test]
 async fn an_ecs_service_failing_through_the_found_listener_is_reported_failed() {
-    let target = rehearsal::HttpTarget::start(&[("/ready", rehearsal::Answer::Status(503))])
+    let target = HttpTarget::start(&[("/ready", Answer::Status(503))])
         .await
         .expect("start the HTTP target");
     let port = target.port();
     let (deployment, revision) = ecs_deployment();
-    let group = ecs_group(Some("arn:listener/test"));
-    let (listeners, balancers) = test_listener_at("127.0.0.1", i32::from(port));
+    let group = ecs_group(true);
+    let (listeners, balancers) = test_listener_at(i32::from(port));
     let report = report_accepted(LifecycleEventStatus::Failed);
     let answer = run(
         hook_with(Ok(config(&[("CHECK_PATHS", "/ready"), ("CHECK_INTERVAL_MS", "0")]))),
@@ -1053,11 +1062,11 @@ async fn an_ecs_service_failing_through_the_found_listener_is_reported_failed() 
 #[tokio::test(start_paused = true)]
 async fn a_throttled_listener_lookup_is_retried_and_a_denied_one_is_not() {
     use aws_sdk_elasticloadbalancingv2::Client as Elb;
-    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(200))])
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
         .await
         .expect("start the HTTP target");
     let port = i32::from(target.port());
-    let (_, balancers) = test_listener_at("127.0.0.1", port);
+    let (_, balancers) = test_listener_at(port);
     let throttled = mock!(Elb::describe_listeners)
         .sequence()
         .http_response(|| canned::query_error(400, "Throttling", "Rate exceeded"))
@@ -1076,7 +1085,7 @@ async fn a_throttled_listener_lookup_is_retried_and_a_denied_one_is_not() {
         (&denied, LifecycleEventStatus::Failed),
     ] {
         let (deployment, revision) = ecs_deployment();
-        let (group, report) = (ecs_group(Some("arn:listener/test")), report_accepted(reported));
+        let (group, report) = (ecs_group(true), report_accepted(reported));
         let answer = run(
             hook_with(Ok(config(&[]))),
             ecs_clients(&[&deployment, &revision, &group, &report], &[listeners, &balancers]),

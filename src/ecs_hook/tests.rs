@@ -1,7 +1,9 @@
 //! The ECS hook's decisions in process, against the SDK's own mock clients (ECS, ELBv2) and a
 //! real HTTP server as green: where green is, what the requests carry, what each stage answers.
+//! The service is the stand-in's first (`stand_in::fixtures`), its payloads built as the stand-in
+//! builds them: the process-level tests run the same one through the real binary.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisionsOutput;
@@ -18,44 +20,35 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use aws_smithy_mocks::{Rule, mock};
 use serde_json::{Value, json};
+use stand_in::fixtures::{self, EcsNative, TEST_RULE_HEADER, TEST_RULE_HOST, TEST_RULE_PATHS};
+use stand_in::{Answer, HttpTarget};
 use tokio::time::Instant;
 
 use super::{EcsHook, EcsHookError, config_from};
 use crate::checks::setup::CheckSetup;
 use crate::plumbing::aws::{AwsClients, canned};
 
-const GREEN_REVISION: &str = "arn:aws:ecs:us-east-1:111122223333:service-revision/shop/checkout/2";
-const BLUE_REVISION: &str = "arn:aws:ecs:us-east-1:111122223333:service-revision/shop/checkout/1";
-const TEST_RULE: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2/9683b2d02a6cabee";
-const TEST_LISTENER: &str =
-    "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener/app/shop/50dc6c495c0c9188/f2f7dc8efc522ab2";
-const PRODUCTION_RULE: &str =
-    "arn:aws:elasticloadbalancing:us-east-1:111122223333:listener-rule/app/shop/50dc6c495c0c9188/0467ef3c8400ae65/1";
-const GREEN_GROUP: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/checkout-green/1";
-const BLUE_GROUP: &str = "arn:aws:elasticloadbalancing:us-east-1:111122223333:targetgroup/checkout-blue/2";
+/// The stand-in's first ECS-native service: its revisions, test listener and rules, target groups.
+static SERVICE: LazyLock<EcsNative> = LazyLock::new(|| fixtures::ecs_native(1));
 
-fn payload(stage: &str, production: Value, hook_details: Option<Value>) -> Value {
-    let mut payload = json!({
-        "executionId": "e-1",
-        "lifecycleStage": stage,
-        "resourceArn": "arn:aws:ecs:us-east-1:111122223333:service-deployment/shop/checkout/abc",
-        "executionDetails": {
-            "serviceArn": "arn:aws:ecs:us-east-1:111122223333:service/shop/checkout",
-            "targetServiceRevisionArn": GREEN_REVISION,
-            "testTrafficWeights": {GREEN_REVISION: 100, BLUE_REVISION: 0},
-            "productionTrafficWeights": production,
-        },
-    });
-    if let Some(details) = hook_details {
-        payload["hookDetails"] = details;
-    }
-    payload
+fn green_group() -> &'static str {
+    &SERVICE.green_target_group
+}
+
+fn blue_group() -> &'static str {
+    &SERVICE.blue_target_group
+}
+
+/// ECS's payload at `stage`, with green's production weight when production traffic is shifting
+/// (`None`: `productionTrafficWeights` is `{}`), and the hook's `hookDetails`.
+fn payload(stage: &str, green_production: Option<f64>, hook_details: Option<Value>) -> Value {
+    SERVICE.service().hook_event(stage, green_production, hook_details)
 }
 
 /// DescribeServiceRevisions for green: its test rule, and green's own target group.
 fn green_revision() -> Rule {
     mock!(aws_sdk_ecs::Client::describe_service_revisions)
-        .match_requests(|request| request.service_revision_arns() == [GREEN_REVISION.to_string()])
+        .match_requests(|request| request.service_revision_arns() == [SERVICE.green_revision.clone()])
         .then_output(green_revision_output)
 }
 
@@ -63,15 +56,15 @@ fn green_revision_output() -> DescribeServiceRevisionsOutput {
     DescribeServiceRevisionsOutput::builder()
         .service_revisions(
             ServiceRevision::builder()
-                .service_revision_arn(GREEN_REVISION)
+                .service_revision_arn(&SERVICE.green_revision)
                 .load_balancers(
                     LoadBalancer::builder()
-                        .target_group_arn(BLUE_GROUP)
+                        .target_group_arn(blue_group())
                         .advanced_configuration(
                             AdvancedConfiguration::builder()
-                                .alternate_target_group_arn(GREEN_GROUP)
-                                .production_listener_rule(PRODUCTION_RULE)
-                                .test_listener_rule(TEST_RULE)
+                                .alternate_target_group_arn(green_group())
+                                .production_listener_rule(&SERVICE.production_rule)
+                                .test_listener_rule(&SERVICE.test_rule)
                                 .build(),
                         )
                         .build(),
@@ -80,8 +73,8 @@ fn green_revision_output() -> DescribeServiceRevisionsOutput {
                     ResolvedConfiguration::builder()
                         .load_balancers(
                             ServiceRevisionLoadBalancer::builder()
-                                .target_group_arn(GREEN_GROUP)
-                                .production_listener_rule(PRODUCTION_RULE)
+                                .target_group_arn(green_group())
+                                .production_listener_rule(&SERVICE.production_rule)
                                 .build(),
                         )
                         .build(),
@@ -95,31 +88,28 @@ fn condition(field: &str) -> aws_sdk_elasticloadbalancingv2::types::builders::Ru
     RuleCondition::builder().field(field)
 }
 
-/// The test rule: `Host: test.checkout.example` and `X-Preflight: green`, paths `/api/*` and
-/// `/healthcheck`, forwarding to `to` (green, or still blue).
+/// The test rule: `Host: test.checkout.example` and `X-Preflight-Green: 1`, paths `/healthcheck`
+/// and `/api/*` (the fixtures' [`stand_in::fixtures::test_rule`]), forwarding to `to` (green, or
+/// still blue).
 fn test_rule(to: &'static str) -> Rule {
     mock!(aws_sdk_elasticloadbalancingv2::Client::describe_rules)
-        .match_requests(|request| request.rule_arns() == [TEST_RULE.to_string()])
+        .match_requests(|request| request.rule_arns() == [SERVICE.test_rule.clone()])
         .then_output(move || {
             DescribeRulesOutput::builder()
                 .rules(
                     ListenerRule::builder()
-                        .rule_arn(TEST_RULE)
+                        .rule_arn(&SERVICE.test_rule)
                         .conditions(
                             condition("host-header")
-                                .host_header_config(
-                                    HostHeaderConditionConfig::builder()
-                                        .values("test.checkout.example")
-                                        .build(),
-                                )
+                                .host_header_config(HostHeaderConditionConfig::builder().values(TEST_RULE_HOST).build())
                                 .build(),
                         )
                         .conditions(
                             condition("http-header")
                                 .http_header_config(
                                     HttpHeaderConditionConfig::builder()
-                                        .http_header_name("X-Preflight")
-                                        .values("green")
+                                        .http_header_name(TEST_RULE_HEADER.0)
+                                        .values(TEST_RULE_HEADER.1)
                                         .build(),
                                 )
                                 .build(),
@@ -128,8 +118,7 @@ fn test_rule(to: &'static str) -> Rule {
                             condition("path-pattern")
                                 .path_pattern_config(
                                     PathPatternConditionConfig::builder()
-                                        .values("/api/*")
-                                        .values("/healthcheck")
+                                        .set_values(Some(TEST_RULE_PATHS.map(str::to_string).to_vec()))
                                         .build(),
                                 )
                                 .build(),
@@ -152,7 +141,7 @@ fn test_rule(to: &'static str) -> Rule {
         })
 }
 
-/// The test listener (HTTP on `port`) and its load balancer, whose DNS name is `127.0.0.1`.
+/// The test listener (HTTP on `port`) and its load balancer, at loopback.
 fn listener_at(port: u16) -> (Rule, Rule) {
     listener_speaking(port, ProtocolEnum::Http)
 }
@@ -160,13 +149,13 @@ fn listener_at(port: u16) -> (Rule, Rule) {
 /// The same with the listener's `protocol`.
 fn listener_speaking(port: u16, protocol: ProtocolEnum) -> (Rule, Rule) {
     let listeners = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
-        .match_requests(|request| request.listener_arns() == [TEST_LISTENER.to_string()])
+        .match_requests(|request| request.listener_arns() == [SERVICE.test_listener.clone()])
         .then_output(move || {
             DescribeListenersOutput::builder()
                 .listeners(
                     Listener::builder()
-                        .listener_arn(TEST_LISTENER)
-                        .load_balancer_arn("arn:lb/shop")
+                        .listener_arn(&SERVICE.test_listener)
+                        .load_balancer_arn(&SERVICE.load_balancer)
                         .port(i32::from(port))
                         .protocol(protocol.clone())
                         .build(),
@@ -177,8 +166,8 @@ fn listener_speaking(port: u16, protocol: ProtocolEnum) -> (Rule, Rule) {
         DescribeLoadBalancersOutput::builder()
             .load_balancers(
                 Balancer::builder()
-                    .load_balancer_arn("arn:lb/shop")
-                    .dns_name("127.0.0.1")
+                    .load_balancer_arn(&SERVICE.load_balancer)
+                    .dns_name(fixtures::TEST_LISTENER_DNS_NAME)
                     .build(),
             )
             .build()
@@ -239,8 +228,8 @@ async fn call_within(
     Ok((answer.to_value(), format!("{}: {}", answer.cause, answer.reason)))
 }
 
-async fn green(answer: u16) -> (rehearsal::HttpTarget, u16) {
-    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::Status(answer))])
+async fn green(answer: u16) -> (HttpTarget, u16) {
+    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(answer))])
         .await
         .expect("start green");
     let port = target.port();
@@ -250,8 +239,8 @@ async fn green(answer: u16) -> (rehearsal::HttpTarget, u16) {
 #[tokio::test]
 async fn a_healthy_green_succeeds_through_the_test_rule_with_its_host_and_header() {
     let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
-    let (answer, reason) = call(&[], aws.clients(), &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None))
+    let aws = CannedAws::routing_to(green_group(), port);
+    let (answer, reason) = call(&[], aws.clients(), &payload("POST_TEST_TRAFFIC_SHIFT", None, None))
         .await
         .expect("answered");
     assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
@@ -261,19 +250,19 @@ async fn a_healthy_green_succeeds_through_the_test_rule_with_its_host_and_header
     assert_eq!(requests[0].path, "/healthcheck");
     assert_eq!(
         requests[0].header("host"),
-        Some(format!("test.checkout.example:{port}").as_str())
+        Some(format!("{TEST_RULE_HOST}:{port}").as_str())
     );
-    assert_eq!(requests[0].header("x-preflight"), Some("green"));
+    assert_eq!(requests[0].header(TEST_RULE_HEADER.0), Some(TEST_RULE_HEADER.1));
 }
 
 #[tokio::test]
 async fn a_broken_green_fails() {
     let (target, port) = green(503).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let (answer, reason) = call(
         &[("CHECK_ATTEMPTS", "2"), ("CHECK_INTERVAL_MS", "10")],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
@@ -286,8 +275,8 @@ async fn a_broken_green_fails() {
 #[tokio::test]
 async fn a_test_rule_still_on_blue_fails_without_a_request() {
     let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(BLUE_GROUP, port);
-    let (answer, reason) = call(&[], aws.clients(), &payload("PRE_SCALE_UP", json!({}), None))
+    let aws = CannedAws::routing_to(blue_group(), port);
+    let (answer, reason) = call(&[], aws.clients(), &payload("PRE_SCALE_UP", None, None))
         .await
         .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED");
@@ -313,11 +302,11 @@ async fn a_rollback_succeeds_at_once_without_asking_anything() {
     let hook = Arc::new(EcsHook::new(Arc::new(CheckSetup::new(unreadable))));
     // ECS rolls back through both traffic shift stages, green at 0% of production.
     for stage in ["TEST_TRAFFIC_SHIFT", "PRODUCTION_TRAFFIC_SHIFT"] {
-        let (revision, rule) = (green_revision(), test_rule(GREEN_GROUP));
+        let (revision, rule) = (green_revision(), test_rule(green_group()));
         let answer = Arc::clone(&hook)
             .answer(
                 clients(&[&revision], &[&rule]),
-                &payload(stage, json!({GREEN_REVISION: 0, BLUE_REVISION: 100}), None),
+                &payload(stage, Some(0.0), None),
                 Instant::now() + Duration::from_secs(30),
             )
             .await
@@ -331,16 +320,16 @@ async fn a_rollback_succeeds_at_once_without_asking_anything() {
 
 #[tokio::test]
 async fn checks_in_hook_details_are_the_services_own() {
-    let target = rehearsal::HttpTarget::start(&[("/api/ping", rehearsal::Answer::Json(200, r#"{"ok": true}"#))])
+    let target = HttpTarget::start(&[("/api/ping", Answer::Json(200, r#"{"ok": true}"#))])
         .await
         .expect("start green");
     let port = target.port();
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let details = json!({"preflight": {"checks": [{"path": "/api/ping", "expect": {"json": {"$.ok": true}}}]}});
     let (answer, reason) = call(
         &[("CHECK_PATHS", "/healthcheck")],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details)),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, Some(details)),
     )
     .await
     .expect("answered");
@@ -353,17 +342,17 @@ async fn checks_in_hook_details_are_the_services_own() {
 #[tokio::test]
 async fn a_check_path_outside_the_rules_patterns_fails_naming_both() {
     let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let (answer, reason) = call(
         &[("CHECK_PATHS", "/status")],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED");
     assert!(
-        reason.contains("/status") && reason.contains("/api/*, /healthcheck"),
+        reason.contains("/status") && reason.contains(&TEST_RULE_PATHS.join(", ")),
         "{reason}"
     );
     assert!(target.requests().is_empty());
@@ -375,7 +364,7 @@ async fn an_unknown_revision_fails_and_is_not_asked_again() {
         DescribeServiceRevisionsOutput::builder()
             .failures(
                 aws_sdk_ecs::types::Failure::builder()
-                    .arn(GREEN_REVISION)
+                    .arn(&SERVICE.green_revision)
                     .reason("MISSING")
                     .build(),
             )
@@ -384,14 +373,14 @@ async fn an_unknown_revision_fails_and_is_not_asked_again() {
     let (answer, reason) = call(
         &[],
         clients(&[&missing], &[]),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED");
     assert!(reason.starts_with("NotFound: "), "{reason}");
     assert!(
-        reason.contains("MISSING") && reason.contains(GREEN_REVISION),
+        reason.contains("MISSING") && reason.contains(SERVICE.green_revision.as_str()),
         "{reason}"
     );
     assert_eq!(missing.num_calls(), 1);
@@ -405,12 +394,12 @@ async fn a_throttled_describe_service_revisions_is_retried() {
         .output(green_revision_output)
         .build();
     let (target, port) = green(200).await;
-    let rule = test_rule(GREEN_GROUP);
+    let rule = test_rule(green_group());
     let (listeners, balancers) = listener_at(port);
     let (answer, reason) = call(
         &[],
         clients(&[&flaky], &[&rule, &listeners, &balancers]),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
@@ -421,7 +410,7 @@ async fn a_throttled_describe_service_revisions_is_retried() {
 
 #[tokio::test]
 async fn an_unreadable_payload_is_the_invocations_error() {
-    let mut bad = payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None);
+    let mut bad = payload("POST_TEST_TRAFFIC_SHIFT", None, None);
     bad["executionDetails"] = json!("green");
     let error = call(&[], clients(&[], &[]), &bad).await.unwrap_err();
     assert!(error.to_string().contains("`executionDetails` is a string"), "{error}");
@@ -469,33 +458,33 @@ async fn on_https_the_rules_host_is_the_tls_server_name_while_the_connection_goe
     });
     let aws = CannedAws {
         listeners: listener_speaking(port, ProtocolEnum::Https).0,
-        ..CannedAws::routing_to(GREEN_GROUP, port)
+        ..CannedAws::routing_to(green_group(), port)
     };
     let (answer, _) = call(
         &[("CHECK_ATTEMPTS", "1")],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
     assert_eq!(answer["hookStatus"], "FAILED", "the handshake never completes");
     // The listener hung up only after passing the hello on, so it is here if a connection came.
     let hello = hello.try_recv().expect("a connection to the listener's address");
-    assert_eq!(server_name(&hello).as_deref(), Some("test.checkout.example"));
+    assert_eq!(server_name(&hello).as_deref(), Some(TEST_RULE_HOST));
 }
 
 #[tokio::test]
 async fn without_hook_details_a_service_selector_of_preflight_checks_chooses() {
-    let target = rehearsal::HttpTarget::start(&[("/api/ready", rehearsal::Answer::Status(200))])
+    let target = HttpTarget::start(&[("/api/ready", Answer::Status(200))])
         .await
         .expect("start green");
     let port = target.port();
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let checks = "targets: [{service: billing, checks: [{path: /api/billing}]}, {service: check*, checks: [{path: /api/ready}]}]";
     let (answer, reason) = call(
         &[("PREFLIGHT_CHECKS", checks)],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
@@ -507,15 +496,11 @@ async fn without_hook_details_a_service_selector_of_preflight_checks_chooses() {
 #[tokio::test]
 async fn a_canary_step_is_checked_again_through_the_test_rule() {
     let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let (answer, _) = call(
         &[],
         aws.clients(),
-        &payload(
-            "PRODUCTION_TRAFFIC_SHIFT",
-            json!({GREEN_REVISION: 10, BLUE_REVISION: 90}),
-            None,
-        ),
+        &payload("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), None),
     )
     .await
     .expect("answered");
@@ -530,11 +515,11 @@ async fn the_emergency_skip_answers_succeeded_without_asking_anything() {
     let in_an_hour = DateTime::from(std::time::SystemTime::now() + std::time::Duration::from_secs(3600))
         .fmt(Format::DateTime)
         .expect("an RFC 3339 time");
-    let aws = CannedAws::routing_to(GREEN_GROUP, 1);
+    let aws = CannedAws::routing_to(green_group(), 1);
     let (answer, reason) = call(
         &[("PREFLIGHT_SKIP_UNTIL", &in_an_hour)],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
@@ -547,12 +532,12 @@ async fn the_emergency_skip_answers_succeeded_without_asking_anything() {
 #[tokio::test]
 async fn bad_checks_in_hook_details_fail_naming_the_place_without_a_request() {
     let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let details = json!({"preflight": {"checks": [{"path": "/healthcheck", "expect": {"stauts": 200}}]}});
     let (answer, reason) = call(
         &[],
         aws.clients(),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details)),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, Some(details)),
     )
     .await
     .expect("answered");
@@ -575,11 +560,11 @@ async fn a_denied_describe_service_revisions_fails_as_not_permitted_saying_what_
         )
     });
     let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let (answer, reason) = call(
         &[],
         clients(&[&denied], &[&aws.rule, &aws.listeners, &aws.balancers]),
-        &payload("POST_TEST_TRAFFIC_SHIFT", json!({}), None),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
     )
     .await
     .expect("answered");
@@ -608,7 +593,7 @@ async fn call_until_done(attempts: &str, aws: &CannedAws) -> Vec<Value> {
     let mut answers = Vec::new();
     let mut details = json!({});
     for _ in 0..6 {
-        let event = payload("POST_TEST_TRAFFIC_SHIFT", json!({}), Some(details.clone()));
+        let event = payload("POST_TEST_TRAFFIC_SHIFT", None, Some(details.clone()));
         let (answer, _) = call_within(&pairs, aws.clients(), &event, Duration::from_secs(2))
             .await
             .expect("answered");
@@ -626,10 +611,10 @@ async fn call_until_done(attempts: &str, aws: &CannedAws) -> Vec<Value> {
 
 #[tokio::test(start_paused = true)]
 async fn checks_that_outlast_an_invocation_continue_on_the_next_call() {
-    let target = rehearsal::HttpTarget::start(&[("/healthcheck", rehearsal::Answer::WarmingUp(3))])
+    let target = HttpTarget::start(&[("/healthcheck", Answer::WarmingUp(3))])
         .await
         .expect("start green");
-    let aws = CannedAws::routing_to(GREEN_GROUP, target.port());
+    let aws = CannedAws::routing_to(green_group(), target.port());
     let answers = call_until_done("6", &aws).await;
 
     assert_eq!(answers.len(), 2, "{answers:?}");
@@ -654,7 +639,7 @@ async fn checks_that_outlast_an_invocation_continue_on_the_next_call() {
 #[tokio::test(start_paused = true)]
 async fn the_attempts_not_the_lambda_timeout_are_the_limit() {
     let (target, port) = green(503).await;
-    let aws = CannedAws::routing_to(GREEN_GROUP, port);
+    let aws = CannedAws::routing_to(green_group(), port);
     let answers = call_until_done("3", &aws).await;
 
     let statuses: Vec<&Value> = answers.iter().map(|answer| &answer["hookStatus"]).collect();

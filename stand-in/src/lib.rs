@@ -22,6 +22,7 @@
 //! - On top: [`hook_process`] (a function process polling a [`LocalAws`]) and [`rig`] (the
 //!   stand-in and a hook process together).
 
+pub mod fixtures;
 pub mod hook_process;
 pub mod http_target;
 pub mod installs;

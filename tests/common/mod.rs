@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::Client as ElbClient;
 use serde_json::{Value, json};
-use stand_in::kit::{elb_client, lambda_appspec};
+use stand_in::fixtures::{FUNCTION, TARGET_VERSION, lambda_release_appspec};
+use stand_in::kit::elb_client;
 use stand_in::{Alb, Deployment, DeploymentSpec, FunctionVersion, MotoServer, Reply, Rig, RuntimeOutcome};
 
 /// How long a hook invocation may take in the tests (the Lambda timeout they give it).
@@ -39,11 +40,13 @@ impl HookRig {
         )
     }
 
-    /// A deployment of `my-api` from version 1 to 2, where version 2 replies `reply`.
+    /// The fixtures' Lambda release (`my-api` from version 1 to 2, as the in-process tests'
+    /// canned answers deploy it), where version 2 replies `reply`.
     pub fn my_api(&self, reply: Reply) -> Deployment {
-        self.aws.add_function("my-api", "2", FunctionVersion::replying(reply));
         self.aws
-            .create_deployment(DeploymentSpec::lambda(lambda_appspec(&[("my-api", "1", "2")])))
+            .add_function(FUNCTION, TARGET_VERSION, FunctionVersion::replying(reply));
+        self.aws
+            .create_deployment(DeploymentSpec::lambda(lambda_release_appspec()))
     }
 
     pub async fn run(&self, deployment: &Deployment) -> RuntimeOutcome {
@@ -59,10 +62,6 @@ impl HookRig {
             self.hook.lines()
         );
         summaries[count - 1].clone()
-    }
-
-    pub fn accepted_reports(&self) -> usize {
-        self.aws.reports().iter().filter(|r| r.accepted).count()
     }
 }
 

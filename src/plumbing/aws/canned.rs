@@ -79,25 +79,31 @@ pub(crate) fn ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
     })
 }
 
-/// An ECS deployment group as GetDeploymentGroup describes it: service `checkout` in cluster
-/// `shop`, blue and green target groups, a production listener, and `test_listener` as its test
-/// traffic route when given.
+/// An ECS deployment group as GetDeploymentGroup describes it, and as the stand-in's does (the
+/// names are the shared fixtures'): service `checkout` in cluster `shop`, blue and green target
+/// groups, a production listener, and `test_listener` as its test traffic route when given.
 pub(crate) fn ecs_deployment_group(test_listener: Option<&str>) -> aws_sdk_codedeploy::types::DeploymentGroupInfo {
     use aws_sdk_codedeploy::types::{
         DeploymentGroupInfo, EcsService, LoadBalancerInfo, TargetGroupInfo, TargetGroupPairInfo, TrafficRoute,
     };
+    use stand_in::fixtures::{
+        APPLICATION, DEPLOYMENT_GROUP, ECS_CLUSTER, ECS_SERVICE, ecs_production_listener, ecs_target_group_name,
+    };
     let mut pair = TargetGroupPairInfo::builder()
-        .target_groups(TargetGroupInfo::builder().name("checkout-blue").build())
-        .target_groups(TargetGroupInfo::builder().name("checkout-green").build())
-        .prod_traffic_route(TrafficRoute::builder().listener_arns("arn:listener/prod").build());
+        .target_groups(TargetGroupInfo::builder().name(ecs_target_group_name("blue")).build())
+        .target_groups(TargetGroupInfo::builder().name(ecs_target_group_name("green")).build())
+        .prod_traffic_route(TrafficRoute::builder().listener_arns(ecs_production_listener()).build());
     if let Some(arn) = test_listener {
         pair = pair.test_traffic_route(TrafficRoute::builder().listener_arns(arn).build());
     }
     DeploymentGroupInfo::builder()
+        .application_name(APPLICATION)
+        .deployment_group_name(DEPLOYMENT_GROUP)
+        .compute_platform(aws_sdk_codedeploy::types::ComputePlatform::Ecs)
         .ecs_services(
             EcsService::builder()
-                .service_name("checkout")
-                .cluster_name("shop")
+                .service_name(ECS_SERVICE)
+                .cluster_name(ECS_CLUSTER)
                 .build(),
         )
         .load_balancer_info(
