@@ -240,3 +240,44 @@ async fn the_sample_ecs_payload_is_read_and_bad_ones_are_the_invocations_error()
     assert_eq!(call(&rig, sample).await, json!({"hookStatus": "FAILED"}));
     assert_eq!(rig.aws.calls(Operation::DescribeServiceRevisions), 2);
 }
+
+/// The smoke test for Network Load Balancers: the real binary reads an NLB's TCP test
+/// listener from the stand-in's ELBv2 (a listener ARN in the revision, a default action instead
+/// of a rule), checks green through it once it forwards to green, and not while it is on blue.
+#[tokio::test]
+async fn green_behind_an_nlb_is_checked_through_its_tcp_test_listener_once_it_forwards_to_green() {
+    let green = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+        .await
+        .expect("start green");
+    let rig = Rig::start(&[]).await;
+    let service = rig.aws.add_ecs_service_behind_nlb(green.port());
+    assert!(
+        service.test_rule_arn.contains(":listener/net/"),
+        "{}",
+        service.test_rule_arn
+    );
+
+    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}), "still on blue");
+    assert!(
+        green.requests().is_empty(),
+        "nothing is sent while the listener forwards to blue"
+    );
+    let reason = text(&summary(&rig, 1).await, "reason");
+    assert!(
+        reason.contains("the test listener") && reason.contains("does not forward to green"),
+        "{reason}"
+    );
+
+    rig.aws.shift_test_traffic(&service, true);
+    let answer = call(&rig, service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None)).await;
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}));
+    let requests = green.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/healthcheck");
+    assert_eq!(
+        rig.aws.calls(Operation::DescribeRules),
+        0,
+        "an NLB listener has no rules to read"
+    );
+}

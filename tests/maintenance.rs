@@ -11,7 +11,7 @@ use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, FixedRespons
 use common::{MotoRig, TIMEOUT, bootstrap};
 use serde_json::{Value, json};
 use stand_in::kit::sample;
-use stand_in::{Alb, Deployment, DeploymentSpec, Operation, Rig as StandIn, RuntimeOutcome};
+use stand_in::{Alb, Deployment, DeploymentSpec, Rig as StandIn, RuntimeOutcome};
 
 /// A rule on the listener, as the tests look at it.
 #[derive(Debug)]
@@ -254,16 +254,6 @@ async fn repeated_starts_from_both_carriers_make_one_page() {
     let redelivered = rig.notify(eventbridge(&deployment, "STOP")).await;
     assert_eq!(action_of(&redelivered), "none", "removing an absent page is fine");
     assert!(rig.rules().await.is_empty());
-}
-
-#[tokio::test]
-async fn deployment_groups_not_configured_are_ignored_without_aws_calls() {
-    let rig = Rig::start(&[]).await;
-    let other = rig.deployment("shop-batch", "user");
-    let outcome = rig.notify(sns_trigger(&other, "shop-batch", "CREATED")).await;
-    assert_eq!(action_of(&outcome), "ignored");
-    assert!(rig.rules().await.is_empty());
-    assert_eq!(rig.rig.aws.calls(Operation::GetDeployment), 0);
 }
 
 #[tokio::test]

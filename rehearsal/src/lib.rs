@@ -18,8 +18,3 @@ pub mod maintenance;
 pub mod own_code;
 pub mod rehearsed;
 pub mod scenario;
-
-// The kit's former paths here, for the library's unit tests (src/*/tests.rs) that still name them
-// through this crate; the kit itself is `stand_in`.
-#[doc(hidden)]
-pub use stand_in::{Answer, HttpTarget, kit};

@@ -545,12 +545,17 @@ fn ecs_group(with_test_listener: bool) -> Rule {
 /// DescribeListeners and DescribeLoadBalancers for the stand-in's first test listener, an HTTP
 /// listener on `port` of a load balancer at loopback.
 fn test_listener_at(port: i32) -> (Rule, Rule) {
+    test_listener_speaking(port, aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+}
+
+/// The same with the listener's `protocol` (an NLB's test listener is `TCP` or `TLS`).
+fn test_listener_speaking(port: i32, protocol: aws_sdk_elasticloadbalancingv2::types::ProtocolEnum) -> (Rule, Rule) {
     use aws_sdk_elasticloadbalancingv2::Client as Elb;
     use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
     use aws_sdk_elasticloadbalancingv2::types::LoadBalancer;
     let listeners = mock!(Elb::describe_listeners)
         .match_requests(|request| request.listener_arns() == [fixtures::test_listener(1)])
-        .then_output(move || test_listener_output(port));
+        .then_output(move || test_listener_output_speaking(port, protocol.clone()));
     let balancers = mock!(Elb::describe_load_balancers)
         .match_requests(|request| request.load_balancer_arns() == [fixtures::load_balancer(1)])
         .then_output(move || {
@@ -570,15 +575,23 @@ fn test_listener_at(port: i32) -> (Rule, Rule) {
 fn test_listener_output(
     port: i32,
 ) -> aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput {
+    test_listener_output_speaking(port, aws_sdk_elasticloadbalancingv2::types::ProtocolEnum::Http)
+}
+
+/// The same with the listener's `protocol`.
+fn test_listener_output_speaking(
+    port: i32,
+    protocol: aws_sdk_elasticloadbalancingv2::types::ProtocolEnum,
+) -> aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput {
     use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
-    use aws_sdk_elasticloadbalancingv2::types::{Listener, ProtocolEnum};
+    use aws_sdk_elasticloadbalancingv2::types::Listener;
     DescribeListenersOutput::builder()
         .listeners(
             Listener::builder()
                 .listener_arn(fixtures::test_listener(1))
                 .load_balancer_arn(fixtures::load_balancer(1))
                 .port(port)
-                .protocol(ProtocolEnum::Http)
+                .protocol(protocol)
                 .build(),
         )
         .build()
@@ -593,29 +606,33 @@ fn ecs_clients(codedeploy: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
 }
 
 #[tokio::test]
-async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names() {
-    let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+async fn an_ecs_deployment_is_checked_through_the_test_listener_its_group_names_an_albs_or_an_nlbs() {
+    use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
+    // An ALB's HTTP listener, and a Network Load Balancer's TCP one, which passes HTTP through.
+    for protocol in [ProtocolEnum::Http, ProtocolEnum::Tcp] {
+        let target = HttpTarget::start(&[("/healthcheck", Answer::Status(200))])
+            .await
+            .expect("start the HTTP target");
+        let port = i32::from(target.port());
+        let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
+        let group = ecs_group(true);
+        let (listeners, balancers) = test_listener_speaking(port, protocol.clone());
+        let report = report_accepted(LifecycleEventStatus::Succeeded);
+        let answer = run(
+            hook_with(Ok(config(&[]))),
+            ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
+        )
         .await
-        .expect("start the HTTP target");
-    let port = i32::from(target.port());
-    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
-    let group = ecs_group(true);
-    let (listeners, balancers) = test_listener_at(port);
-    let report = report_accepted(LifecycleEventStatus::Succeeded);
-    let answer = run(
-        hook_with(Ok(config(&[]))),
-        ecs_clients(&[&deployment, &revision, &group, &report], &[&listeners, &balancers]),
-    )
-    .await
-    .expect("reported");
-    assert_eq!(answer["status"], "Succeeded", "{answer}");
-    let requests = target.requests();
-    assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].path, "/healthcheck");
-    assert_eq!(
-        (group.num_calls(), listeners.num_calls(), balancers.num_calls()),
-        (1, 1, 1)
-    );
+        .expect("reported");
+        assert_eq!(answer["status"], "Succeeded", "{protocol:?}: {answer}");
+        let requests = target.requests();
+        assert_eq!(requests.len(), 1, "{protocol:?}");
+        assert_eq!(requests[0].path, "/healthcheck");
+        assert_eq!(
+            (group.num_calls(), listeners.num_calls(), balancers.num_calls()),
+            (1, 1, 1)
+        );
+    }
 }
 
 #[tokio::test]

@@ -234,58 +234,6 @@ mod tests {
 
     const NLB_LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:1:listener/net/shop/1/9";
 
-    /// ECS's answer for a revision behind an NLB: the test "rule" is the listener's ARN.
-    fn nlb_revision() -> aws_smithy_mocks::Rule {
-        aws_smithy_mocks::mock!(aws_sdk_ecs::Client::describe_service_revisions).then_output(|| {
-            aws_sdk_ecs::operation::describe_service_revisions::DescribeServiceRevisionsOutput::builder()
-                .service_revisions(revision(Some(NLB_LISTENER), &[(GREEN_GROUP, PRODUCTION_RULE)]))
-                .build()
-        })
-    }
-
-    /// DescribeListeners of the NLB's test listener, a TCP listener forwarding to `to`, and
-    /// DescribeLoadBalancers with its DNS name.
-    fn nlb_listener(to: &'static str) -> (aws_smithy_mocks::Rule, aws_smithy_mocks::Rule) {
-        use aws_sdk_elasticloadbalancingv2::operation::describe_listeners::DescribeListenersOutput;
-        use aws_sdk_elasticloadbalancingv2::operation::describe_load_balancers::DescribeLoadBalancersOutput;
-        use aws_sdk_elasticloadbalancingv2::types::{
-            Action, ActionTypeEnum, Listener, LoadBalancer as Balancer, ProtocolEnum,
-        };
-        let listeners = aws_smithy_mocks::mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
-            .match_requests(|request| request.listener_arns() == [NLB_LISTENER.to_string()])
-            .then_output(move || {
-                DescribeListenersOutput::builder()
-                    .listeners(
-                        Listener::builder()
-                            .listener_arn(NLB_LISTENER)
-                            .load_balancer_arn("arn:lb/net/shop")
-                            .port(8443)
-                            .protocol(ProtocolEnum::Tcp)
-                            .default_actions(
-                                Action::builder()
-                                    .r#type(ActionTypeEnum::Forward)
-                                    .target_group_arn(to)
-                                    .build(),
-                            )
-                            .build(),
-                    )
-                    .build()
-            });
-        let balancers = aws_smithy_mocks::mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers)
-            .then_output(|| {
-                DescribeLoadBalancersOutput::builder()
-                    .load_balancers(Balancer::builder().dns_name("shop-nlb.elb.example").build())
-                    .build()
-            });
-        (listeners, balancers)
-    }
-
-    fn clients(ecs: &[&aws_smithy_mocks::Rule], elb: &[&aws_smithy_mocks::Rule]) -> AwsClients {
-        use crate::plumbing::aws::canned;
-        AwsClients::from_clients(canned::codedeploy(&[]), canned::lambda(&[]), canned::elb(elb))
-            .with_ecs(canned::ecs(ecs))
-    }
-
     #[test]
     fn an_nlbs_test_listener_is_told_from_an_albs_rule_by_its_arn() {
         assert!(is_listener_arn(NLB_LISTENER));
@@ -293,42 +241,5 @@ mod tests {
         assert!(!is_listener_arn(
             "arn:aws:elasticloadbalancing:us-east-1:1:listener/net/shop/1/"
         ));
-    }
-
-    #[tokio::test]
-    async fn green_behind_an_nlb_is_checked_through_its_tcp_test_listener_with_no_conditions() {
-        let (revision, (listeners, balancers)) = (nlb_revision(), nlb_listener(GREEN_GROUP));
-        let green = find_green(&clients(&[&revision], &[&listeners, &balancers]), "arn:rev")
-            .await
-            .unwrap();
-        assert_eq!(
-            green.listener.map(|url| url.to_string()).as_deref(),
-            Some("http://shop-nlb.elb.example:8443/"),
-            "a TCP listener passes the checks' HTTP through"
-        );
-        assert_eq!(
-            green.route,
-            GreenRoute::default(),
-            "an NLB listener asks nothing of a request"
-        );
-        assert_eq!(green.routing.test_rule, NLB_LISTENER);
-    }
-
-    #[tokio::test]
-    async fn an_nlb_test_listener_still_on_blue_is_not_checked() {
-        let blue = "arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/2";
-        let (revision, (listeners, balancers)) = (nlb_revision(), nlb_listener(blue));
-        let green = find_green(&clients(&[&revision], &[&listeners, &balancers]), "arn:rev")
-            .await
-            .unwrap();
-        assert_eq!(
-            green.listener, None,
-            "nothing to send while the listener forwards to blue"
-        );
-        assert_eq!(
-            balancers.num_calls(),
-            0,
-            "no address is looked up for a listener not on green"
-        );
     }
 }

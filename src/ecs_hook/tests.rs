@@ -53,6 +53,11 @@ fn green_revision() -> Rule {
 }
 
 fn green_revision_output() -> DescribeServiceRevisionsOutput {
+    revision_output_testing_through(&SERVICE.test_rule)
+}
+
+/// Green's revision whose test route is `test_route`: a listener rule (ALB) or a listener (NLB).
+fn revision_output_testing_through(test_route: &str) -> DescribeServiceRevisionsOutput {
     DescribeServiceRevisionsOutput::builder()
         .service_revisions(
             ServiceRevision::builder()
@@ -64,7 +69,7 @@ fn green_revision_output() -> DescribeServiceRevisionsOutput {
                             AdvancedConfiguration::builder()
                                 .alternate_target_group_arn(green_group())
                                 .production_listener_rule(&SERVICE.production_rule)
-                                .test_listener_rule(&SERVICE.test_rule)
+                                .test_listener_rule(test_route)
                                 .build(),
                         )
                         .build(),
@@ -645,4 +650,78 @@ async fn the_attempts_not_the_lambda_timeout_are_the_limit() {
     let statuses: Vec<&Value> = answers.iter().map(|answer| &answer["hookStatus"]).collect();
     assert_eq!(statuses, [&json!("IN_PROGRESS"), &json!("FAILED")], "{answers:?}");
     assert_eq!(target.requests().len(), 3, "three attempts over both calls");
+}
+
+/// A Network Load Balancer's TCP test listener, as ECS names it in the revision (a listener ARN).
+const NLB_LISTENER: &str =
+    "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/net/shop-nlb/4f2c8a4e1b1d2c3d/6a7b8c9d0e1f2a3b";
+
+/// Green's revision behind the NLB; DescribeListeners of its TCP test listener on `port`, whose
+/// default action forwards to `to`; and DescribeLoadBalancers at loopback.
+fn behind_an_nlb(port: u16, to: &'static str) -> (Rule, Rule, Rule) {
+    let revision = mock!(aws_sdk_ecs::Client::describe_service_revisions)
+        .then_output(|| revision_output_testing_through(NLB_LISTENER));
+    let listeners = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_listeners)
+        .match_requests(|request| request.listener_arns() == [NLB_LISTENER.to_string()])
+        .then_output(move || {
+            DescribeListenersOutput::builder()
+                .listeners(
+                    Listener::builder()
+                        .listener_arn(NLB_LISTENER)
+                        .load_balancer_arn("arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/net/shop-nlb/4f2c8a4e1b1d2c3d")
+                        .port(i32::from(port))
+                        .protocol(ProtocolEnum::Tcp)
+                        .default_actions(Action::builder().r#type(ActionTypeEnum::Forward).target_group_arn(to).build())
+                        .build(),
+                )
+                .build()
+        });
+    let balancers = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_load_balancers).then_output(|| {
+        DescribeLoadBalancersOutput::builder()
+            .load_balancers(Balancer::builder().dns_name(fixtures::TEST_LISTENER_DNS_NAME).build())
+            .build()
+    });
+    (revision, listeners, balancers)
+}
+
+#[tokio::test]
+async fn a_healthy_green_behind_an_nlb_succeeds_through_its_tcp_test_listener() {
+    let (target, port) = green(200).await;
+    let (revision, listeners, balancers) = behind_an_nlb(port, green_group());
+    let (answer, reason) = call(
+        &[],
+        clients(&[&revision], &[&listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "SUCCEEDED"}), "{reason}");
+    let requests = target.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0].path, "/healthcheck");
+    assert_eq!(
+        requests[0].header("host"),
+        Some(format!("{}:{port}", fixtures::TEST_LISTENER_DNS_NAME).as_str()),
+        "an NLB listener has no host condition: the request goes to the load balancer as it is"
+    );
+}
+
+#[tokio::test]
+async fn an_nlb_test_listener_still_on_blue_fails_without_a_request() {
+    let (target, port) = green(200).await;
+    let (revision, listeners, balancers) = behind_an_nlb(port, blue_group());
+    let (answer, reason) = call(
+        &[],
+        clients(&[&revision], &[&listeners, &balancers]),
+        &payload("POST_TEST_TRAFFIC_SHIFT", None, None),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer, json!({"hookStatus": "FAILED"}));
+    assert!(
+        reason.starts_with("Misconfigured: the test listener arn:") && reason.contains("does not forward to green"),
+        "{reason}"
+    );
+    assert!(target.requests().is_empty());
+    assert_eq!(balancers.num_calls(), 0);
 }
