@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::CheckResult;
 use crate::plumbing::aws::AwsError;
-use crate::plumbing::aws::error::is_access_denied;
+use crate::plumbing::aws::error::{Failure, is_access_denied};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Status {
@@ -100,10 +100,13 @@ impl Cause {
 impl Cause {
     /// The cause of a failed AWS call: a denial is a missing permission, a missing resource
     /// something named that does not exist, what a retry could have helped AWS's unavailability,
-    /// and any other refusal (a bad parameter) preflight's configuration.
+    /// and any other refusal (a bad parameter) preflight's configuration. A request that could not
+    /// even be built is preflight's own fault.
     pub fn of(error: &AwsError) -> Cause {
         let code = error.code().unwrap_or("");
-        if is_access_denied(code) {
+        if error.failure == Failure::Construction {
+            Cause::Internal
+        } else if is_access_denied(code) {
             Cause::NotPermitted
         } else if code.contains("NotFound")
             || code.contains("DoesNotExist")
@@ -195,10 +198,12 @@ impl Verdict {
         if failed.is_empty() {
             return Verdict::succeeded(Cause::Passed, format!("all {} checks passed{skipped}", results.len()));
         }
-        // The most telling refusal wins; checks the release failed only when none was refused.
+        // A check preflight could not make (denied, missing, out of time) means the release was
+        // not fully judged: that is the cause, ahead of any failure the release showed.
         let cause = results
             .iter()
             .filter_map(|r| r.refused)
+            .filter(|cause| cause.fault() == Fault::Preflight)
             .min()
             .unwrap_or(Cause::ReleaseFailed);
         Verdict::failed(
@@ -268,8 +273,17 @@ mod tests {
             waited: Duration::ZERO,
             ..result("a", Some("denied"))
         };
-        let verdict = Verdict::from_results(&[result("b", Some("status 500")), denied], 0);
+        let verdict = Verdict::from_results(&[result("b", Some("status 500")), denied.clone()], 0);
         assert_eq!((verdict.status, verdict.cause), (Status::Failed, Cause::NotPermitted));
+        // A version that failed to become Active is the release's, but a denied check beside it
+        // still means the release was not fully judged.
+        let failed_version = CheckResult {
+            refused: Some(Cause::ReleaseFailed),
+            ..result("c", Some("failed to become Active"))
+        };
+        let verdict = Verdict::from_results(&[failed_version.clone(), denied], 0);
+        assert_eq!(verdict.cause, Cause::NotPermitted);
+        assert_eq!(Verdict::from_results(&[failed_version], 0).cause, Cause::ReleaseFailed);
         assert_eq!(verdict.cause.fault(), Fault::Preflight);
         assert_eq!(Cause::ReleaseFailed.fault(), Fault::Release);
     }
