@@ -1,9 +1,15 @@
 //! The stand-in's CodeDeploy (awsJson1_1: `POST /`, `X-Amz-Target: CodeDeploy_20141006.*`):
-//! GetDeployment, GetApplicationRevision, GetDeploymentGroup and
-//! PutLifecycleEventHookExecutionStatus, answering in AWS's shapes and with AWS's error codes.
+//! GetDeployment, GetApplicationRevision, GetDeploymentGroup,
+//! PutLifecycleEventHookExecutionStatus, and the deployment targets (ListDeploymentTargets,
+//! BatchGetDeploymentTargets, GetDeploymentTarget), answering in AWS's shapes and with AWS's
+//! error codes.
 //!
 //! As in AWS, GetDeployment names the revision by its type and SHA-256 only; the AppSpec's text
-//! comes from GetApplicationRevision, found by application, revision type and SHA-256.
+//! comes from GetApplicationRevision, found by application, revision type and SHA-256. The
+//! targets' lifecycle events say which hook is being called (its payload does not), and
+//! `AllowTraffic`'s times say when the traffic was split.
+
+use std::time::{Duration, SystemTime};
 
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,7 +18,10 @@ use sha2::{Digest, Sha256};
 
 use super::aws_json::{error, ok};
 use super::faults::{apply_fault, take_fault};
-use super::model::{DeploymentSpec, Fault, Operation, ReportRecord, RevisionForm};
+use super::model::{
+    DeploymentSpec, DeploymentTarget, ECS_LIFECYCLE_EVENTS, EcsTarget, Fault, LAMBDA_LIFECYCLE_EVENTS, LambdaTarget,
+    Lifecycle, Operation, ReportRecord, RevisionForm,
+};
 use super::records::Shared;
 
 fn fault_response(fault: Fault) -> Response {
@@ -44,6 +53,9 @@ fn operation(target: &str) -> Option<Operation> {
         "GetApplicationRevision" => Some(Operation::GetApplicationRevision),
         "GetDeploymentGroup" => Some(Operation::GetDeploymentGroup),
         "PutLifecycleEventHookExecutionStatus" => Some(Operation::PutLifecycleEventHookExecutionStatus),
+        "ListDeploymentTargets" => Some(Operation::ListDeploymentTargets),
+        "BatchGetDeploymentTargets" => Some(Operation::BatchGetDeploymentTargets),
+        "GetDeploymentTarget" => Some(Operation::GetDeploymentTarget),
         _ => None,
     }
 }
@@ -78,11 +90,15 @@ pub(crate) async fn serve(shared: &Shared, target: &str, body: &[u8]) -> Respons
             &text("lifecycleEventHookExecutionId"),
             &text("status"),
         ),
+        Operation::ListDeploymentTargets => list_deployment_targets(shared, &request),
+        Operation::BatchGetDeploymentTargets => batch_get_deployment_targets(shared, &request),
+        Operation::GetDeploymentTarget => get_deployment_target(shared, &text("deploymentId"), &text("targetId")),
         Operation::Invoke
         | Operation::DescribeListeners
         | Operation::DescribeLoadBalancers
         | Operation::DescribeRules
-        | Operation::DescribeServiceRevisions => error(StatusCode::BAD_REQUEST, "UnknownOperationException", target),
+        | Operation::DescribeServiceRevisions
+        | Operation::GetMetricData => error(StatusCode::BAD_REQUEST, "UnknownOperationException", target),
     }
 }
 
@@ -280,9 +296,381 @@ fn put_status(shared: &Shared, deployment_id: &str, execution_id: &str, status: 
     ok(json!({"lifecycleEventHookExecutionId": execution_id}))
 }
 
+/// The events of a deployment on `platform`, in order.
+pub(crate) fn lifecycle_events(platform: &str) -> &'static [&'static str] {
+    if platform == "ECS" {
+        &ECS_LIFECYCLE_EVENTS
+    } else {
+        &LAMBDA_LIFECYCLE_EVENTS
+    }
+}
+
+/// The deployment's targets: those its spec names, or those its AppSpec or ECS service implies.
+fn targets(spec: &DeploymentSpec) -> Vec<DeploymentTarget> {
+    if !spec.targets.is_empty() {
+        return spec.targets.clone();
+    }
+    match spec.platform.as_str() {
+        "Lambda" => appspec_functions(&spec.appspec)
+            .into_iter()
+            .map(DeploymentTarget::Lambda)
+            .collect(),
+        "ECS" => spec
+            .ecs_service
+            .iter()
+            .map(|(service, cluster)| {
+                DeploymentTarget::Ecs(EcsTarget::new(
+                    cluster,
+                    service,
+                    &format!("{service}-blue"),
+                    &format!("{service}-green"),
+                ))
+            })
+            .collect(),
+        // Stand-in simplification: EC2/on-premises deployments (instance targets) have none.
+        _ => Vec::new(),
+    }
+}
+
+/// The functions of a Lambda AppSpec, read key by key (`Name`, `Alias`, `CurrentVersion`,
+/// `TargetVersion`), YAML or JSON: enough for the AppSpecs tests write, not a YAML parser.
+fn appspec_functions(appspec: &str) -> Vec<LambdaTarget> {
+    let mut functions: Vec<LambdaTarget> = Vec::new();
+    let broken = appspec.replace(['{', '}', ',', '[', ']'], "\n");
+    for line in broken.lines() {
+        let line = line.trim().trim_start_matches("- ");
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
+        let unquote = |text: &str| text.trim().trim_matches(|c| c == '"' || c == '\'').to_string();
+        let (key, value) = (unquote(key), unquote(value));
+        if key == "Name" {
+            functions.push(LambdaTarget::new(&value, "", "", ""));
+        }
+        let Some(function) = functions.last_mut() else {
+            continue;
+        };
+        match key.as_str() {
+            "Alias" => function.alias = value,
+            "CurrentVersion" => function.current_version = value,
+            "TargetVersion" => function.target_version = value,
+            _ => {}
+        }
+    }
+    functions
+}
+
+/// A target's id: the function's name for Lambda (as AWS's API reference says), `CLUSTER:SERVICE`
+/// for ECS.
+fn target_id(target: &DeploymentTarget) -> String {
+    match target {
+        DeploymentTarget::Lambda(lambda) => lambda.function.clone(),
+        DeploymentTarget::Ecs(ecs) => format!("{}:{}", ecs.cluster, ecs.service),
+    }
+}
+
+/// Epoch seconds with milliseconds, as awsJson1_1 sends timestamps.
+fn epoch_seconds(at: SystemTime) -> f64 {
+    let since = at.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    (since.as_millis() as f64) / 1000.0
+}
+
+/// The lifecycle events as CodeDeploy lists them, the time the target was last updated (the
+/// event in progress's start), and whether `AllowTraffic` has succeeded.
+fn lifecycle_view(events: &[&str], lifecycle: &Lifecycle, now: SystemTime) -> (Vec<Value>, SystemTime, bool) {
+    let second = Duration::from_secs(1);
+    let current = events.iter().position(|e| *e == lifecycle.in_progress).unwrap_or(0);
+    let allow = events.iter().position(|e| *e == "AllowTraffic").unwrap_or(events.len());
+    let shifted = current > allow;
+    // Each event the stand-in did not time takes a second, back to back around AllowTraffic's
+    // window (or up to now, when the traffic has not shifted yet).
+    let steps = |n: usize| second * u32::try_from(n).unwrap_or(u32::MAX);
+    let (allow_start, allow_end) = match lifecycle.allow_traffic {
+        Some(window) if current >= allow => window,
+        _ if current >= allow => {
+            let at = now.checked_sub(steps(current - allow)).unwrap_or(now);
+            (at, at)
+        }
+        _ => {
+            let at = now + steps(allow - current);
+            (at, at)
+        }
+    };
+    let mut listed = Vec::new();
+    let mut last_updated = now;
+    for (index, name) in events.iter().enumerate() {
+        let start = if index < allow {
+            allow_start.checked_sub(steps(allow - index)).unwrap_or(allow_start)
+        } else if index == allow {
+            allow_start
+        } else {
+            allow_end + steps(index - allow - 1)
+        };
+        let end = if index == allow { allow_end } else { start + second };
+        let event = if index < current {
+            json!({"lifecycleEventName": name, "status": "Succeeded",
+                   "startTime": epoch_seconds(start), "endTime": epoch_seconds(end)})
+        } else if index == current {
+            last_updated = start;
+            json!({"lifecycleEventName": name, "status": "InProgress", "startTime": epoch_seconds(start)})
+        } else {
+            json!({"lifecycleEventName": name, "status": "Pending"})
+        };
+        listed.push(event);
+    }
+    (listed, last_updated, shifted)
+}
+
+/// The target as BatchGetDeploymentTargets and GetDeploymentTarget describe it.
+fn describe_target(deployment_id: &str, spec: &DeploymentSpec, target: &DeploymentTarget, now: SystemTime) -> Value {
+    let default = Lifecycle::in_progress(if spec.platform == "ECS" {
+        "AfterAllowTestTraffic"
+    } else {
+        "BeforeAllowTraffic"
+    });
+    let lifecycle = spec.lifecycle.as_ref().unwrap_or(&default);
+    let (events, last_updated, shifted) = lifecycle_view(lifecycle_events(&spec.platform), lifecycle, now);
+    let weight = lifecycle.target_weight.unwrap_or(if shifted { 1.0 } else { 0.0 });
+    let id = target_id(target);
+    match target {
+        DeploymentTarget::Lambda(lambda) => json!({
+            "deploymentTargetType": "LambdaTarget",
+            "lambdaTarget": {
+                "deploymentId": deployment_id,
+                "targetId": id,
+                // The alias's ARN: the API reference does not show a Lambda target's ARN.
+                "targetArn": format!("arn:aws:lambda:us-east-1:000000000000:function:{}:{}", lambda.function, lambda.alias),
+                "status": "InProgress",
+                "lastUpdatedAt": epoch_seconds(last_updated),
+                "lifecycleEvents": events,
+                "lambdaFunctionInfo": {
+                    "functionName": lambda.function,
+                    "functionAlias": lambda.alias,
+                    "currentVersion": lambda.current_version,
+                    "targetVersion": lambda.target_version,
+                    "targetVersionWeight": weight,
+                },
+            },
+        }),
+        DeploymentTarget::Ecs(ecs) => {
+            // Blue is the primary task set until production traffic has shifted to green.
+            let (blue_status, green_status) = if shifted {
+                ("ACTIVE", "PRIMARY")
+            } else {
+                ("PRIMARY", "ACTIVE")
+            };
+            let task_set = |label: &str, identifier: &str, status: &str, group: &str, percent: f64| {
+                json!({
+                    // AWS's own spelling of the member.
+                    "identifer": identifier,
+                    "desiredCount": 2, "pendingCount": 0, "runningCount": 2,
+                    "status": status,
+                    "trafficWeight": percent,
+                    "targetGroup": {"name": group},
+                    "taskSetLabel": label,
+                })
+            };
+            json!({
+                "deploymentTargetType": "ECSTarget",
+                "ecsTarget": {
+                    "deploymentId": deployment_id,
+                    "targetId": id,
+                    "targetArn": format!("arn:aws:ecs:us-east-1:000000000000:service/{}/{}", ecs.cluster, ecs.service),
+                    "lastUpdatedAt": epoch_seconds(last_updated),
+                    "lifecycleEvents": events,
+                    "status": "InProgress",
+                    "taskSetsInfo": [
+                        task_set("Blue", "ecs-svc/1111111111111111111", blue_status, &ecs.blue_target_group, 100.0 - weight * 100.0),
+                        task_set("Green", "ecs-svc/2222222222222222222", green_status, &ecs.green_target_group, weight * 100.0),
+                    ],
+                },
+            })
+        }
+    }
+}
+
+/// A request CodeDeploy refuses: its error code and message (all HTTP 400).
+struct Refusal(&'static str, String);
+
+impl Refusal {
+    fn response(&self) -> Response {
+        error(StatusCode::BAD_REQUEST, self.0, &self.1)
+    }
+}
+
+/// The deployment named by `id`, or why CodeDeploy refuses that id.
+fn started_deployment<'a>(records: &'a super::records::Records, id: &str) -> Result<&'a DeploymentSpec, Refusal> {
+    if id.is_empty() {
+        return Err(Refusal(
+            "DeploymentIdRequiredException",
+            "At least one deployment ID must be specified.".into(),
+        ));
+    }
+    if !id.starts_with("d-") {
+        return Err(Refusal(
+            "InvalidDeploymentIdException",
+            format!("{id} is not a valid deployment ID."),
+        ));
+    }
+    let Some((spec, _)) = records.deployments.get(id) else {
+        return Err(Refusal(
+            "DeploymentDoesNotExistException",
+            format!("The deployment {id} could not be found"),
+        ));
+    };
+    if matches!(spec.status.as_str(), "Created" | "Queued") {
+        return Err(Refusal(
+            "DeploymentNotStartedException",
+            format!("The deployment {id} has not started."),
+        ));
+    }
+    Ok(spec)
+}
+
+fn list_deployment_targets(shared: &Shared, request: &Value) -> Response {
+    let records = shared.records();
+    let id = request.get("deploymentId").and_then(Value::as_str).unwrap_or_default();
+    let spec = match started_deployment(&records, id) {
+        Ok(spec) => spec,
+        Err(refusal) => return refusal.response(),
+    };
+    // The stand-in's lists fit in one page, so it never hands out a token to come back with.
+    if request.get("nextToken").is_some_and(|token| !token.is_null()) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "InvalidNextTokenException",
+            "The next token was specified in an invalid format.",
+        );
+    }
+    let mut wanted_statuses: Option<Vec<&str>> = None;
+    if let Some(filters) = request.get("targetFilters").and_then(Value::as_object) {
+        for (key, values) in filters {
+            match key.as_str() {
+                "TargetStatus" => {
+                    let values = values.as_array().map(Vec::as_slice).unwrap_or_default();
+                    wanted_statuses = Some(values.iter().filter_map(Value::as_str).collect());
+                }
+                // Blue and Green instances are EC2/on-premises'; the stand-in has none.
+                "ServerInstanceLabel" => wanted_statuses = Some(Vec::new()),
+                other => {
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        "InvalidTargetFilterNameException",
+                        &format!("The target filter name {other} is invalid."),
+                    );
+                }
+            }
+        }
+    }
+    // Every target the stand-in describes is InProgress.
+    let ids: Vec<String> = match wanted_statuses {
+        Some(statuses) if !statuses.contains(&"InProgress") => Vec::new(),
+        _ => targets(spec).iter().map(target_id).collect(),
+    };
+    ok(json!({"targetIds": ids}))
+}
+
+/// The targets named by `ids` in deployment `id`, described, or why CodeDeploy refuses.
+fn described_targets(shared: &Shared, id: &str, ids: &[&str]) -> Result<Vec<Value>, Refusal> {
+    let records = shared.records();
+    let spec = started_deployment(&records, id)?;
+    if ids.is_empty() {
+        return Err(Refusal(
+            "DeploymentTargetIdRequiredException",
+            "A deployment target ID was not provided.".into(),
+        ));
+    }
+    if ids.len() > 25 {
+        return Err(Refusal(
+            "DeploymentTargetListSizeExceededException",
+            "The maximum number of targets that can be associated with an Amazon ECS or Lambda deployment was \
+             exceeded. The target list of both types of deployments must have exactly one item. This exception does \
+             not apply to EC2/On-premises deployments."
+                .into(),
+        ));
+    }
+    let all = targets(spec);
+    let now = SystemTime::now();
+    ids.iter()
+        .map(|wanted| {
+            all.iter()
+                .find(|target| target_id(target) == *wanted)
+                .map(|target| describe_target(id, spec, target, now))
+                .ok_or_else(|| {
+                    Refusal(
+                        "DeploymentTargetDoesNotExistException",
+                        format!("The provided target ID {wanted} does not belong to the deployment {id}."),
+                    )
+                })
+        })
+        .collect()
+}
+
+fn batch_get_deployment_targets(shared: &Shared, request: &Value) -> Response {
+    let id = request.get("deploymentId").and_then(Value::as_str).unwrap_or_default();
+    let ids: Vec<&str> = request
+        .get("targetIds")
+        .and_then(Value::as_array)
+        .map(|ids| ids.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    match described_targets(shared, id, &ids) {
+        Ok(described) => ok(json!({"deploymentTargets": described})),
+        Err(refusal) => refusal.response(),
+    }
+}
+
+fn get_deployment_target(shared: &Shared, id: &str, target_id: &str) -> Response {
+    let ids: Vec<&str> = if target_id.is_empty() {
+        Vec::new()
+    } else {
+        vec![target_id]
+    };
+    match described_targets(shared, id, &ids) {
+        Ok(mut described) => ok(json!({"deploymentTarget": described.pop()})),
+        Err(refusal) => refusal.response(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_functions_of_a_yaml_or_json_appspec() {
+        let yaml = crate::kit::lambda_appspec(&[("my-api", "1", "2"), ("worker", "7", "8")]);
+        let json = r#"{"version":0.0,"Resources":[{"f":{"Type":"AWS::Lambda::Function","Properties":{"Name":"my-api","Alias":"live","CurrentVersion":"1","TargetVersion":2}}}]}"#;
+        assert_eq!(
+            appspec_functions(&yaml),
+            vec![
+                LambdaTarget::new("my-api", "live", "1", "2"),
+                LambdaTarget::new("worker", "live", "7", "8")
+            ]
+        );
+        assert_eq!(
+            appspec_functions(json),
+            vec![LambdaTarget::new("my-api", "live", "1", "2")]
+        );
+    }
+
+    #[test]
+    fn events_before_the_one_in_progress_succeeded_and_later_ones_are_pending() {
+        let start = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let end = start + Duration::from_secs(600);
+        let lifecycle = Lifecycle::after_allow_traffic(start, end);
+        let (events, last_updated, shifted) = lifecycle_view(&LAMBDA_LIFECYCLE_EVENTS, &lifecycle, SystemTime::now());
+        let statuses: Vec<&str> = events.iter().filter_map(|e| e["status"].as_str()).collect();
+        assert_eq!(
+            statuses,
+            ["Succeeded", "Succeeded", "Succeeded", "InProgress", "Pending"]
+        );
+        assert_eq!(events[2]["startTime"], 1_000_000.0);
+        assert_eq!(events[2]["endTime"], 1_000_600.0);
+        assert_eq!(events[3]["startTime"], 1_000_600.0);
+        assert!(events[3].get("endTime").is_none() && events[4].get("startTime").is_none());
+        assert!(events[1]["endTime"].as_f64() <= events[2]["startTime"].as_f64());
+        assert_eq!(last_updated, end);
+        assert!(shifted);
+    }
 
     #[test]
     fn the_sha256_is_the_real_digest() {

@@ -1,9 +1,12 @@
 //! The stand-in's Lambda Invoke (restJson1: `POST /2015-03-31/functions/{name}/invocations`),
-//! for locally defined function versions, with Lambda's status codes, error types (in
-//! `x-amzn-errortype`) and error bodies.
+//! for locally defined function versions and aliases, with Lambda's status codes, error types
+//! (in `x-amzn-errortype`) and error bodies. An alias routes each invocation to its version or
+//! its additional version by their weights, and every invocation publishes Lambda's CloudWatch
+//! metrics (`Invocations`, `Errors`, `Duration`); [`simulate`] runs an alias's traffic of past
+//! minutes in an instant, for the canary judge's tests.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -12,7 +15,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::faults::{apply_fault, take_fault};
-use super::model::{Fault, InvocationRecord, Operation, Reply, RuntimeOutcome};
+use super::metrics::LambdaInvocation;
+use super::model::{Fault, FunctionVersion, InvocationRecord, Operation, Reply, RuntimeOutcome, TrafficSummary};
 use super::records::Shared;
 
 /// The ARN the stand-in's account and region give a function version.
@@ -57,6 +61,136 @@ fn fault_response(fault: Fault) -> Response {
     }
 }
 
+/// `NAME`, `NAME:QUALIFIER` or a (partial) function ARN, as Lambda reads `FunctionName`: the name
+/// and the qualifier it carries.
+fn split_function_name(text: &str) -> (String, Option<String>) {
+    let text = text.split_once(":function:").map_or(text, |(_, rest)| rest);
+    match text.split_once(':') {
+        Some((name, qualifier)) => (name.to_string(), Some(qualifier.to_string())),
+        None => (text.to_string(), None),
+    }
+}
+
+/// The version an invocation runs, and how it was reached.
+struct Selected {
+    version: String,
+    /// The alias it was invoked through, if any.
+    alias: Option<String>,
+    behaviour: FunctionVersion,
+    /// The version's invocation count, this one included.
+    call: u32,
+}
+
+/// Routes `qualifier` (an alias, a version or none: `$LATEST`) to a version and counts the
+/// invocation; `None` when there is no such function version.
+fn select(shared: &Shared, name: &str, qualifier: Option<&str>) -> Option<Selected> {
+    let mut records = shared.records();
+    let alias = qualifier.filter(|q| records.aliases.contains_key(&(name.to_string(), q.to_string())));
+    let version = match alias {
+        Some(alias) => records.aliases.get_mut(&(name.to_string(), alias.to_string()))?.route(),
+        None => qualifier.unwrap_or("$LATEST").to_string(),
+    };
+    let (behaviour, calls) = records.functions.get_mut(&(name.to_string(), version.clone()))?;
+    *calls += 1;
+    Some(Selected {
+        version,
+        alias: alias.map(str::to_string),
+        behaviour: behaviour.clone(),
+        call: *calls,
+    })
+}
+
+/// What one run of a version answered.
+struct Ran {
+    /// The response payload: the function's answer, or its error document.
+    body: String,
+    /// The function failed (`X-Amz-Function-Error`), which Lambda's `Errors` counts.
+    function_error: bool,
+    duration: Duration,
+}
+
+/// How long a simulated invocation that never answers runs: Lambda's default timeout.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Runs `behaviour` for its `call`th invocation. `simulated` runs take no time (their delay is
+/// their reported duration, a hang a time-out at Lambda's default 3 s) except a program's own,
+/// which really runs.
+async fn run(behaviour: FunctionVersion, call: u32, payload: &Value, simulated: bool) -> Ran {
+    let started = Instant::now();
+    if !simulated {
+        tokio::time::sleep(behaviour.delay).await;
+    }
+    let mut duration = behaviour.delay;
+    let reply = if call <= behaviour.fail_first {
+        Reply::Status(503)
+    } else if behaviour.fail_every > 0 && call.is_multiple_of(behaviour.fail_every) {
+        Reply::FunctionError(format!(
+            "injected: invocation {call} fails, as every {}th does",
+            behaviour.fail_every
+        ))
+    } else {
+        behaviour.reply
+    };
+    let answered = |body: String| (body, false);
+    let (body, function_error) = match reply {
+        Reply::Status(status) => answered(http_response(status)),
+        Reply::StatusByPath(by_path, fallback) => {
+            let path = event_path(payload);
+            let status = by_path.iter().find(|(p, _)| *p == path).map_or(fallback, |(_, s)| *s);
+            answered(http_response(status))
+        }
+        Reply::Json(value) => answered(value.to_string()),
+        Reply::FunctionError(message) => (
+            json!({"errorType": "Runtime.Unhandled", "errorMessage": message}).to_string(),
+            true,
+        ),
+        Reply::Hang if simulated => {
+            duration = DEFAULT_TIMEOUT;
+            (timed_out(DEFAULT_TIMEOUT).to_string(), true)
+        }
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(600)).await;
+            answered(http_response(504))
+        }
+        Reply::Runtime(own) => {
+            let outcome = own.runtime.deliver(payload.clone(), own.timeout).await.outcome;
+            duration = started.elapsed();
+            match outcome {
+                RuntimeOutcome::Response(answer) => answered(answer.to_string()),
+                // Lambda answers 200 with the function's error document and the error header.
+                RuntimeOutcome::Error(error) => (error.to_string(), true),
+                RuntimeOutcome::TimedOut => (timed_out(own.timeout).to_string(), true),
+            }
+        }
+    };
+    if !simulated {
+        duration = started.elapsed();
+    }
+    Ran {
+        body,
+        function_error,
+        duration,
+    }
+}
+
+fn timed_out(timeout: Duration) -> Value {
+    json!({"errorType": "Sandbox.Timedout", "errorMessage": format!(
+        "Task timed out after {:.2} seconds", timeout.as_secs_f64()
+    )})
+}
+
+/// Publishes the invocation's metrics, stamped `at` (its start, as Lambda stamps them).
+fn publish(shared: &Shared, name: &str, qualifier: Option<&str>, selected: &Selected, ran: &Ran, at: SystemTime) {
+    let invocation = LambdaInvocation {
+        function: name,
+        resource: qualifier.map(|qualifier| format!("{name}:{qualifier}")),
+        executed_version: selected.alias.as_ref().map(|_| selected.version.as_str()),
+        function_error: ran.function_error,
+        duration: ran.duration,
+    };
+    shared.records().metrics.lambda_invocation(&invocation, at);
+}
+
 pub(crate) async fn invoke(
     State(shared): State<Arc<Shared>>,
     Path(name): Path<String>,
@@ -66,87 +200,88 @@ pub(crate) async fn invoke(
     if let Some(response) = apply_fault(take_fault(&shared, Operation::Invoke), fault_response).await {
         return response;
     }
-    let name = percent_decode(&name);
-    let qualifier = uri.query().and_then(|query| {
+    let (name, in_name) = split_function_name(&percent_decode(&name));
+    let in_query = uri.query().and_then(|query| {
         query
             .split('&')
             .find_map(|pair| pair.strip_prefix("Qualifier="))
             .map(percent_decode)
     });
-    let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let version = qualifier.clone().unwrap_or_else(|| "$LATEST".into());
-    let behaviour = {
-        let mut records = shared.records();
-        records.invocations.push(InvocationRecord {
-            function: name.clone(),
-            qualifier,
-            payload: payload.clone(),
-        });
-        records
-            .functions
-            .get_mut(&(name.clone(), version.clone()))
-            .map(|(behaviour, calls)| {
-                *calls += 1;
-                (behaviour.clone(), *calls)
-            })
+    let qualifier = match (in_name, in_query) {
+        (Some(in_name), Some(in_query)) if in_name != in_query => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                json!({"Type": "User", "message": "The derived qualifier from the function name does not match the specified qualifier."}),
+            );
+        }
+        (in_name, in_query) => in_name.or(in_query),
     };
-    let Some((behaviour, call)) = behaviour else {
+    let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    shared.records().invocations.push(InvocationRecord {
+        function: name.clone(),
+        qualifier: qualifier.clone(),
+        payload: payload.clone(),
+    });
+    let started_at = SystemTime::now();
+    let Some(selected) = select(&shared, &name, qualifier.as_deref()) else {
+        let version = qualifier.as_deref().unwrap_or("$LATEST");
         return error(
             StatusCode::NOT_FOUND,
             "ResourceNotFoundException",
-            json!({"Type": "User", "Message": format!("Function not found: {}", arn(&name, &version))}),
+            json!({"Type": "User", "Message": format!("Function not found: {}", arn(&name, version))}),
         );
     };
-    tokio::time::sleep(behaviour.delay).await;
-    let reply = if call <= behaviour.fail_first {
-        Reply::Status(503)
+    let ran = run(selected.behaviour.clone(), selected.call, &payload, false).await;
+    publish(&shared, &name, qualifier.as_deref(), &selected, &ran, started_at);
+    let executed = ("x-amz-executed-version", selected.version);
+    if ran.function_error {
+        ([executed, ("x-amz-function-error", "Unhandled".to_string())], ran.body).into_response()
     } else {
-        behaviour.reply
-    };
-    let executed = [("x-amz-executed-version", version.clone())];
-    match reply {
-        Reply::Status(status) => (executed, http_response(status)).into_response(),
-        Reply::StatusByPath(by_path, fallback) => {
-            let path = event_path(&payload);
-            let status = by_path.iter().find(|(p, _)| *p == path).map_or(fallback, |(_, s)| *s);
-            (executed, http_response(status)).into_response()
-        }
-        Reply::Json(value) => (executed, value.to_string()).into_response(),
-        Reply::FunctionError(message) => (
-            [
-                ("x-amz-executed-version", version),
-                ("x-amz-function-error", "Unhandled".to_string()),
-            ],
-            json!({"errorType": "Runtime.Unhandled", "errorMessage": message}).to_string(),
-        )
-            .into_response(),
-        Reply::Hang => {
-            tokio::time::sleep(Duration::from_secs(600)).await;
-            (executed, http_response(504)).into_response()
-        }
-        Reply::Runtime(own) => match own.runtime.deliver(payload, own.timeout).await.outcome {
-            RuntimeOutcome::Response(answer) => (executed, answer.to_string()).into_response(),
-            // Lambda answers 200 with the function's error document and the error header.
-            RuntimeOutcome::Error(error) => function_error(version, error),
-            RuntimeOutcome::TimedOut => function_error(
-                version,
-                json!({"errorType": "Sandbox.Timedout", "errorMessage": format!(
-                    "Task timed out after {:.2} seconds", own.timeout.as_secs_f64()
-                )}),
-            ),
-        },
+        ([executed], ran.body).into_response()
     }
 }
 
-fn function_error(version: String, error: Value) -> Response {
-    (
-        [
-            ("x-amz-executed-version", version),
-            ("x-amz-function-error", "Unhandled".to_string()),
-        ],
-        error.to_string(),
-    )
-        .into_response()
+/// Invokes `function:alias` `requests` times, each routed and run as a real invocation of the
+/// alias (the versions' behaviours, their invocation counts), but stamps each one's metrics at
+/// evenly spaced times within `[from, to)` instead of now, and runs without their delays: how a
+/// test or the rehearsal reproduces minutes of production traffic in milliseconds. It is not
+/// the hook's doing, so it is neither recorded as an Invoke nor met by injected faults.
+///
+/// Panics if the alias does not exist: a test set-up bug.
+pub(crate) async fn simulate(
+    shared: &Shared,
+    function: &str,
+    alias: &str,
+    requests: u32,
+    from: SystemTime,
+    to: SystemTime,
+) -> TrafficSummary {
+    assert!(
+        shared
+            .records()
+            .aliases
+            .contains_key(&(function.to_string(), alias.to_string())),
+        "simulated traffic through {function}:{alias}, an alias the stand-in does not have"
+    );
+    // An HTTP API request for `GET /`, as production traffic through a function URL or an API.
+    let payload = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": "/", "rawQueryString": "", "headers": {},
+        "requestContext": {"http": {"method": "GET", "path": "/", "sourceIp": "192.0.2.1"}},
+    });
+    let span = to.duration_since(from).unwrap_or_default();
+    let mut summary = TrafficSummary::default();
+    for n in 0..requests {
+        let at = from + span * n / requests;
+        let selected = select(shared, function, Some(alias))
+            .unwrap_or_else(|| panic!("{function}:{alias} routes to a version the stand-in does not have"));
+        let ran = run(selected.behaviour.clone(), selected.call, &payload, true).await;
+        publish(shared, function, Some(alias), &selected, &ran, at);
+        let counts = summary.versions.entry(selected.version.clone()).or_default();
+        counts.invocations += 1;
+        counts.errors += u32::from(ran.function_error);
+    }
+    summary
 }
 
 fn http_response(status: u16) -> String {
@@ -198,5 +333,17 @@ mod tests {
         assert_eq!(percent_decode("%24LATEST"), "$LATEST");
         assert_eq!(percent_decode("arn%3Aaws%3Alambda"), "arn:aws:lambda");
         assert_eq!(percent_decode("bad%zz"), "bad%zz");
+    }
+
+    #[test]
+    fn function_names_with_and_without_qualifiers() {
+        let split = |text: &str| split_function_name(text);
+        assert_eq!(split("my-api"), ("my-api".into(), None));
+        assert_eq!(split("my-api:live"), ("my-api".into(), Some("live".into())));
+        assert_eq!(
+            split("arn:aws:lambda:us-east-1:000000000000:function:my-api:7"),
+            ("my-api".into(), Some("7".into()))
+        );
+        assert_eq!(split("000000000000:function:my-api"), ("my-api".into(), None));
     }
 }

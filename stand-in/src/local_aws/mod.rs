@@ -1,13 +1,22 @@
 //! A local stand-in for the AWS side of a deployment, on one loopback port, split by service:
 //! [`codedeploy`] (GetDeployment, GetApplicationRevision, GetDeploymentGroup,
-//! PutLifecycleEventHookExecutionStatus), [`elb`] (DescribeListeners, DescribeLoadBalancers,
-//! DescribeRules, for ECS test listeners), [`ecs`] (DescribeServiceRevisions, for ECS-native
-//! deployments), [`lambda`] (Invoke, for locally defined function versions), [`runtime_api`]
-//! (what the function under test polls), and [`faults`] (errors injected into any operation).
+//! PutLifecycleEventHookExecutionStatus, and the deployment targets with their lifecycle
+//! events: ListDeploymentTargets, BatchGetDeploymentTargets, GetDeploymentTarget), [`elb`]
+//! (DescribeListeners, DescribeLoadBalancers, DescribeRules, for ECS test listeners), [`ecs`]
+//! (DescribeServiceRevisions, for ECS-native deployments), [`lambda`] (Invoke, for locally
+//! defined function versions and weighted aliases, publishing Lambda's metrics), [`cloudwatch`]
+//! (GetMetricData in Smithy RPC v2 CBOR, for the canary judge), [`runtime_api`] (what the
+//! function under test polls), and [`faults`] (errors injected into any operation).
 //!
-//! The stand-in's [`model`] is plain data; [`records`] holds what it keeps while it runs; the
-//! services answer from those; and this module is the facade, [`LocalAws`], through which tests
-//! and tools start it, set it up, deliver events and read the records.
+//! The stand-in's [`model`] is plain data; [`records`] holds what it keeps while it runs, and
+//! [`metrics`] the CloudWatch series among it with their statistics; the services answer from
+//! those; and this module is the facade, [`LocalAws`], through which tests and tools start it,
+//! set it up, deliver events and read the records.
+//!
+//! A canary judge reads complete minutes that ended a while ago, which a test cannot wait for:
+//! [`LocalAws::simulate_alias_traffic`] really invokes an alias many times but stamps the
+//! metrics over a past window, and [`LocalAws::simulate_target_group_traffic`] publishes a load
+//! balancer's counts for one (the stand-in has no load balancer of its own to count requests).
 //!
 //! Each answers with AWS's shapes, status codes and error codes; where it simplifies on
 //! purpose, a comment says so. It keeps a record of every call, report and invocation so that
@@ -16,7 +25,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -29,21 +38,25 @@ use serde_json::Value;
 use crate::server::Server;
 
 mod aws_json;
+mod cloudwatch;
 mod codedeploy;
 mod ecs;
 mod elb;
 mod faults;
 mod lambda;
+mod metrics;
 mod model;
 mod records;
 mod runtime_api;
 
 pub use codedeploy::sha256_hex;
 pub use model::{
-    Delivered, Deployment, DeploymentSpec, EcsService, EcsServiceRecord, Fault, FunctionVersion, InvocationRecord,
-    ListenerRecord, Operation, OwnRuntime, Reply, ReportRecord, RevisionForm, Runtime, RuntimeOutcome, TestRule,
+    Delivered, Deployment, DeploymentSpec, DeploymentTarget, ECS_LIFECYCLE_EVENTS, EcsService, EcsServiceRecord,
+    EcsTarget, Fault, FunctionVersion, InvocationRecord, LAMBDA_LIFECYCLE_EVENTS, LambdaTarget, Lifecycle,
+    ListenerRecord, Operation, OwnRuntime, Reply, ReportRecord, RevisionForm, Runtime, RuntimeOutcome,
+    TargetGroupRequests, TargetGroupTraffic, TestRule, TrafficSummary, VersionTraffic,
 };
-use records::Shared;
+use records::{AliasRecord, Shared};
 
 /// `POST /` is shared by three protocols: CodeDeploy and ECS (awsJson1_1) name their operation
 /// in `X-Amz-Target`; ELBv2 (awsQuery) names its action in a form body.
@@ -91,6 +104,10 @@ impl LocalAws {
                 post(runtime_api::invocation_error),
             )
             .route("/2018-06-01/runtime/init/error", post(runtime_api::init_error))
+            .route(
+                "/service/GraniteServiceVersion20100801/operation/{operation}",
+                post(cloudwatch::serve),
+            )
             .with_state(Arc::clone(&shared));
         let server = Server::start(app, address).await?;
         Ok(LocalAws { server, shared })
@@ -106,11 +123,150 @@ impl LocalAws {
         self.server.addr.to_string()
     }
 
+    /// Defines version `version` of function `name`, answering as `behaviour` says.
     pub fn add_function(&self, name: &str, version: &str, behaviour: FunctionVersion) {
         self.shared
             .records()
             .functions
             .insert((name.to_string(), version.to_string()), (behaviour, 0));
+    }
+
+    /// Defines alias `alias` of `function` on `version`, with `additional`, when given, taking
+    /// that share (0.0 to 1.0) of its invocations, as Lambda's
+    /// `RoutingConfig.AdditionalVersionWeights`. Invoking `NAME:ALIAS` routes by those weights
+    /// (evenly and reproducibly, where Lambda draws at random), answers with
+    /// `X-Amz-Executed-Version`, and publishes Lambda's per-version metrics (`Invocations`,
+    /// `Errors`, `Duration` under `FunctionName`, `Resource` = `NAME:ALIAS` and
+    /// `ExecutedVersion`).
+    ///
+    /// Panics, as a set-up bug, when a version is not defined, the weight is outside 0.0 to 1.0,
+    /// or the additional version is the alias's own (Lambda refuses all three).
+    pub fn add_alias(&self, function: &str, alias: &str, version: &str, additional: Option<(&str, f64)>) {
+        let mut records = self.shared.records();
+        for version in std::iter::once(version).chain(additional.map(|(version, _)| version)) {
+            assert!(
+                records
+                    .functions
+                    .contains_key(&(function.to_string(), version.to_string())),
+                "alias {function}:{alias} names version {version}, which add_function has not defined"
+            );
+        }
+        if let Some((additional, weight)) = additional {
+            assert!(
+                (0.0..=1.0).contains(&weight),
+                "a routing weight is 0.0 to 1.0, not {weight}"
+            );
+            assert_ne!(
+                additional, version,
+                "an alias's additional version differs from its own"
+            );
+        }
+        records.aliases.insert(
+            (function.to_string(), alias.to_string()),
+            AliasRecord::new(version, additional),
+        );
+    }
+
+    /// Changes an existing alias's version and routing (as UpdateAlias), starting its round
+    /// robin afresh. Panics if the alias does not exist (a set-up bug).
+    pub fn set_alias_routing(&self, function: &str, alias: &str, version: &str, additional: Option<(&str, f64)>) {
+        let exists = self
+            .shared
+            .records()
+            .aliases
+            .contains_key(&(function.to_string(), alias.to_string()));
+        assert!(exists, "set_alias_routing: {function}:{alias} has no add_alias");
+        self.add_alias(function, alias, version, additional);
+    }
+
+    /// Invokes `function:alias` `requests` times, routed and answered as real invocations of the
+    /// alias, but with each one's metrics stamped at evenly spaced times within `[from, to)`
+    /// instead of now, and without the versions' delays (each reports its delay as its
+    /// `Duration`): how a test or the rehearsal reproduces minutes of production traffic in
+    /// milliseconds, for a canary judge that reads complete minutes of the past. Not recorded
+    /// as the hook's Invoke calls, and not met by injected faults. Returns each version's
+    /// invocations and function errors.
+    ///
+    /// Panics if the alias does not exist (a set-up bug).
+    pub async fn simulate_alias_traffic(
+        &self,
+        function: &str,
+        alias: &str,
+        requests: u32,
+        from: SystemTime,
+        to: SystemTime,
+    ) -> TrafficSummary {
+        lambda::simulate(&self.shared, function, alias, requests, from, to).await
+    }
+
+    /// Publishes what an Application Load Balancer counts for one request `at` to a target
+    /// group: `RequestCount`, `TargetResponseTime` (seconds) and, for a 5xx `status` only,
+    /// `HTTPCode_Target_5XX_Count`, in `AWS/ApplicationELB` under exactly `LoadBalancer` =
+    /// `load_balancer` (`app/NAME/ID`) and `TargetGroup` = `target_group`
+    /// (`targetgroup/NAME/ID`). The stand-in has no load balancer of its own to count real
+    /// requests, so tests publish them.
+    pub fn record_target_group_traffic(
+        &self,
+        load_balancer: &str,
+        target_group: &str,
+        at: SystemTime,
+        status: u16,
+        latency: Duration,
+    ) {
+        self.shared
+            .records()
+            .metrics
+            .target_group_request(load_balancer, target_group, at, status, latency);
+    }
+
+    /// Publishes `load.requests` requests to a target group, as
+    /// [`LocalAws::record_target_group_traffic`] does one, at evenly spaced times within
+    /// `[from, to)`, the 5xx answers spread evenly among them: an ECS canary's minutes of
+    /// traffic in an instant. Returns what was counted.
+    pub fn simulate_target_group_traffic(
+        &self,
+        load_balancer: &str,
+        target_group: &str,
+        from: SystemTime,
+        to: SystemTime,
+        load: TargetGroupRequests,
+    ) -> TargetGroupTraffic {
+        let span = to.duration_since(from).unwrap_or_default();
+        let mut counted = TargetGroupTraffic::default();
+        let mut records = self.shared.records();
+        for n in 0..load.requests {
+            let at = from + span * n / load.requests;
+            // The nth request fails when the running count of failures due steps up at it.
+            let due = |k: u32| (f64::from(k) * load.five_xx_share).floor();
+            let status = if due(n + 1) > due(n) { 503 } else { 200 };
+            records
+                .metrics
+                .target_group_request(load_balancer, target_group, at, status, load.latency);
+            counted.requests += 1;
+            counted.five_xx += u32::from(status == 503);
+        }
+        counted
+    }
+
+    /// Publishes one sample of any metric, as a service would (`unit` as CloudWatch names it:
+    /// `Count`, `Milliseconds`, `Seconds`, …).
+    pub fn record_metric(
+        &self,
+        namespace: &str,
+        metric_name: &str,
+        dimensions: &[(&str, &str)],
+        unit: &str,
+        at: SystemTime,
+        value: f64,
+    ) {
+        let key = metrics::SeriesKey::new(namespace, metric_name, dimensions);
+        self.shared.records().metrics.record(key, unit, at, value);
+    }
+
+    /// GetMetricData's pages hold at most `datapoints` datapoints (AWS's hold 100,800), so that
+    /// a test sees its client follow `NextToken`.
+    pub fn set_metric_page_size(&self, datapoints: usize) {
+        self.shared.records().metric_page_size = Some(datapoints);
     }
 
     /// An HTTP listener on `port` of a load balancer whose DNS name is `127.0.0.1`, so that what
@@ -245,6 +401,7 @@ impl LocalAws {
         }
     }
 
+    /// Creates a deployment with fresh ids.
     pub fn create_deployment(&self, spec: DeploymentSpec) -> Deployment {
         // Ids are unique across stand-ins, as they are across a real account.
         static NEXT_DEPLOYMENT: AtomicU64 = AtomicU64::new(1);
@@ -254,6 +411,9 @@ impl LocalAws {
 
     /// Creates a deployment with given ids, such as those of a sample event file.
     pub fn create_deployment_with_ids(&self, spec: DeploymentSpec, id: &str, execution_id: &str) -> Deployment {
+        if let Some(lifecycle) = &spec.lifecycle {
+            check_lifecycle(&spec.platform, lifecycle);
+        }
         let deployment = Deployment {
             id: id.to_string(),
             execution_id: execution_id.to_string(),
@@ -271,6 +431,19 @@ impl LocalAws {
         if let Some((spec, _)) = self.shared.records().deployments.get_mut(&deployment.id) {
             spec.status = status.to_string();
         }
+    }
+
+    /// Moves the deployment's targets to `lifecycle` (the event in progress, `AllowTraffic`'s
+    /// window), as ListDeploymentTargets and BatchGetDeploymentTargets will then report it.
+    /// Panics if the event is not one of the deployment's platform (a set-up bug).
+    pub fn set_lifecycle(&self, deployment: &Deployment, lifecycle: Lifecycle) {
+        let mut records = self.shared.records();
+        let (spec, _) = records
+            .deployments
+            .get_mut(&deployment.id)
+            .unwrap_or_else(|| panic!("set_lifecycle: no deployment {}", deployment.id));
+        check_lifecycle(&spec.platform, &lifecycle);
+        spec.lifecycle = Some(lifecycle);
     }
 
     /// The next `times` calls of `operation` meet `fault`.
@@ -301,6 +474,7 @@ impl LocalAws {
         self.shared.deliver(payload, function_timeout, deadline_header).await
     }
 
+    /// Every report the hook sent, accepted or not.
     pub fn reports(&self) -> Vec<ReportRecord> {
         self.shared.records().reports.clone()
     }
@@ -310,10 +484,12 @@ impl LocalAws {
         self.shared.records().completed.get(&deployment.execution_id).cloned()
     }
 
+    /// How many calls of `operation` arrived (faulted ones included).
     pub fn calls(&self, operation: Operation) -> usize {
         self.shared.records().calls.iter().filter(|c| **c == operation).count()
     }
 
+    /// Every Invoke the hook made (simulated traffic is not among them).
     pub fn invocations(&self) -> Vec<InvocationRecord> {
         self.shared.records().invocations.clone()
     }
@@ -341,9 +517,20 @@ impl LocalAws {
         self.reports()
     }
 
+    /// The init errors the program reported.
     pub fn init_errors(&self) -> Vec<Value> {
         self.shared.records().init_errors.clone()
     }
+}
+
+/// Panics unless `lifecycle`'s event in progress is one of `platform`'s: a set-up bug.
+fn check_lifecycle(platform: &str, lifecycle: &Lifecycle) {
+    let events = codedeploy::lifecycle_events(platform);
+    assert!(
+        events.contains(&lifecycle.in_progress.as_str()),
+        "{} is not a {platform} deployment's lifecycle event ({events:?})",
+        lifecycle.in_progress
+    );
 }
 
 /// A `LocalAws` started for one program of the user's is that program's Runtime API.

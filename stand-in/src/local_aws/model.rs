@@ -1,11 +1,13 @@
 //! The stand-in's model: what it holds and what its users hand it or read back, as plain data
-//! (the operations and their faults, deployments and their revisions, function versions and
-//! their replies, records of reports and invocations, listeners and ECS services). Nothing here
-//! serves HTTP; the services and the facade (`LocalAws`) build on it.
+//! (the operations and their faults, deployments with their revisions, targets and lifecycle,
+//! function versions and their replies, records of reports and invocations, traffic summaries,
+//! listeners and ECS services). Nothing here serves HTTP; the services and the facade
+//! (`LocalAws`) build on it.
 
+use std::collections::BTreeMap;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::{Value, json};
 
@@ -21,6 +23,14 @@ pub enum Operation {
     DescribeLoadBalancers,
     DescribeRules,
     DescribeServiceRevisions,
+    /// CloudWatch's GetMetricData.
+    GetMetricData,
+    /// CodeDeploy's ListDeploymentTargets.
+    ListDeploymentTargets,
+    /// CodeDeploy's BatchGetDeploymentTargets.
+    BatchGetDeploymentTargets,
+    /// CodeDeploy's GetDeploymentTarget.
+    GetDeploymentTarget,
 }
 
 /// A fault the next call(s) of an operation meet.
@@ -30,9 +40,10 @@ pub enum Fault {
     Latency(Duration),
     /// HTTP 500.
     ServerError,
-    /// ThrottlingException (CodeDeploy) or TooManyRequestsException (Lambda).
+    /// ThrottlingException (CodeDeploy, ECS), TooManyRequestsException (Lambda) or Throttling
+    /// (CloudWatch, ELBv2).
     Throttle,
-    /// AccessDeniedException.
+    /// AccessDeniedException (AccessDenied for CloudWatch and ELBv2).
     AccessDenied,
 }
 
@@ -66,6 +77,13 @@ pub struct DeploymentSpec {
     pub ecs_service: Option<(String, String)>,
     /// GetDeploymentGroup's test traffic route listener, when the group has one.
     pub test_listener: Option<String>,
+    /// The deployment's targets, as ListDeploymentTargets and BatchGetDeploymentTargets report
+    /// them; none given: read from the AppSpec (Lambda) or `ecs_service` (ECS), see
+    /// [`DeploymentSpec::target`].
+    pub targets: Vec<DeploymentTarget>,
+    /// Where the targets' lifecycle stands; `None`: at the hook preflight has always served
+    /// (`BeforeAllowTraffic` for Lambda, `AfterAllowTestTraffic` for ECS).
+    pub lifecycle: Option<Lifecycle>,
 }
 
 impl DeploymentSpec {
@@ -81,6 +99,8 @@ impl DeploymentSpec {
             description: None,
             ecs_service: None,
             test_listener: None,
+            targets: Vec::new(),
+            lifecycle: None,
         }
     }
 
@@ -127,6 +147,146 @@ impl DeploymentSpec {
     /// Who created the deployment, as GetDeployment's `creator` says (`autoscaling`, …).
     pub fn created_by(mut self, creator: &str) -> DeploymentSpec {
         self.creator = creator.into();
+        self
+    }
+
+    /// Adds a deployment target. A Lambda deployment given none has one per function of its
+    /// AppSpec (`Name`, `Alias`, `CurrentVersion`, `TargetVersion`, read as the kit's AppSpecs
+    /// write them), an ECS deployment one for its `ecs_service` with target groups
+    /// `SERVICE-blue` and `SERVICE-green` (GetDeploymentGroup's); a Server deployment none.
+    pub fn target(mut self, target: DeploymentTarget) -> DeploymentSpec {
+        self.targets.push(target);
+        self
+    }
+
+    /// Where the targets' lifecycle stands (the facade's `set_lifecycle` moves it on later).
+    pub fn lifecycle(mut self, lifecycle: Lifecycle) -> DeploymentSpec {
+        self.lifecycle = Some(lifecycle);
+        self
+    }
+}
+
+/// A Lambda deployment's lifecycle events, in CodeDeploy's order.
+pub const LAMBDA_LIFECYCLE_EVENTS: [&str; 5] = [
+    "Start",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+    "End",
+];
+
+/// An ECS deployment's lifecycle events, in CodeDeploy's order.
+pub const ECS_LIFECYCLE_EVENTS: [&str; 8] = [
+    "BeforeInstall",
+    "Install",
+    "AfterInstall",
+    "AllowTestTraffic",
+    "AfterAllowTestTraffic",
+    "BeforeAllowTraffic",
+    "AllowTraffic",
+    "AfterAllowTraffic",
+];
+
+/// A deployment's target, as CodeDeploy's deployment targets describe it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeploymentTarget {
+    /// A `LambdaTarget`: one function's alias shifting from one version to another.
+    Lambda(LambdaTarget),
+    /// An `ECSTarget`: one service's blue and green task sets.
+    Ecs(EcsTarget),
+}
+
+/// A Lambda function a deployment shifts: `lambdaTarget.lambdaFunctionInfo`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LambdaTarget {
+    /// The function's name, which is also the target's id.
+    pub function: String,
+    pub alias: String,
+    /// The version the alias pointed to before the deployment.
+    pub current_version: String,
+    /// The version being deployed.
+    pub target_version: String,
+}
+
+impl LambdaTarget {
+    /// Function `function`'s alias `alias` moving from `current_version` to `target_version`.
+    pub fn new(function: &str, alias: &str, current_version: &str, target_version: &str) -> LambdaTarget {
+        LambdaTarget {
+            function: function.into(),
+            alias: alias.into(),
+            current_version: current_version.into(),
+            target_version: target_version.into(),
+        }
+    }
+}
+
+/// An ECS service a deployment replaces, with its two task sets' target groups.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EcsTarget {
+    pub cluster: String,
+    pub service: String,
+    /// The target group (its name) of the blue task set, which serves production before.
+    pub blue_target_group: String,
+    /// The target group (its name) of the green task set, the one being deployed.
+    pub green_target_group: String,
+}
+
+impl EcsTarget {
+    /// Service `service` in `cluster`, blue behind `blue_target_group`, green behind
+    /// `green_target_group` (target group names).
+    pub fn new(cluster: &str, service: &str, blue_target_group: &str, green_target_group: &str) -> EcsTarget {
+        EcsTarget {
+            cluster: cluster.into(),
+            service: service.into(),
+            blue_target_group: blue_target_group.into(),
+            green_target_group: green_target_group.into(),
+        }
+    }
+}
+
+/// Where a deployment's lifecycle stands, as its targets' `lifecycleEvents` report it: the
+/// events before `in_progress` `Succeeded` with start and end times, `in_progress` itself
+/// `InProgress` with a start time only, the later ones `Pending` without times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lifecycle {
+    /// The event under way, one of [`LAMBDA_LIFECYCLE_EVENTS`] or [`ECS_LIFECYCLE_EVENTS`]
+    /// (the deployment's platform's): the hook being called, since its payload does not say.
+    pub in_progress: String,
+    /// `AllowTraffic`'s start and end, once it has succeeded: the window in which a Canary or
+    /// Linear configuration split the traffic. `None`: as if it took no time, just before the
+    /// event in progress started.
+    pub allow_traffic: Option<(SystemTime, SystemTime)>,
+    /// The share (0.0 to 1.0) of production traffic on the new version (Lambda's
+    /// `targetVersionWeight`; green's `trafficWeight`, in percent, for ECS). `None`: 1.0 once
+    /// `AllowTraffic` has succeeded, 0.0 before.
+    pub target_weight: Option<f64>,
+}
+
+impl Lifecycle {
+    /// The lifecycle with `event` in progress.
+    pub fn in_progress(event: &str) -> Lifecycle {
+        Lifecycle {
+            in_progress: event.into(),
+            allow_traffic: None,
+            target_weight: None,
+        }
+    }
+
+    /// At `AfterAllowTraffic`, the traffic having been split from `start` to `end`: what a canary
+    /// judge reads.
+    pub fn after_allow_traffic(start: SystemTime, end: SystemTime) -> Lifecycle {
+        Lifecycle::in_progress("AfterAllowTraffic").allow_traffic(start, end)
+    }
+
+    /// `AllowTraffic` ran from `start` to `end`.
+    pub fn allow_traffic(mut self, start: SystemTime, end: SystemTime) -> Lifecycle {
+        self.allow_traffic = Some((start, end));
+        self
+    }
+
+    /// The new version's share of production traffic, 0.0 to 1.0.
+    pub fn target_weight(mut self, weight: f64) -> Lifecycle {
+        self.target_weight = Some(weight);
         self
     }
 }
@@ -211,6 +371,10 @@ pub struct FunctionVersion {
     pub delay: Duration,
     /// The first N invocations answer 503 before `reply` takes over (a version still warming up).
     pub fail_first: u32,
+    /// When not 0, every Nth invocation (the Nth, the 2Nth, …) ends in a function error
+    /// (`X-Amz-Function-Error: Unhandled`), the others answer `reply`: a version that fails a
+    /// share of its requests, as a canary judge should notice.
+    pub fail_every: u32,
 }
 
 impl FunctionVersion {
@@ -219,8 +383,56 @@ impl FunctionVersion {
             reply,
             delay: Duration::ZERO,
             fail_first: 0,
+            fail_every: 0,
         }
     }
+
+    /// Answers `reply`, except that every `n`th invocation ends in a function error.
+    pub fn failing_every(n: u32, reply: Reply) -> FunctionVersion {
+        FunctionVersion {
+            fail_every: n,
+            ..FunctionVersion::replying(reply)
+        }
+    }
+}
+
+/// How many invocations a version ran, and how many of them ended in a function error (what
+/// Lambda's `Invocations` and `Errors` count).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VersionTraffic {
+    pub invocations: u32,
+    pub errors: u32,
+}
+
+/// What simulated traffic through an alias did, per executed version.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrafficSummary {
+    pub versions: BTreeMap<String, VersionTraffic>,
+}
+
+impl TrafficSummary {
+    /// The counts for `version` (zero if it ran nothing).
+    pub fn version(&self, version: &str) -> VersionTraffic {
+        self.versions.get(version).copied().unwrap_or_default()
+    }
+}
+
+/// Requests simulated through a target group: how many, the share answered 5xx, how long each
+/// took.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetGroupRequests {
+    pub requests: u32,
+    /// 0.0 to 1.0; the 5xx answers are spread evenly among the requests.
+    pub five_xx_share: f64,
+    pub latency: Duration,
+}
+
+/// What simulated traffic through a target group counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TargetGroupTraffic {
+    pub requests: u32,
+    /// The requests the targets answered with a 5xx status.
+    pub five_xx: u32,
 }
 
 /// A report the hook sent.

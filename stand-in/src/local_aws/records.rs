@@ -1,6 +1,7 @@
 //! What the stand-in holds while it runs: the [`Records`] of what was created, injected and
-//! called, under one lock, and the Runtime API's queue of events, with the waits on both. The
-//! services write here and the facade reads; both reach it through [`Shared`].
+//! called (with the Lambda aliases' routing and the CloudWatch metrics), under one lock, and the
+//! Runtime API's queue of events, with the waits on both. The services write here and the
+//! facade reads; both reach it through [`Shared`].
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
@@ -9,6 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::metrics::MetricStore;
 use super::model::{
     Delivered, DeploymentSpec, EcsServiceRecord, Fault, FunctionVersion, InvocationRecord, ListenerRecord, Operation,
     ReportRecord, RuntimeOutcome,
@@ -42,6 +44,59 @@ pub(super) struct Records {
     pub(super) init_errors: Vec<Value>,
     pub(super) first_poll: Option<Instant>,
     pub(super) next_id: u64,
+    /// Each `(function, alias)` with its routing.
+    pub(super) aliases: HashMap<(String, String), AliasRecord>,
+    /// What Lambda and the tests published to CloudWatch.
+    pub(super) metrics: MetricStore,
+    /// How many datapoints a GetMetricData page holds; `None`: AWS's 100,800.
+    pub(super) metric_page_size: Option<usize>,
+}
+
+/// The scale of an alias's weights: Lambda takes weights with up to this many parts in one.
+pub(super) const WEIGHT_SCALE: i64 = 1_000_000;
+
+/// A Lambda alias: its version, the additional version with its weight (Lambda's
+/// `RoutingConfig.AdditionalVersionWeights`), and the routing's running credit.
+#[derive(Debug, Clone)]
+pub(super) struct AliasRecord {
+    pub(super) version: String,
+    pub(super) additional: Option<(String, i64)>,
+    /// Smooth weighted round robin's credit, for the alias's version and the additional one.
+    credit: [i64; 2],
+}
+
+impl AliasRecord {
+    /// `weight` is the additional version's share, 0.0 to 1.0.
+    pub(super) fn new(version: &str, additional: Option<(&str, f64)>) -> AliasRecord {
+        AliasRecord {
+            version: version.into(),
+            additional: additional
+                .map(|(version, weight)| (version.to_string(), (weight * WEIGHT_SCALE as f64).round() as i64)),
+            credit: [0, 0],
+        }
+    }
+
+    /// The version the next invocation runs. Lambda draws it at random by the weights; here a
+    /// smooth weighted round robin spreads the versions evenly and exactly (an additional
+    /// version at 10% runs exactly one invocation in ten, the 6th of each ten), so that tests
+    /// are reproducible.
+    pub(super) fn route(&mut self) -> String {
+        let Some((additional, weight)) = &self.additional else {
+            return self.version.clone();
+        };
+        let weights = [WEIGHT_SCALE - weight, *weight];
+        for (credit, weight) in self.credit.iter_mut().zip(weights) {
+            *credit += weight;
+        }
+        // Ties go to the alias's own version.
+        let chosen = usize::from(self.credit[1] > self.credit[0]);
+        self.credit[chosen] -= WEIGHT_SCALE;
+        if chosen == 1 {
+            additional.clone()
+        } else {
+            self.version.clone()
+        }
+    }
 }
 
 pub(super) struct Shared {
@@ -118,5 +173,22 @@ impl Shared {
             }
         };
         tokio::time::timeout(budget, waiting).await.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_alias_routes_exactly_by_its_weights() {
+        let mut alias = AliasRecord::new("1", Some(("2", 0.1)));
+        let routed: Vec<String> = (0..20).map(|_| alias.route()).collect();
+        let on_two: Vec<usize> = (0..20).filter(|i| routed[*i] == "2").collect();
+        assert_eq!(on_two, vec![5, 15], "{routed:?}");
+        let mut alone = AliasRecord::new("3", None);
+        assert_eq!(alone.route(), "3");
+        let mut all = AliasRecord::new("1", Some(("2", 1.0)));
+        assert!((0..5).all(|_| all.route() == "2"));
     }
 }
