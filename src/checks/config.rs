@@ -172,6 +172,8 @@ fn default_plan(mode: &Mode, request: &RequestSpec, expected: &ExpectedStatus, p
         skip: false,
         patience,
         checks,
+        // Judging real traffic is asked for per target, in the check definitions.
+        canary: None,
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::{Duration, SystemTime};
 use serde_json::Value;
 use tokio::time::Instant;
 
+use super::canary::TargetJudgement;
 use super::config::Config;
 use super::describe::with_check_metrics;
 use super::runner::run_with_probe;
@@ -81,6 +82,8 @@ pub(crate) struct Findings {
     pub subject: Option<String>,
     pub selections: Vec<Selection>,
     pub results: Vec<CheckResult>,
+    /// Targets judged on their real traffic.
+    pub judgements: Vec<TargetJudgement>,
 }
 
 /// A decision and what led to it.
@@ -140,6 +143,11 @@ impl Checking {
 
     pub(crate) fn clients(&self) -> &AwsClients {
         &self.clients
+    }
+
+    /// When the evaluation must have ended: waits (a canary's bake) stop before it.
+    pub(crate) fn deadline(&self) -> Instant {
+        self.deadline
     }
 
     /// The configuration; a bad one stops the evaluation, and so does an emergency skip in force

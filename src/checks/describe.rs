@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use super::canary::TargetJudgement;
 use super::{CheckResult, Selection};
 use crate::plumbing::metrics::{Record, Unit};
 
@@ -53,6 +54,17 @@ pub(crate) fn describe_checks(results: &[CheckResult]) -> String {
 
 /// `my-api: targets[0] | worker: defaults | legacy: targets[2] (skipped)`: which entry of
 /// `PREFLIGHT_CHECKS` (or the `CHECK_*` defaults) each target's checks came from.
+/// The judgements as the summary line's `judged` field: per target, the ruling, the rule that
+/// decided with its numbers, and both sides' requests, errors, rates, p99 and windows. `None`
+/// when nothing was judged, so that the field is left out.
+pub(crate) fn describe_judgements(judgements: &[TargetJudgement]) -> Option<String> {
+    if judgements.is_empty() {
+        return None;
+    }
+    let shown: Vec<_> = judgements.iter().map(TargetJudgement::shown).collect();
+    serde_json::to_string(&shown).ok()
+}
+
 pub(crate) fn describe_selections(selections: &[Selection]) -> String {
     selections
         .iter()

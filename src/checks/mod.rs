@@ -6,6 +6,7 @@
 //! when not to check at all ([`skip`]).
 
 pub(crate) mod assertions;
+pub mod canary;
 pub mod config;
 pub(crate) mod deciding;
 pub mod definitions;
@@ -33,7 +34,10 @@ use config::{EventFormat, Patience};
 use judge::Outcome;
 use verdict::Cause;
 
-pub use plan::{Plan, PlanError, Selection, checks_without_targets, listener_checks, plan_checks};
+pub use plan::{
+    Moment, Plan, PlanError, Selection, canary_for, checks_without_targets, listener_checks, plan_checks,
+    plan_checks_at,
+};
 
 /// What a flow found deployed, in the terms the checks need.
 #[derive(Debug, Clone, PartialEq, Eq)]

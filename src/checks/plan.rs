@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use reqwest::Url;
 
+use super::canary::CanarySettings;
 use super::config::{Config, Mode, Patience};
 use super::definitions::{CheckDefinition, Source, Subject, TargetPlan, ToSend};
 use super::http_event::{SyntheticRequest, build_event};
@@ -31,6 +32,8 @@ pub struct Selection {
     pub target: String,
     pub source: Source,
     pub skipped: bool,
+    /// Judged on its real traffic instead of checked (after traffic moved, with `canary`).
+    pub judged: bool,
 }
 
 impl fmt::Display for Selection {
@@ -38,6 +41,9 @@ impl fmt::Display for Selection {
         write!(f, "{}: {}", self.target, self.source)?;
         if self.skipped {
             f.write_str(" (skipped)")?;
+        }
+        if self.judged {
+            f.write_str(" (judged on its traffic)")?;
         }
         Ok(())
     }
@@ -57,9 +63,38 @@ impl Selection {
     }
 }
 
+/// When the checks run: before traffic moves every target is checked; after it moved, a target
+/// whose entry has `canary` is judged on its real traffic instead.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Moment {
+    BeforeTraffic,
+    AfterTraffic,
+}
+
 /// Turns the configuration and what was deployed into the checks. `deployment_group` is
 /// `APPLICATION/GROUP`, for the selectors.
 pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<&str>) -> Result<Plan, PlanError> {
+    plan_checks_at(config, targets, deployment_group, Moment::BeforeTraffic)
+}
+
+/// The `canary` settings of the entry that selects `function`, if it has one.
+pub fn canary_for(config: &Config, function: &str, deployment_group: Option<&str>) -> Option<CanarySettings> {
+    let subject = Subject {
+        functions: vec![function.to_string()],
+        deployment_group: deployment_group.map(str::to_string),
+        service: None,
+    };
+    choose(config, &subject).canary
+}
+
+/// [`plan_checks`] at `moment`: after traffic moved, targets with `canary` get no checks.
+pub fn plan_checks_at(
+    config: &Config,
+    targets: &Targets,
+    deployment_group: Option<&str>,
+    moment: Moment,
+) -> Result<Plan, PlanError> {
+    let judged = |chosen: &TargetPlan| moment == Moment::AfterTraffic && chosen.canary.is_some() && !chosen.skip;
     let subject = |functions: Vec<String>, service: Option<&String>| Subject {
         functions,
         deployment_group: deployment_group.map(str::to_string),
@@ -72,7 +107,7 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
                 Targets::Service(service) => (Vec::new(), service.name.as_ref()),
                 Targets::Unknown(_) => (Vec::new(), None),
             };
-            listener_plan(config, base_url, &subject(functions, service))
+            listener_plan(config, base_url, &subject(functions, service), judged)
         }
         (Mode::Lambda(_), Targets::Lambda(functions)) => {
             let mut plan = Plan {
@@ -85,8 +120,9 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
                     target: target.function.clone(),
                     source: chosen.source,
                     skipped: chosen.skip,
+                    judged: judged(chosen),
                 });
-                if !chosen.skip {
+                if !chosen.skip && !judged(chosen) {
                     plan.checks.extend(
                         chosen
                             .checks
@@ -103,7 +139,7 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
                 name,
                 test_listener: Some(listener),
             }),
-        ) => listener_plan(config, listener, &subject(Vec::new(), name.as_ref())),
+        ) => listener_plan(config, listener, &subject(Vec::new(), name.as_ref()), judged),
         (Mode::Lambda(_), Targets::Unknown(why)) => Err(PlanError(format!(
             "{why}, so there is no Lambda version to invoke: set ALB_URL to check through the load balancer instead"
         ))),
@@ -121,7 +157,7 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
 pub fn checks_without_targets(config: &Config) -> Option<Result<Plan, PlanError>> {
     match (&config.mode, &config.definitions) {
         (Mode::Http { .. }, Some(definitions)) if definitions.selects_by_target() => None,
-        (Mode::Http { base_url }, _) => Some(listener_plan(config, base_url, &Subject::default())),
+        (Mode::Http { base_url }, _) => Some(listener_plan(config, base_url, &Subject::default(), |_| false)),
         (Mode::Lambda(_), _) => None,
     }
 }
@@ -133,9 +169,27 @@ fn choose<'a>(config: &'a Config, subject: &Subject) -> &'a TargetPlan {
     }
 }
 
-/// HTTP mode: the load balancer is the one target, whatever was deployed behind it.
-fn listener_plan(config: &Config, base_url: &Url, subject: &Subject) -> Result<Plan, PlanError> {
-    listener_checks(choose(config, subject), base_url)
+/// HTTP mode: the load balancer is the one target, whatever was deployed behind it; it gets no
+/// checks when it is `judged` instead.
+fn listener_plan(
+    config: &Config,
+    base_url: &Url,
+    subject: &Subject,
+    judged: impl Fn(&TargetPlan) -> bool,
+) -> Result<Plan, PlanError> {
+    let chosen = choose(config, subject);
+    if judged(chosen) {
+        return Ok(Plan {
+            checks: Vec::new(),
+            selections: vec![Selection {
+                target: shown_url(base_url),
+                source: chosen.source,
+                skipped: false,
+                judged: true,
+            }],
+        });
+    }
+    listener_checks(chosen, base_url)
 }
 
 /// The checks of `chosen`, sent to the load balancer at `base_url`.
@@ -144,6 +198,7 @@ pub fn listener_checks(chosen: &TargetPlan, base_url: &Url) -> Result<Plan, Plan
         target: shown_url(base_url),
         source: chosen.source,
         skipped: chosen.skip,
+        judged: false,
     }];
     let checks = if chosen.skip {
         Vec::new()

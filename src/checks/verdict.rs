@@ -38,6 +38,9 @@ pub enum Cause {
     Rollback,
     /// Not decided yet: the checks go on in the next call (ECS's `IN_PROGRESS`).
     InProgress,
+    /// The canary judge saw too little traffic to decide; the target's `on_inconclusive` chose
+    /// the status. Never a pass, and neither alarm's business: the `Judgements` metric counts it.
+    Inconclusive,
     /// The release failed its checks.
     ReleaseFailed,
     /// preflight's configuration, check definitions, `hookDetails` or the deployment's AppSpec
@@ -73,6 +76,7 @@ impl Cause {
             Cause::Skipped => "Skipped",
             Cause::Rollback => "Rollback",
             Cause::InProgress => "InProgress",
+            Cause::Inconclusive => "Inconclusive",
             Cause::ReleaseFailed => "ReleaseFailed",
             Cause::Misconfigured => "Misconfigured",
             Cause::NotPermitted => "NotPermitted",
@@ -85,7 +89,7 @@ impl Cause {
 
     pub fn fault(self) -> Fault {
         match self {
-            Cause::Passed | Cause::Skipped | Cause::Rollback | Cause::InProgress => Fault::None,
+            Cause::Passed | Cause::Skipped | Cause::Rollback | Cause::InProgress | Cause::Inconclusive => Fault::None,
             Cause::ReleaseFailed => Fault::Release,
             Cause::Misconfigured
             | Cause::NotPermitted

@@ -8,7 +8,9 @@
 //! invocation itself fail (the second so that Lambda's retry reports again).
 
 pub mod appspec;
+pub(crate) mod canary;
 pub(crate) mod deployment;
+pub(crate) mod lifecycle;
 pub mod payload;
 pub(crate) mod report;
 pub(crate) mod summary;
@@ -24,15 +26,20 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::checks::canary::verdict_with;
 use crate::checks::config::Mode;
 use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_invocation, flow_record};
+use crate::checks::definitions::Definitions;
 use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Cause, Status, Verdict};
-use crate::checks::{Plan, Targets, checks_without_targets, plan_checks};
+use crate::checks::{Moment, Plan, Targets, canary_for, checks_without_targets, plan_checks_at};
+use crate::plumbing::aws::codedeploy::deployment_targets;
 use crate::plumbing::aws::{AwsClients, AwsError};
 use appspec::{AppSpecError, Deployed, parse_appspec};
+use canary::{ToJudge, judge_functions};
 use deployment::{AppSpecText, DiscoveryError, discover};
+use lifecycle::{Lifecycle, lifecycle_of};
 use payload::{HookEvent, PayloadError, parse_hook_event};
 use report::{Delivery, send_report};
 use summary::{Summary, log_rejected_payload};
@@ -149,6 +156,7 @@ impl Hook {
             deployed: evaluation.findings.subject.as_deref(),
             selections: &evaluation.findings.selections,
             results: &evaluation.findings.results,
+            judgements: &evaluation.findings.judgements,
             verdict,
             delivery: logged_delivery.as_ref().map(|d| *d).map_err(String::as_str),
             elapsed: started.elapsed(),
@@ -166,6 +174,9 @@ impl Hook {
             started.elapsed(),
         )
         .emit();
+        for judgement in &evaluation.findings.judgements {
+            judgement.record(Self::FLOW).emit();
+        }
         match delivery {
             Ok(report) => Ok(serde_json::to_value(Reported {
                 deployment_id: &hook_event.deployment_id,
@@ -207,10 +218,12 @@ impl Deciding for Hook {
 
     async fn evaluate(&self, checking: &Checking, event: &HookEvent, findings: &mut Findings) -> Result<Verdict, Stop> {
         let config = checking.config()?;
+        let judges_traffic = config.definitions.as_ref().is_some_and(Definitions::judge_traffic);
         // With ALB_URL the checks go there; without it, an ECS deployment's test listener is found.
         let find_listener = !matches!(config.mode, Mode::Http { .. });
         let lookup = look_up(checking.clients(), &event.deployment_id, find_listener);
-        if let Some(plan) = checks_without_targets(config) {
+        // A hook that may judge traffic must know the lifecycle event first.
+        if !judges_traffic && let Some(plan) = checks_without_targets(config) {
             // HTTP checks go to the listener whatever was deployed: the lookup (two CodeDeploy
             // round trips) runs alongside them instead of before them. Its failure still fails
             // the verdict, as it would have before the checks; a `[skip preflight]` in the
@@ -239,10 +252,48 @@ impl Deciding for Hook {
         if found.skip_requested {
             return Ok(Verdict::skipped(skip_directive()));
         }
-        let Plan { checks, selections } = plan_checks(config, &found.targets, Some(&found.deployment_group))?;
+        let group = Some(found.deployment_group.as_str());
+        // Only a Lambda deployment is judged on its traffic so far; the two extra CodeDeploy
+        // calls are made only when an entry asks for judging.
+        let lifecycle = match (&found.deployed, judges_traffic) {
+            (Some(Deployed::Lambda(_)), true) => {
+                lifecycle_of(&deployment_targets(checking.clients().codedeploy().await, &event.deployment_id).await?)
+            }
+            _ => Lifecycle::default(),
+        };
+        let moment = if lifecycle.after_traffic() {
+            Moment::AfterTraffic
+        } else {
+            Moment::BeforeTraffic
+        };
+        let Plan { checks, selections } = plan_checks_at(config, &found.targets, group, moment)?;
         findings.selections = selections;
-        findings.results = checking.run(config, checks).await?;
-        Ok(Verdict::from_results(&findings.results, skipped_in(findings)))
+        let to_judge: Vec<ToJudge> = match (&found.deployed, moment) {
+            (Some(Deployed::Lambda(functions)), Moment::AfterTraffic) => functions
+                .iter()
+                .filter_map(|function| {
+                    canary_for(config, &function.name, group).map(|settings| ToJudge {
+                        function: function.clone(),
+                        settings,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let checked = if checks.is_empty() && !to_judge.is_empty() {
+            None
+        } else {
+            findings.results = checking.run(config, checks).await?;
+            Some(Verdict::from_results(&findings.results, skipped_in(findings)))
+        };
+        // Failed checks decide already: no need to wait for traffic.
+        if checked
+            .as_ref()
+            .is_none_or(|checked| checked.status == Status::Succeeded)
+        {
+            findings.judgements = judge_functions(checking, to_judge, lifecycle.allow_traffic).await?;
+        }
+        Ok(verdict_with(checked, &findings.judgements))
     }
 }
 
@@ -258,6 +309,8 @@ fn skip_directive() -> String {
 /// chooses their definitions.
 struct Found {
     description: String,
+    /// What the AppSpec says was deployed, when it could be read.
+    deployed: Option<Deployed>,
     targets: Targets,
     /// `APPLICATION/DEPLOYMENT_GROUP`.
     deployment_group: String,
@@ -291,6 +344,7 @@ async fn look_up(clients: &AwsClients, deployment_id: &str, find_listener: bool)
     };
     Ok(Found {
         description: describe(&facts.application, &facts.group, deployed.as_ref(), &facts.appspec),
+        deployed,
         targets,
         deployment_group: format!("{}/{}", facts.application, facts.group),
         skip_requested,

@@ -6,7 +6,8 @@ use tracing::Level;
 
 use super::payload::{HookEvent, PayloadError};
 use super::report::Delivery;
-use crate::checks::describe::{describe_checks, describe_selections};
+use crate::checks::canary::TargetJudgement;
+use crate::checks::describe::{describe_checks, describe_judgements, describe_selections};
 use crate::checks::verdict::{Status, Verdict};
 use crate::checks::{CheckResult, Selection};
 
@@ -15,6 +16,8 @@ pub(crate) struct Summary<'a> {
     pub deployed: Option<&'a str>,
     pub selections: &'a [Selection],
     pub results: &'a [CheckResult],
+    /// Targets judged on their real traffic, with the evidence.
+    pub judgements: &'a [TargetJudgement],
     pub verdict: &'a Verdict,
     pub delivery: Result<Delivery, &'a str>,
     pub elapsed: Duration,
@@ -24,6 +27,8 @@ impl Summary<'_> {
     pub(crate) fn log(&self) {
         let checks = describe_checks(self.results);
         let targets = describe_selections(self.selections);
+        // Left out (`None`) when nothing was judged.
+        let judged = describe_judgements(self.judgements);
         let (report, report_error) = match self.delivery {
             Ok(delivery) => (delivery.to_string(), None),
             Err(why) => ("not_delivered".to_string(), Some(why)),
@@ -42,6 +47,7 @@ impl Summary<'_> {
                     reason = self.verdict.reason.as_str(),
                     targets = %targets,
                     checks = %checks,
+                    judged,
                     report = %report,
                     report_error,
                     elapsed_ms,

@@ -45,7 +45,7 @@ fn appspec() -> String {
 const SHA: &str = "5e1f6a1c0b3d8e2f";
 
 /// GetDeployment as AWS answers it: the revision named by type and sha256 only.
-fn deployment_named_by_sha() -> Rule {
+pub(super) fn deployment_named_by_sha() -> Rule {
     deployment_described(None)
 }
 
@@ -76,7 +76,7 @@ fn deployment_output(description: Option<&'static str>) -> GetDeploymentOutput {
 }
 
 /// GetApplicationRevision that answers only for the deployment's application, type and sha256.
-fn revision_by_sha() -> Rule {
+pub(super) fn revision_by_sha() -> Rule {
     revision_holding(appspec())
 }
 
@@ -103,7 +103,7 @@ fn revision_holding(appspec: impl Into<String>) -> Rule {
         })
 }
 
-fn report_accepted(status: LifecycleEventStatus) -> Rule {
+pub(super) fn report_accepted(status: LifecycleEventStatus) -> Rule {
     mock!(CodeDeploy::put_lifecycle_event_hook_execution_status)
         .match_requests(move |request| {
             request.deployment_id() == Some("d-1")
@@ -113,7 +113,7 @@ fn report_accepted(status: LifecycleEventStatus) -> Rule {
         .then_output(|| PutLifecycleEventHookExecutionStatusOutput::builder().build())
 }
 
-fn invoke_answering(status_code: u16) -> Rule {
+pub(super) fn invoke_answering(status_code: u16) -> Rule {
     mock!(Lambda::invoke)
         .match_requests(|request| {
             request.function_name() == Some(FUNCTION) && request.qualifier() == Some(TARGET_VERSION)
@@ -389,11 +389,11 @@ fn clients(codedeploy: &[&Rule], lambda: &[&Rule]) -> Arc<AwsClients> {
 }
 
 /// A hook on its own check set-up, as the router would build it with this configuration.
-fn hook_with(config: Result<Config, ConfigError>) -> Hook {
+pub(super) fn hook_with(config: Result<Config, ConfigError>) -> Hook {
     Hook::new(Arc::new(CheckSetup::new(config)))
 }
 
-async fn run(hook: Hook, clients: Arc<AwsClients>) -> Result<serde_json::Value, HookError> {
+pub(super) async fn run(hook: Hook, clients: Arc<AwsClients>) -> Result<serde_json::Value, HookError> {
     let payload = json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"});
     Arc::new(hook)
         .handle(clients, &payload, Instant::now() + Duration::from_secs(30))

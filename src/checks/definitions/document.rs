@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 
 use super::{CheckDefinition, Definitions, Entry, Glob, HttpRequest, Selectors, Source, TargetPlan, ToSend};
 use crate::checks::assertions::{Assertion, Expectations, Pattern, Query};
+use crate::checks::canary::settings::CanaryEntry;
 use crate::checks::expected_status::ExpectedStatus;
 use crate::checks::terms::{EventFormat, Patience, header_pair, method_named, parse_event_format_name};
 use crate::plumbing::text::{first_line, kind_of, truncate};
@@ -107,6 +108,7 @@ pub fn keys() -> Vec<String> {
             "targets[].checks[].expect.",
             json!({"targets": [{"checks": [{"expect": unknown()}]}]}),
         ),
+        ("targets[].canary.", json!({"targets": [{"canary": unknown()}]})),
     ];
     let mut keys = Vec::new();
     for (prefix, probe) in levels {
@@ -148,6 +150,13 @@ struct TargetEntry {
     timeout_ms: Option<u64>,
     skip: Option<bool>,
     checks: Option<Vec<CheckEntry>>,
+    /// `canary:` with nothing after it turns judging on as `canary: {}` does.
+    #[serde(default, deserialize_with = "present_even_if_empty")]
+    canary: Option<CanaryEntry>,
+}
+
+fn present_even_if_empty<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<CanaryEntry>, D::Error> {
+    Option::<CanaryEntry>::deserialize(value).map(|entry| Some(entry.unwrap_or_default()))
 }
 
 #[derive(Deserialize)]
@@ -226,6 +235,20 @@ fn entry(index: usize, target: TargetEntry, inherited: &Inherited) -> Result<Ent
             .map_or(inherited.patience.timeout, Duration::from_millis),
     };
     let skip = target.skip.unwrap_or(false);
+    let canary = match target.canary {
+        Some(_) if skip => {
+            return Err(at(
+                format!("{here}.canary"),
+                "asks to judge targets that `skip: true` leaves unchecked: remove one of the two",
+            ));
+        }
+        Some(entry) => Some(
+            entry
+                .settings()
+                .map_err(|error| at(format!("{here}.canary.{}", error.key), error.problem))?,
+        ),
+        None => None,
+    };
     let checks = match target.checks {
         Some(checks) if !checks.is_empty() => checks
             .into_iter()
@@ -253,6 +276,7 @@ fn entry(index: usize, target: TargetEntry, inherited: &Inherited) -> Result<Ent
             skip,
             patience,
             checks,
+            canary,
         },
     })
 }

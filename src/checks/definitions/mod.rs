@@ -15,6 +15,7 @@ use serde_json::Value;
 use wildmatch::WildMatch;
 
 use super::assertions::Expectations;
+use super::canary::CanarySettings;
 use super::terms::{EventFormat, Patience};
 
 /// The entries of a check-definitions document, in order.
@@ -125,6 +126,9 @@ pub struct TargetPlan {
     pub skip: bool,
     pub patience: Patience,
     pub checks: Vec<CheckDefinition>,
+    /// The `canary` key: judge the target on its real traffic where a deployment lets a hook
+    /// decide after traffic moved (`AfterAllowTraffic`, ECS's production traffic shift).
+    pub canary: Option<CanarySettings>,
 }
 
 /// One check, before it knows its target: what to send and what to expect back.
@@ -164,6 +168,12 @@ impl Definitions {
             .map_or(defaults, |entry| &entry.plan)
     }
 
+    /// Whether any entry judges real traffic (has `canary`): only then must a hook find out which
+    /// lifecycle event called it.
+    pub fn judge_traffic(&self) -> bool {
+        self.entries.iter().any(|entry| entry.plan.canary.is_some())
+    }
+
     /// Whether choosing needs to know what was deployed (any entry has a selector).
     pub fn selects_by_target(&self) -> bool {
         self.entries.iter().any(|entry| entry.selectors != Selectors::default())
@@ -189,6 +199,7 @@ mod tests {
                 send: ToSend::Raw(Value::Null),
                 expect: Arc::new(Expectations::status_only(ExpectedStatus::default())),
             }],
+            canary: None,
         }
     }
 

@@ -45,6 +45,52 @@ pub(crate) fn query_error(status: u16, code: &str, message: &str) -> HttpRespons
     response(status, &[("content-type", "text/xml")], body)
 }
 
+/// CloudWatch's Smithy RPC v2 CBOR error: a CBOR map `{"__type": CODE, "message": …}`, and, the
+/// service being query-compatible, the code again in `x-amzn-query-error`.
+pub(crate) fn cbor_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    // Two text-string pairs in a two-entry map: short enough to encode by hand.
+    fn text(out: &mut Vec<u8>, value: &str) {
+        let length = value.len();
+        if length < 24 {
+            out.push(0x60 | length as u8);
+        } else if length < 256 {
+            out.extend([0x78, length as u8]);
+        } else {
+            out.push(0x79);
+            out.extend((length as u16).to_be_bytes());
+        }
+        out.extend(value.as_bytes());
+    }
+    let mut body = vec![0xa2];
+    text(&mut body, "__type");
+    text(&mut body, code);
+    text(&mut body, "message");
+    text(&mut body, message);
+    let mut response = HttpResponse::new(
+        StatusCode::try_from(status).expect("a valid HTTP status"),
+        SdkBody::from(body),
+    );
+    let query_error = format!("{code};Sender");
+    for (name, value) in [
+        ("content-type", "application/cbor"),
+        ("smithy-protocol", "rpc-v2-cbor"),
+        ("x-amzn-query-error", query_error.as_str()),
+    ] {
+        response.headers_mut().insert(name.to_string(), value.to_string());
+    }
+    response
+}
+
+/// A CloudWatch client answering from `rules`, retrying as production does.
+pub(crate) fn cloudwatch(rules: &[&Rule]) -> aws_sdk_cloudwatch::Client {
+    mock_client!(
+        aws_sdk_cloudwatch,
+        RuleMode::MatchAny,
+        rules.iter().copied(),
+        |config| config.retry_config(super::retry_config())
+    )
+}
+
 /// A CodeDeploy client answering from `rules` (any order), retrying as production does.
 pub(crate) fn codedeploy(rules: &[&Rule]) -> aws_sdk_codedeploy::Client {
     mock_client!(

@@ -62,3 +62,48 @@ pub(crate) async fn get_deployment_group(
         advice: None,
     })
 }
+
+/// BatchGetDeploymentTargets takes at most this many target ids a call.
+const TARGETS_PER_BATCH: usize = 25;
+
+/// A page cap for ListDeploymentTargets: a Lambda or ECS deployment has one target, so this many
+/// pages means a `nextToken` that never ends.
+const MAX_TARGET_PAGES: usize = 20;
+
+/// Every target of a deployment with its lifecycle events: ListDeploymentTargets (every page),
+/// then BatchGetDeploymentTargets. Throttling and 5xx have been retried already.
+pub(crate) async fn deployment_targets(
+    client: &Client,
+    deployment_id: &str,
+) -> Result<Vec<aws_sdk_codedeploy::types::DeploymentTarget>, AwsError> {
+    let mut ids = Vec::new();
+    let mut next_token: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let page = client
+            .list_deployment_targets()
+            .deployment_id(deployment_id)
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(Service::CodeDeploy, "ListDeploymentTargets", &error))?;
+        ids.extend(page.target_ids().iter().cloned());
+        pages += 1;
+        match page.next_token() {
+            Some(token) if !token.is_empty() && pages < MAX_TARGET_PAGES => next_token = Some(token.to_string()),
+            _ => break,
+        }
+    }
+    let mut targets = Vec::with_capacity(ids.len());
+    for batch in ids.chunks(TARGETS_PER_BATCH) {
+        let output = client
+            .batch_get_deployment_targets()
+            .deployment_id(deployment_id)
+            .set_target_ids(Some(batch.to_vec()))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(Service::CodeDeploy, "BatchGetDeploymentTargets", &error))?;
+        targets.extend(output.deployment_targets().iter().cloned());
+    }
+    Ok(targets)
+}

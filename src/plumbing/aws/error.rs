@@ -21,6 +21,7 @@ pub enum Service {
     Lambda,
     ElasticLoadBalancing,
     Ecs,
+    CloudWatch,
 }
 
 impl Service {
@@ -31,6 +32,7 @@ impl Service {
             Service::Lambda => "lambda",
             Service::ElasticLoadBalancing => "elasticloadbalancing",
             Service::Ecs => "ecs",
+            Service::CloudWatch => "cloudwatch",
         }
     }
 }

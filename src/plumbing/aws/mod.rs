@@ -1,10 +1,11 @@
 //! AWS for every flow: the SDK's set-up, one lazily built set of clients ([`AwsClients`]) that
 //! the router owns and lends, the typed error of every call ([`error`]), and the calls with their
-//! errors typed once: CodeDeploy's ([`codedeploy`]), ELBv2's ([`elb`]), ECS's ([`ecs`]) and Lambda's
-//! ([`lambda`]).
+//! errors typed once: CodeDeploy's ([`codedeploy`]), ELBv2's ([`elb`]), ECS's ([`ecs`]), Lambda's
+//! ([`lambda`]) and CloudWatch's ([`cloudwatch`]).
 
 #[cfg(test)]
 pub(crate) mod canned;
+pub(crate) mod cloudwatch;
 pub(crate) mod codedeploy;
 pub(crate) mod ecs;
 pub(crate) mod elb;
@@ -34,6 +35,7 @@ pub struct AwsClients {
     lambda: tokio::sync::OnceCell<aws_sdk_lambda::Client>,
     elb: tokio::sync::OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
     ecs: tokio::sync::OnceCell<aws_sdk_ecs::Client>,
+    cloudwatch: tokio::sync::OnceCell<aws_sdk_cloudwatch::Client>,
 }
 
 impl AwsClients {
@@ -46,6 +48,7 @@ impl AwsClients {
             lambda: tokio::sync::OnceCell::new(),
             elb: tokio::sync::OnceCell::new(),
             ecs: tokio::sync::OnceCell::new(),
+            cloudwatch: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -61,6 +64,7 @@ impl AwsClients {
             lambda: tokio::sync::OnceCell::new_with(Some(lambda)),
             elb: tokio::sync::OnceCell::new_with(Some(elb)),
             ecs: tokio::sync::OnceCell::new(),
+            cloudwatch: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -68,6 +72,14 @@ impl AwsClients {
     pub fn with_ecs(self, ecs: aws_sdk_ecs::Client) -> AwsClients {
         AwsClients {
             ecs: tokio::sync::OnceCell::new_with(Some(ecs)),
+            ..self
+        }
+    }
+
+    /// These clients with a ready-made CloudWatch client too.
+    pub fn with_cloudwatch(self, cloudwatch: aws_sdk_cloudwatch::Client) -> AwsClients {
+        AwsClients {
+            cloudwatch: tokio::sync::OnceCell::new_with(Some(cloudwatch)),
             ..self
         }
     }
@@ -103,6 +115,13 @@ impl AwsClients {
     pub async fn ecs(&self) -> &aws_sdk_ecs::Client {
         self.ecs
             .get_or_init(|| async { aws_sdk_ecs::Client::new(self.sdk().await) })
+            .await
+    }
+
+    /// Built only when a canary is first judged: a flow that judges nothing never pays for it.
+    pub async fn cloudwatch(&self) -> &aws_sdk_cloudwatch::Client {
+        self.cloudwatch
+            .get_or_init(|| async { aws_sdk_cloudwatch::Client::new(self.sdk().await) })
             .await
     }
 }

@@ -404,8 +404,35 @@ fn the_keys_are_read_from_the_shape_itself() {
         "targets[].checks[].payload",
         "targets[].checks[].expect.json",
         "targets[].checks[].expect.max_latency_ms",
+        "targets[].canary",
+        "targets[].canary.min_requests",
+        "targets[].canary.on_inconclusive",
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing from {keys:?}");
     }
-    assert_eq!(keys.len(), 1 + 8 + 7 + 6, "{keys:?}");
+    assert_eq!(keys.len(), 1 + 9 + 7 + 6 + 8, "{keys:?}");
+}
+
+#[test]
+fn a_canary_key_turns_judging_on_and_its_bad_values_name_their_place() {
+    let plan = |text: &str| parse(text, &inherited(false)).map(|definitions| definitions.entries[0].plan.canary);
+    let defaults = Some(crate::checks::canary::CanarySettings::default());
+    assert_eq!(plan("targets: [{checks: [{path: /}], canary: {}}]"), Ok(defaults));
+    assert_eq!(
+        plan("targets: [{checks: [{path: /}], canary: }]"),
+        Ok(defaults),
+        "`canary:` alone turns it on"
+    );
+    assert_eq!(plan("targets: [{checks: [{path: /}]}]"), Ok(None));
+    let min = plan("targets: [{checks: [{path: /}], canary: {min_requests: 500}}]")
+        .unwrap()
+        .unwrap();
+    assert_eq!(min.min_requests, 500);
+    let error = plan("targets: [{checks: [{path: /}], canary: {confidence: 2}}]").unwrap_err();
+    assert_eq!(error.place, "targets[0].canary.confidence");
+    let error = plan("targets: [{checks: [{path: /}], canary: {min_request: 5}}]").unwrap_err();
+    assert_eq!(error.place, "targets[0].canary.min_request");
+    assert!(error.problem.contains("min_requests"), "{}", error.problem);
+    let error = plan("targets: [{skip: true, canary: {}}]").unwrap_err();
+    assert_eq!(error.place, "targets[0].canary");
 }

@@ -1,0 +1,532 @@
+//! The Lambda canary judge in process: CodeDeploy's canned lifecycle (which event called, when
+//! traffic moved) and a canned CloudWatch that answers `GetMetricData` from each version's traffic
+//! per minute, summed over the periods asked for as CloudWatch sums them, publishing a count only
+//! when it is not zero. Waits run on tokio's paused clock.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatch::Client as CloudWatch;
+use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataInput, GetMetricDataOutput};
+use aws_sdk_cloudwatch::types::{MetricDataResult, StatusCode};
+use aws_sdk_codedeploy::Client as CodeDeploy;
+use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
+use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
+use aws_sdk_codedeploy::types::{DeploymentTarget, LambdaTarget, LifecycleEvent, LifecycleEventStatus};
+use aws_smithy_mocks::{Rule, mock};
+use aws_smithy_types::DateTime;
+use serde_json::{Value, json};
+use stand_in::fixtures::{CURRENT_VERSION, FUNCTION, TARGET_VERSION};
+use tokio::time::Instant;
+
+use crate::checks::canary::Subject;
+use crate::checks::canary::metrics::queries;
+use crate::checks::canary::window::{Look, Window};
+use crate::checks::config::Config;
+use crate::codedeploy_hook::tests::{
+    deployment_named_by_sha, hook_with, invoke_answering, report_accepted, revision_by_sha,
+};
+use crate::plumbing::aws::{AwsClients, canned};
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+/// What one version served: `per_minute` requests in every minute of `[from, to)`, a share of
+/// them errors, at a p99.
+#[derive(Clone, Copy)]
+struct Served {
+    per_minute: f64,
+    error_share: f64,
+    p99_ms: f64,
+    from: SystemTime,
+    to: SystemTime,
+}
+
+impl Served {
+    fn during(from: SystemTime, to: SystemTime, per_minute: f64, error_share: f64, p99_ms: f64) -> Served {
+        Served {
+            per_minute,
+            error_share,
+            p99_ms,
+            from,
+            to,
+        }
+    }
+
+    /// Minutes of `[start, end)` in which this version served.
+    fn minutes_in(&self, start: SystemTime, end: SystemTime) -> f64 {
+        let from = start.max(self.from);
+        let to = end.min(self.to);
+        to.duration_since(from).map_or(0.0, |d| d.as_secs_f64() / 60.0)
+    }
+}
+
+/// GetMetricData answered from each version's traffic, as CloudWatch would for these series.
+fn cloudwatch_serving(new: Served, old: Served) -> Rule {
+    mock!(CloudWatch::get_metric_data).then_compute_output(answering(new, old))
+}
+
+/// What CloudWatch answers to a request for these versions' series.
+fn answering(new: Served, old: Served) -> impl Fn(&GetMetricDataInput) -> GetMetricDataOutput + Send + Sync + 'static {
+    move |request: &GetMetricDataInput| {
+        let start = SystemTime::try_from(*request.start_time().expect("StartTime")).expect("a time");
+        let end = SystemTime::try_from(*request.end_time().expect("EndTime")).expect("a time");
+        let mut output = GetMetricDataOutput::builder();
+        for query in request.metric_data_queries() {
+            let id = query.id().expect("an id");
+            let stat = query.metric_stat().expect("a MetricStat");
+            let dimensions = stat.metric().expect("a metric").dimensions();
+            let version = dimensions
+                .iter()
+                .find(|d| d.name() == Some("ExecutedVersion"))
+                .and_then(|d| d.value())
+                .expect("ExecutedVersion");
+            let served = if version == TARGET_VERSION { new } else { old };
+            let period = Duration::from_secs(stat.period().expect("a period") as u64);
+            let mut result = MetricDataResult::builder().id(id).status_code(StatusCode::Complete);
+            let mut at = start;
+            while at + period <= end {
+                let minutes = served.minutes_in(at, at + period);
+                let requests = (served.per_minute * minutes).round();
+                let value = match stat.metric().and_then(|m| m.metric_name()) {
+                    Some("Invocations") => requests,
+                    Some("Errors") => (requests * served.error_share).round(),
+                    Some("Duration") if requests > 0.0 => served.p99_ms,
+                    _ => 0.0,
+                };
+                // Counts are published only when not zero; no requests, no duration either.
+                if value > 0.0 {
+                    result = result.timestamps(DateTime::from(at)).values(value);
+                }
+                at += period;
+            }
+            output = output.metric_data_results(result.build());
+        }
+        output.build()
+    }
+}
+
+/// The deployment's one Lambda target, at `caller`, with AllowTraffic over `allow`.
+fn lifecycle(caller: &'static str, allow: (SystemTime, SystemTime)) -> [Rule; 2] {
+    let list = mock!(CodeDeploy::list_deployment_targets)
+        .match_requests(|request| request.deployment_id() == Some("d-1"))
+        .then_output(|| ListDeploymentTargetsOutput::builder().target_ids(FUNCTION).build());
+    let batch = mock!(CodeDeploy::batch_get_deployment_targets)
+        .match_requests(|request| request.target_ids() == [FUNCTION.to_string()])
+        .then_output(move || {
+            let events = [
+                "Start",
+                "BeforeAllowTraffic",
+                "AllowTraffic",
+                "AfterAllowTraffic",
+                "End",
+            ];
+            let position = events
+                .iter()
+                .position(|event| *event == caller)
+                .expect("a Lambda event");
+            let lifecycle_events = events.iter().enumerate().map(|(index, name)| {
+                let event = LifecycleEvent::builder().lifecycle_event_name(*name);
+                match index.cmp(&position) {
+                    std::cmp::Ordering::Less => {
+                        let (start, end) = if *name == "AllowTraffic" {
+                            allow
+                        } else {
+                            (allow.0, allow.0)
+                        };
+                        event
+                            .status(LifecycleEventStatus::Succeeded)
+                            .start_time(DateTime::from(start))
+                            .end_time(DateTime::from(end))
+                    }
+                    std::cmp::Ordering::Equal => event.status(LifecycleEventStatus::InProgress),
+                    std::cmp::Ordering::Greater => event.status(LifecycleEventStatus::Pending),
+                }
+                .build()
+            });
+            BatchGetDeploymentTargetsOutput::builder()
+                .deployment_targets(
+                    DeploymentTarget::builder()
+                        .lambda_target(
+                            LambdaTarget::builder()
+                                .target_id(FUNCTION)
+                                .set_lifecycle_events(Some(lifecycle_events.collect()))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    [list, batch]
+}
+
+/// A configuration whose one entry judges `my-api` with `canary`.
+fn judging(canary: &str) -> Config {
+    let checks = format!("targets: [{{function: {FUNCTION}, checks: [{{path: /health}}], canary: {canary}}}]");
+    Config::from_lookup(&|name| (name == "PREFLIGHT_CHECKS").then(|| checks.clone())).expect("config")
+}
+
+struct Run {
+    answer: Value,
+    elapsed: Duration,
+}
+
+/// One invocation at `caller`, the Lambda deadline `budget` away.
+async fn invoked(
+    config: Config,
+    caller: &'static str,
+    allow: (SystemTime, SystemTime),
+    metrics: &Rule,
+    invoke: &Rule,
+    budget: Duration,
+) -> Run {
+    let [list, batch] = lifecycle(caller, allow);
+    let (deployment, revision) = (deployment_named_by_sha(), revision_by_sha());
+    let succeeded = report_accepted(LifecycleEventStatus::Succeeded);
+    let failed = report_accepted(LifecycleEventStatus::Failed);
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&deployment, &revision, &list, &batch, &succeeded, &failed]),
+        canned::lambda(&[invoke]),
+        canned::elb(&[]),
+    )
+    .with_cloudwatch(canned::cloudwatch(&[metrics]));
+    let started = Instant::now();
+    let answer = Arc::new(hook_with(Ok(config)))
+        .handle(
+            Arc::new(clients),
+            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
+            Instant::now() + budget,
+        )
+        .await
+        .expect("reported");
+    Run {
+        answer,
+        elapsed: started.elapsed(),
+    }
+}
+
+/// `minutes` before the current whole minute: CloudWatch's minutes, so that each window's counts
+/// are exact.
+fn ago(minutes: u64) -> SystemTime {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    SystemTime::UNIX_EPOCH + Duration::from_secs(now - now % 60) - MINUTE * minutes as u32
+}
+
+/// A ten-minute canary that ended five minutes ago: the new version took a tenth of the traffic.
+fn canary_window() -> (SystemTime, SystemTime) {
+    (ago(15), ago(5))
+}
+
+fn reason(run: &Run) -> &str {
+    run.answer["reason"].as_str().unwrap_or_default()
+}
+
+#[tokio::test(start_paused = true)]
+async fn before_allow_traffic_the_checks_run_and_no_metric_is_read() {
+    let (from, to) = canary_window();
+    let metrics = cloudwatch_serving(
+        Served::during(from, to, 30.0, 0.0, 80.0),
+        Served::during(from, to, 270.0, 0.0, 80.0),
+    );
+    let invoke = invoke_answering(200);
+    let run = invoked(
+        judging("{}"),
+        "BeforeAllowTraffic",
+        (from, to),
+        &metrics,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Passed"))
+    );
+    assert_eq!((invoke.num_calls(), metrics.num_calls()), (1, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_canary_failing_one_request_in_six_is_stopped_at_after_allow_traffic_with_the_evidence() {
+    let (from, to) = canary_window();
+    let metrics = cloudwatch_serving(
+        Served::during(from, to, 30.0, 1.0 / 6.0, 80.0),
+        Served::during(from - MINUTE * 30, to + MINUTE * 30, 270.0, 0.0, 80.0),
+    );
+    let invoke = invoke_answering(200);
+    let run = invoked(
+        judging("{}"),
+        "AfterAllowTraffic",
+        (from, to),
+        &metrics,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Failed"), Some("ReleaseFailed"))
+    );
+    let said = reason(&run);
+    assert!(
+        said.starts_with(&format!(
+            "{FUNCTION}:live failed on its real traffic: errors 50/300 (16.7%) against 0/2700 (0.0%) on version {CURRENT_VERSION}: higher beyond chance"
+        )),
+        "{said}"
+    );
+    assert_eq!(invoke.num_calls(), 0, "a judged target is not checked again");
+    assert_eq!(metrics.num_calls(), 1, "one look read both sides");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_healthy_canary_passes_on_its_real_traffic() {
+    let (from, to) = canary_window();
+    let metrics = cloudwatch_serving(
+        Served::during(from, to, 30.0, 0.002, 82.0),
+        Served::during(from, to, 270.0, 0.002, 80.0),
+    );
+    let invoke = invoke_answering(200);
+    let run = invoked(
+        judging("{}"),
+        "AfterAllowTraffic",
+        (from, to),
+        &metrics,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Passed"))
+    );
+    assert!(
+        reason(&run).contains("passed on its real traffic: errors"),
+        "{}",
+        reason(&run)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_all_at_once_shift_bakes_until_a_minute_of_traffic_decides() {
+    // AllAtOnce: traffic moved in seconds, at the start of this minute; 150 requests a minute
+    // before and after.
+    let shifted = ago(0);
+    let into_the_minute = SystemTime::now().duration_since(shifted).expect("after the shift");
+    let metrics = cloudwatch_serving(
+        Served::during(shifted, shifted + MINUTE * 60, 150.0, 0.0, 80.0),
+        Served::during(shifted - MINUTE * 60, shifted, 150.0, 0.0, 80.0),
+    );
+    let invoke = invoke_answering(200);
+    let run = invoked(
+        judging("{bake_minutes: 10}"),
+        "AfterAllowTraffic",
+        (shifted - Duration::from_secs(5), shifted),
+        &metrics,
+        &invoke,
+        Duration::from_secs(900),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Passed")),
+        "{}",
+        reason(&run)
+    );
+    // The first whole minute after the shift, plus the three minutes its points take to settle.
+    // (The wall clock moves on while tokio's is paused: a second's slack.)
+    let waited = run.elapsed + into_the_minute;
+    assert!(
+        waited > MINUTE * 4 - Duration::from_secs(1) && waited < MINUTE * 4 + Duration::from_secs(1),
+        "decided as soon as that minute could be read: {waited:?}"
+    );
+    assert!(metrics.num_calls() >= 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_traffic_is_inconclusive_never_passed_and_on_inconclusive_fail_stops_it() {
+    let (from, to) = canary_window();
+    let nothing = || {
+        cloudwatch_serving(
+            Served::during(from, from, 0.0, 0.0, 0.0),
+            Served::during(from, from, 0.0, 0.0, 0.0),
+        )
+    };
+    let invoke = invoke_answering(200);
+    let metrics = nothing();
+    let run = invoked(
+        judging("{bake_minutes: 0}"),
+        "AfterAllowTraffic",
+        (from, to),
+        &metrics,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Inconclusive"))
+    );
+    assert!(reason(&run).contains("is inconclusive, not passed"), "{}", reason(&run));
+    assert!(reason(&run).contains("version 2 had 0 requests"), "{}", reason(&run));
+
+    let metrics = nothing();
+    let run = invoked(
+        judging("{bake_minutes: 0, on_inconclusive: fail}"),
+        "AfterAllowTraffic",
+        (from, to),
+        &metrics,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Failed"), Some("Inconclusive"))
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_bake_stops_at_the_deadline_inconclusive_not_out_of_time() {
+    let shifted = ago(0);
+    let metrics = cloudwatch_serving(
+        Served::during(shifted, shifted, 0.0, 0.0, 0.0),
+        Served::during(shifted - MINUTE * 60, shifted, 150.0, 0.0, 80.0),
+    );
+    let invoke = invoke_answering(200);
+    let run = invoked(
+        judging("{bake_minutes: 10}"),
+        "AfterAllowTraffic",
+        (shifted, shifted),
+        &metrics,
+        &invoke,
+        Duration::from_secs(300),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Inconclusive")),
+        "{}",
+        reason(&run)
+    );
+    assert!(
+        reason(&run).contains("the bake stopped at the hook's deadline"),
+        "{}",
+        reason(&run)
+    );
+    assert!(run.elapsed < Duration::from_secs(300), "{:?}", run.elapsed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_look_is_retried_and_a_denied_one_names_the_permission_after_one_call() {
+    let (from, to) = canary_window();
+    // The SDK retries within one call: the throttling and the answer are one rule's sequence,
+    // the answer CloudWatch gives the one look this canary needs.
+    let look = Look::side_by_side(Window::covering(from, to)).expect("whole minutes");
+    let version = |version: &str| Subject::LambdaVersion {
+        function: FUNCTION.into(),
+        alias: "live".into(),
+        version: version.into(),
+    };
+    let request = GetMetricDataInput::builder()
+        .set_metric_data_queries(Some(queries(
+            &look,
+            &version(TARGET_VERSION),
+            &version(CURRENT_VERSION),
+        )))
+        .start_time(DateTime::from(look.start))
+        .end_time(DateTime::from(look.end()))
+        .build()
+        .expect("a request");
+    let healthy = answering(
+        Served::during(from, to, 30.0, 0.0, 80.0),
+        Served::during(from, to, 270.0, 0.0, 80.0),
+    );
+    let answer = healthy(&request);
+    let throttled_then_healthy = mock!(CloudWatch::get_metric_data)
+        .sequence()
+        .http_response(|| canned::cbor_error(400, "Throttling", "Rate exceeded"))
+        .output(move || answer.clone())
+        .build();
+    let invoke = invoke_answering(200);
+    let [list, batch] = lifecycle("AfterAllowTraffic", (from, to));
+    let (deployment, revision) = (deployment_named_by_sha(), revision_by_sha());
+    let (succeeded, failed) = (
+        report_accepted(LifecycleEventStatus::Succeeded),
+        report_accepted(LifecycleEventStatus::Failed),
+    );
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&deployment, &revision, &list, &batch, &succeeded, &failed]),
+        canned::lambda(&[&invoke]),
+        canned::elb(&[]),
+    )
+    .with_cloudwatch(canned::cloudwatch(&[&throttled_then_healthy]));
+    let answer = Arc::new(hook_with(Ok(judging("{}"))))
+        .handle(
+            Arc::new(clients),
+            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await
+        .expect("reported");
+    assert_eq!(answer["status"], "Succeeded", "{answer}");
+    assert_eq!(
+        throttled_then_healthy.num_calls(),
+        2,
+        "the throttled call and its retry"
+    );
+
+    let denied = mock!(CloudWatch::get_metric_data).then_http_response(|| {
+        canned::cbor_error(
+            403,
+            "AccessDenied",
+            "User: arn:aws:sts::1:assumed-role/preflight/hook is not authorized to perform: cloudwatch:GetMetricData",
+        )
+    });
+    let run = invoked(
+        judging("{}"),
+        "AfterAllowTraffic",
+        (from, to),
+        &denied,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Failed"), Some("NotPermitted"))
+    );
+    assert!(
+        reason(&run).contains("grant this function's role cloudwatch:GetMetricData"),
+        "{}",
+        reason(&run)
+    );
+    assert_eq!(denied.num_calls(), 1, "a denied call is not retried");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_target_without_canary_gets_its_checks_after_traffic_too() {
+    let (from, to) = canary_window();
+    let checks =
+        "targets: [{function: other-*, checks: [{path: /}], canary: {}}, {checks: [{path: /health}]}]".to_string();
+    let config = Config::from_lookup(&|name| (name == "PREFLIGHT_CHECKS").then(|| checks.clone())).expect("config");
+    let metrics = cloudwatch_serving(
+        Served::during(from, to, 30.0, 0.0, 80.0),
+        Served::during(from, to, 270.0, 0.0, 80.0),
+    );
+    let invoke = invoke_answering(200);
+    let run = invoked(
+        config,
+        "AfterAllowTraffic",
+        (from, to),
+        &metrics,
+        &invoke,
+        Duration::from_secs(30),
+    )
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Passed"))
+    );
+    assert_eq!((invoke.num_calls(), metrics.num_calls()), (1, 0));
+}

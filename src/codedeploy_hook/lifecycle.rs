@@ -1,0 +1,108 @@
+//! Which lifecycle event called the hook, and when traffic moved (pure). CodeDeploy's payload
+//! does not say which event it is for, and one function serves `BeforeAllowTraffic` and
+//! `AfterAllowTraffic` alike: the deployment's targets do say, as the one event `InProgress`.
+
+use std::time::SystemTime;
+
+use aws_sdk_codedeploy::types::{DeploymentTarget, LifecycleEvent, LifecycleEventStatus};
+
+/// The event after traffic moved, where a target with `canary` is judged on its traffic.
+pub(crate) const AFTER_ALLOW_TRAFFIC: &str = "AfterAllowTraffic";
+/// The event in which traffic moved: for a canary or linear configuration, the minutes in which
+/// the alias split traffic between the two versions.
+const ALLOW_TRAFFIC: &str = "AllowTraffic";
+
+/// What the deployment's targets say of the hook's call.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct Lifecycle {
+    /// The event `InProgress`: the one that called.
+    pub caller: Option<String>,
+    /// `AllowTraffic`'s start and end, once it ended.
+    pub allow_traffic: Option<(SystemTime, SystemTime)>,
+}
+
+impl Lifecycle {
+    pub(crate) fn after_traffic(&self) -> bool {
+        self.caller.as_deref() == Some(AFTER_ALLOW_TRAFFIC)
+    }
+}
+
+/// Reads the first target with an event in progress (a Lambda or ECS deployment has one target).
+pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
+    let events_of = |target: &DeploymentTarget| -> Vec<LifecycleEvent> {
+        if let Some(lambda) = target.lambda_target() {
+            lambda.lifecycle_events().to_vec()
+        } else if let Some(ecs) = target.ecs_target() {
+            ecs.lifecycle_events().to_vec()
+        } else {
+            Vec::new()
+        }
+    };
+    let in_progress = |event: &LifecycleEvent| event.status() == Some(&LifecycleEventStatus::InProgress);
+    let events = targets
+        .iter()
+        .map(events_of)
+        .find(|events| events.iter().any(in_progress))
+        .unwrap_or_default();
+    let caller = events
+        .iter()
+        .find(|event| in_progress(event))
+        .and_then(|event| event.lifecycle_event_name())
+        .map(str::to_string);
+    let allow_traffic = events
+        .iter()
+        .find(|event| event.lifecycle_event_name() == Some(ALLOW_TRAFFIC))
+        .and_then(|event| {
+            let start = SystemTime::try_from(*event.start_time()?).ok()?;
+            let end = SystemTime::try_from(*event.end_time()?).ok()?;
+            Some((start, end.max(start)))
+        });
+    Lifecycle { caller, allow_traffic }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_codedeploy::types::LambdaTarget;
+    use aws_smithy_types::DateTime;
+
+    fn event(name: &str, status: LifecycleEventStatus, times: Option<(i64, i64)>) -> LifecycleEvent {
+        let mut event = LifecycleEvent::builder().lifecycle_event_name(name).status(status);
+        if let Some((start, end)) = times {
+            event = event
+                .start_time(DateTime::from_secs(start))
+                .end_time(DateTime::from_secs(end));
+        }
+        event.build()
+    }
+
+    fn lambda(events: Vec<LifecycleEvent>) -> DeploymentTarget {
+        DeploymentTarget::builder()
+            .lambda_target(LambdaTarget::builder().set_lifecycle_events(Some(events)).build())
+            .build()
+    }
+
+    #[test]
+    fn the_event_in_progress_is_the_caller_and_allow_traffic_gives_the_split() {
+        use LifecycleEventStatus::{InProgress, Pending, Succeeded};
+        let after = lifecycle_of(&[lambda(vec![
+            event("Start", Succeeded, Some((100, 101))),
+            event("BeforeAllowTraffic", Succeeded, Some((101, 130))),
+            event("AllowTraffic", Succeeded, Some((130, 730))),
+            event("AfterAllowTraffic", InProgress, None),
+            event("End", Pending, None),
+        ])]);
+        assert!(after.after_traffic());
+        let at = |secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        assert_eq!(after.allow_traffic, Some((at(130), at(730))));
+
+        let before = lifecycle_of(&[lambda(vec![
+            event("BeforeAllowTraffic", InProgress, None),
+            event("AllowTraffic", Pending, None),
+        ])]);
+        assert_eq!(before.caller.as_deref(), Some("BeforeAllowTraffic"));
+        assert!(!before.after_traffic());
+        assert_eq!(before.allow_traffic, None);
+        assert_eq!(lifecycle_of(&[]), Lifecycle::default());
+    }
+}
