@@ -35,8 +35,8 @@ use judge::Outcome;
 use verdict::Cause;
 
 pub use plan::{
-    Moment, Plan, PlanError, Selection, canary_for, checks_without_targets, listener_checks, plan_checks,
-    plan_checks_at,
+    Moment, Plan, PlanError, Selection, canary_for, checks_without_targets, function_subject, listener_checks,
+    plan_checks, plan_checks_at,
 };
 
 /// What a flow found deployed, in the terms the checks need.

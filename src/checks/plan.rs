@@ -77,14 +77,18 @@ pub fn plan_checks(config: &Config, targets: &Targets, deployment_group: Option<
     plan_checks_at(config, targets, deployment_group, Moment::BeforeTraffic)
 }
 
-/// The `canary` settings of the entry that selects `function`, if it has one.
-pub fn canary_for(config: &Config, function: &str, deployment_group: Option<&str>) -> Option<CanarySettings> {
-    let subject = Subject {
+/// The `canary` settings of the entry that selects `subject`, if it has one.
+pub fn canary_for(config: &Config, subject: &Subject) -> Option<CanarySettings> {
+    choose(config, subject).canary
+}
+
+/// What the selectors know of one Lambda function of a deployment.
+pub fn function_subject(function: &str, deployment_group: Option<&str>) -> Subject {
+    Subject {
         functions: vec![function.to_string()],
         deployment_group: deployment_group.map(str::to_string),
         service: None,
-    };
-    choose(config, &subject).canary
+    }
 }
 
 /// [`plan_checks`] at `moment`: after traffic moved, targets with `canary` get no checks.

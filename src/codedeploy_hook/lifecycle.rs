@@ -19,6 +19,8 @@ pub(crate) struct Lifecycle {
     pub caller: Option<String>,
     /// `AllowTraffic`'s start and end, once it ended.
     pub allow_traffic: Option<(SystemTime, SystemTime)>,
+    /// When `AllowTraffic` started, ended or not (for `preflight judge` on a running deployment).
+    pub allow_traffic_started: Option<SystemTime>,
 }
 
 impl Lifecycle {
@@ -49,15 +51,21 @@ pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
         .find(|event| in_progress(event))
         .and_then(|event| event.lifecycle_event_name())
         .map(str::to_string);
-    let allow_traffic = events
+    let allow = events
         .iter()
-        .find(|event| event.lifecycle_event_name() == Some(ALLOW_TRAFFIC))
-        .and_then(|event| {
-            let start = SystemTime::try_from(*event.start_time()?).ok()?;
-            let end = SystemTime::try_from(*event.end_time()?).ok()?;
-            Some((start, end.max(start)))
-        });
-    Lifecycle { caller, allow_traffic }
+        .find(|event| event.lifecycle_event_name() == Some(ALLOW_TRAFFIC));
+    let time = |time: Option<&aws_smithy_types::DateTime>| time.and_then(|time| SystemTime::try_from(*time).ok());
+    let allow_traffic_started = allow.and_then(|event| time(event.start_time()));
+    let allow_traffic = allow.and_then(|event| {
+        let start = allow_traffic_started?;
+        let end = time(event.end_time())?;
+        Some((start, end.max(start)))
+    });
+    Lifecycle {
+        caller,
+        allow_traffic,
+        allow_traffic_started,
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +103,7 @@ mod tests {
         assert!(after.after_traffic());
         let at = |secs| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
         assert_eq!(after.allow_traffic, Some((at(130), at(730))));
+        assert_eq!(after.allow_traffic_started, Some(at(130)));
 
         let before = lifecycle_of(&[lambda(vec![
             event("BeforeAllowTraffic", InProgress, None),

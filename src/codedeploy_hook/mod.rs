@@ -33,7 +33,7 @@ use crate::checks::definitions::Definitions;
 use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Cause, Status, Verdict};
-use crate::checks::{Moment, Plan, Targets, canary_for, checks_without_targets, plan_checks_at};
+use crate::checks::{Moment, Plan, Targets, canary_for, checks_without_targets, function_subject, plan_checks_at};
 use crate::plumbing::aws::codedeploy::deployment_targets;
 use crate::plumbing::aws::{AwsClients, AwsError};
 use appspec::{AppSpecError, Deployed, parse_appspec};
@@ -272,7 +272,7 @@ impl Deciding for Hook {
             (Some(Deployed::Lambda(functions)), Moment::AfterTraffic) => functions
                 .iter()
                 .filter_map(|function| {
-                    canary_for(config, &function.name, group).map(|settings| ToJudge {
+                    canary_for(config, &function_subject(&function.name, group)).map(|settings| ToJudge {
                         function: function.clone(),
                         settings,
                     })

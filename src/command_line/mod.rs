@@ -5,10 +5,11 @@
 //! [`Subject`] is what the command names; [`config`] reads the hook's configuration with the
 //! command's choices on top; [`plan`] is the hook's planner over those targets; [`check`] runs
 //! the plan and says it in the summary's words; [`explain`] shows what would be sent, sending
-//! nothing.
+//! nothing; [`judge`] runs the canary judge on a past or running deployment, deciding nothing.
 
 pub mod check;
 pub mod explain;
+pub mod judge;
 
 use std::path::PathBuf;
 

@@ -47,6 +47,28 @@ struct Series {
 }
 
 impl Subject {
+    /// A target group behind an Application Load Balancer, from their ARNs: CloudWatch's
+    /// dimensions are the ARNs' `targetgroup/NAME/ID` and `app/NAME/ID`. A Network Load Balancer's
+    /// target groups are refused: they publish no request counts or response times.
+    pub fn target_group(target_group_arn: &str, load_balancer_arn: &str) -> Result<Subject, String> {
+        let after = |arn: &str, marker: &str| arn.find(marker).map(|at| arn[at + marker.len()..].to_string());
+        let target_group = after(target_group_arn, ":targetgroup/")
+            .map(|rest| format!("targetgroup/{rest}"))
+            .ok_or_else(|| format!("`{target_group_arn}` is not a target group ARN (…:targetgroup/NAME/ID)"))?;
+        let load_balancer = after(load_balancer_arn, ":loadbalancer/")
+            .ok_or_else(|| format!("`{load_balancer_arn}` is not a load balancer ARN (…:loadbalancer/app/NAME/ID)"))?;
+        if !load_balancer.starts_with("app/") {
+            return Err(format!(
+                "{target_group} is behind {load_balancer}, not an Application Load Balancer: only an ALB publishes \
+                 each target group's requests, 5xx answers and response times"
+            ));
+        }
+        Ok(Subject::TargetGroup {
+            load_balancer,
+            target_group,
+        })
+    }
+
     fn series(&self) -> Series {
         match self {
             Subject::LambdaVersion {
@@ -240,6 +262,31 @@ mod tests {
         .collect();
         let (new, _) = read(&look, &datapoints, &green, &green);
         assert_eq!(new.p99_ms, Some(250.0));
+    }
+
+    #[test]
+    fn a_target_group_s_dimensions_come_from_the_arns() {
+        let green = Subject::target_group(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-green/943f017f100becff",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/web/50dc6c495c0c9188",
+        );
+        assert_eq!(
+            green,
+            Ok(Subject::TargetGroup {
+                load_balancer: "app/web/50dc6c495c0c9188".into(),
+                target_group: "targetgroup/web-green/943f017f100becff".into(),
+            })
+        );
+        let behind_nlb = Subject::target_group(
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/tcp/943f017f100becff",
+            "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/net/edge/50dc6c495c0c9188",
+        );
+        assert!(behind_nlb.unwrap_err().contains("not an Application Load Balancer"));
+        assert!(
+            Subject::target_group("web-green", "x")
+                .unwrap_err()
+                .contains("not a target group ARN")
+        );
     }
 
     #[test]

@@ -104,7 +104,7 @@ pub(crate) async fn judge_baking(
     (split_start, split_end): (SystemTime, SystemTime),
     settings: &CanarySettings,
     clock: &Clock,
-    deadline: Instant,
+    deadline: Option<Instant>,
 ) -> Result<Judged, AwsError> {
     let split = Window::covering(split_start, split_end);
     let readable = Window {
@@ -145,12 +145,21 @@ pub(crate) async fn judge_baking(
             last = Some(judged);
         }
         let next = next_minute_readable(split_end, baked, settings.settle);
-        if clock.instant_at(next) + LOOK_ALLOWANCE > deadline {
-            let why = format!(
-                "the bake stopped at the hook's deadline after {} of {} min: raise the hook's timeout or lower bake_minutes",
+        let stop = match deadline {
+            None => Some(format!(
+                "{} of the {} bake minutes could be read so far: judge again later",
                 minutes(baked),
                 minutes(settings.bake)
-            );
+            )),
+            Some(deadline) if clock.instant_at(next) + LOOK_ALLOWANCE > deadline => Some(format!(
+                "the bake stopped at the hook's deadline after {} of {} min: raise the hook's timeout or lower \
+                 bake_minutes",
+                minutes(baked),
+                minutes(settings.bake)
+            )),
+            Some(_) => None,
+        };
+        if let Some(why) = stop {
             return Ok(match last {
                 Some(judged) => ended(judged, why),
                 None => nothing_complete(pair, split, settings, &why),

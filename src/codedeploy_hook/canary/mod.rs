@@ -7,12 +7,18 @@ mod tests;
 
 use std::time::SystemTime;
 
-use super::appspec::LambdaFunction;
+use tokio::time::Instant;
+
+use super::appspec::{Deployed, LambdaFunction, parse_appspec};
+use super::deployment::{AppSpecText, discover};
+use super::lifecycle::lifecycle_of;
 use crate::checks::canary::window::Window;
 use crate::checks::canary::{
     CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, judge_baking,
 };
 use crate::checks::deciding::{Checking, Stop};
+use crate::plumbing::aws::codedeploy::deployment_targets;
+use crate::plumbing::aws::{AwsClients, AwsError};
 
 /// A function to judge, with its entry's settings.
 pub(crate) struct ToJudge {
@@ -31,30 +37,109 @@ pub(crate) async fn judge_functions(
     let split = allow_traffic.unwrap_or_else(|| (clock.now(), clock.now()));
     let mut judgements = Vec::with_capacity(functions.len());
     for ToJudge { function, settings } in functions {
-        let (target, judged) = match (&function.alias, &function.current_version) {
-            (Some(alias), Some(current)) => {
-                let version = |version: &str| Subject::LambdaVersion {
-                    function: function.name.clone(),
-                    alias: alias.clone(),
-                    version: version.to_string(),
-                };
-                let pair = Pair {
-                    new: version(&function.target_version),
-                    old: version(current),
-                };
-                let client = checking.clients().cloudwatch().await;
-                let judged = judge_baking(client, &pair, split, &settings, &clock, checking.deadline()).await?;
-                (format!("{}:{alias}", function.name), judged)
-            }
-            _ => (function.name.clone(), nothing_to_compare(&function, split)),
-        };
-        judgements.push(TargetJudgement {
-            target,
-            judged,
-            on_inconclusive: settings.on_inconclusive,
-        });
+        judgements.push(
+            judge_function(
+                checking.clients(),
+                &function,
+                &settings,
+                split,
+                &clock,
+                Some(checking.deadline()),
+            )
+            .await?,
+        );
     }
     Ok(judgements)
+}
+
+/// Judges one function's new version against its current one over `split` (see
+/// [`judge_baking`]; without a deadline, what can be read now).
+pub(crate) async fn judge_function(
+    clients: &AwsClients,
+    function: &LambdaFunction,
+    settings: &CanarySettings,
+    split: (SystemTime, SystemTime),
+    clock: &Clock,
+    deadline: Option<Instant>,
+) -> Result<TargetJudgement, AwsError> {
+    let (target, judged) = match (&function.alias, &function.current_version) {
+        (Some(alias), Some(current)) => {
+            let version = |version: &str| Subject::LambdaVersion {
+                function: function.name.clone(),
+                alias: alias.clone(),
+                version: version.to_string(),
+            };
+            let pair = Pair {
+                new: version(&function.target_version),
+                old: version(current),
+            };
+            let judged = judge_baking(clients.cloudwatch().await, &pair, split, settings, clock, deadline).await?;
+            (format!("{}:{alias}", function.name), judged)
+        }
+        _ => (function.name.clone(), nothing_to_compare(function, split)),
+    };
+    Ok(TargetJudgement {
+        target,
+        judged,
+        on_inconclusive: settings.on_inconclusive,
+    })
+}
+
+/// What `preflight judge --deployment` judges.
+pub(crate) struct DeploymentToJudge {
+    pub functions: Vec<LambdaFunction>,
+    /// `APPLICATION/DEPLOYMENT_GROUP`, for the selectors.
+    pub group: String,
+    /// `AllowTraffic`'s start and end; its start and `now` while it runs.
+    pub split: (SystemTime, SystemTime),
+}
+
+/// Reads a past or running Lambda deployment: its AppSpec's functions and when traffic moved.
+pub(crate) async fn deployment_to_judge(
+    clients: &AwsClients,
+    deployment_id: &str,
+    now: SystemTime,
+) -> Result<DeploymentToJudge, String> {
+    let codedeploy = clients.codedeploy().await;
+    let facts = discover(codedeploy, deployment_id)
+        .await
+        .map_err(|error| error.to_string())?;
+    let functions = match &facts.appspec {
+        AppSpecText::Content(text) => match parse_appspec(text).map_err(|error| error.to_string())? {
+            Deployed::Lambda(functions) => functions,
+            Deployed::Ecs(_) => {
+                return Err(format!(
+                    "deployment {deployment_id} is an ECS deployment: only Lambda deployments are judged so far"
+                ));
+            }
+        },
+        AppSpecText::Elsewhere(kind) => {
+            return Err(format!(
+                "deployment {deployment_id}'s AppSpec is in {kind}, which CodeDeploy's API does not show: name the \
+                 function with --function NAME:ALIAS --new VERSION --old VERSION instead"
+            ));
+        }
+    };
+    let lifecycle = lifecycle_of(
+        &deployment_targets(codedeploy, deployment_id)
+            .await
+            .map_err(|error| error.to_string())?,
+    );
+    let split = match (lifecycle.allow_traffic, lifecycle.allow_traffic_started) {
+        (Some(split), _) => split,
+        (None, Some(started)) => (started, now),
+        (None, None) => {
+            return Err(format!(
+                "deployment {deployment_id} has not started moving traffic (its AllowTraffic event has no start \
+                 time): judge it once traffic moves"
+            ));
+        }
+    };
+    Ok(DeploymentToJudge {
+        functions,
+        group: format!("{}/{}", facts.application, facts.group),
+        split,
+    })
 }
 
 /// Without an alias and a current version there is no old version's traffic to compare with.

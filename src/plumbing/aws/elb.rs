@@ -120,3 +120,29 @@ pub(crate) async fn describe_rule(client: &Client, rule_arn: &str) -> Result<Rul
         .cloned()
         .ok_or_else(|| ListenerError::Unusable(format!("listener rule {rule_arn}: ELBv2 gave no rule")))
 }
+
+/// The load balancers each of `target_group_arns` serves (DescribeTargetGroups), by target group
+/// ARN, in the order asked.
+pub(crate) async fn target_group_load_balancers(
+    client: &Client,
+    target_group_arns: &[String],
+) -> Result<Vec<(String, Vec<String>)>, AwsError> {
+    let output = client
+        .describe_target_groups()
+        .set_target_group_arns(Some(target_group_arns.to_vec()))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(Service::ElasticLoadBalancing, "DescribeTargetGroups", &error))?;
+    Ok(target_group_arns
+        .iter()
+        .map(|arn| {
+            let load_balancers = output
+                .target_groups()
+                .iter()
+                .find(|group| group.target_group_arn() == Some(arn.as_str()))
+                .map(|group| group.load_balancer_arns().to_vec())
+                .unwrap_or_default();
+            (arn.clone(), load_balancers)
+        })
+        .collect())
+}
