@@ -21,6 +21,17 @@ pub(crate) struct Lifecycle {
     pub allow_traffic: Option<(SystemTime, SystemTime)>,
     /// When `AllowTraffic` started, ended or not (for `preflight judge` on a running deployment).
     pub allow_traffic_started: Option<SystemTime>,
+    /// An ECS deployment's task sets: which target group is blue's and which green's.
+    pub task_sets: Vec<TaskSet>,
+}
+
+/// One ECS task set as the deployment target names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TaskSet {
+    /// `Blue` (the original) or `Green` (the replacement).
+    pub label: String,
+    /// The target group's name (CodeDeploy gives no ARN).
+    pub target_group: String,
 }
 
 impl Lifecycle {
@@ -41,6 +52,17 @@ pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
         }
     };
     let in_progress = |event: &LifecycleEvent| event.status() == Some(&LifecycleEventStatus::InProgress);
+    let task_sets = targets
+        .iter()
+        .filter_map(DeploymentTarget::ecs_target)
+        .flat_map(|ecs| ecs.task_sets_info())
+        .filter_map(|task_set| {
+            Some(TaskSet {
+                label: task_set.task_set_label()?.as_str().to_string(),
+                target_group: task_set.target_group()?.name()?.to_string(),
+            })
+        })
+        .collect();
     let events = targets
         .iter()
         .map(events_of)
@@ -65,6 +87,7 @@ pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
         caller,
         allow_traffic,
         allow_traffic_started,
+        task_sets,
     }
 }
 
@@ -113,5 +136,40 @@ mod tests {
         assert!(!before.after_traffic());
         assert_eq!(before.allow_traffic, None);
         assert_eq!(lifecycle_of(&[]), Lifecycle::default());
+    }
+
+    #[test]
+    fn an_ecs_target_names_blue_s_and_green_s_target_groups() {
+        use aws_sdk_codedeploy::types::{EcsTarget, EcsTaskSet, TargetGroupInfo, TargetLabel};
+        let task_set = |label: TargetLabel, group: &str| {
+            EcsTaskSet::builder()
+                .task_set_label(label)
+                .target_group(TargetGroupInfo::builder().name(group).build())
+                .build()
+        };
+        let ecs = DeploymentTarget::builder()
+            .ecs_target(
+                EcsTarget::builder()
+                    .lifecycle_events(event("AfterAllowTraffic", LifecycleEventStatus::InProgress, None))
+                    .task_sets_info(task_set(TargetLabel::Blue, "web-blue"))
+                    .task_sets_info(task_set(TargetLabel::Green, "web-green"))
+                    .build(),
+            )
+            .build();
+        let lifecycle = lifecycle_of(&[ecs]);
+        assert!(lifecycle.after_traffic());
+        assert_eq!(
+            lifecycle.task_sets,
+            [
+                TaskSet {
+                    label: "Blue".into(),
+                    target_group: "web-blue".into()
+                },
+                TaskSet {
+                    label: "Green".into(),
+                    target_group: "web-green".into()
+                }
+            ]
+        );
     }
 }

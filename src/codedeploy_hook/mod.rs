@@ -29,7 +29,7 @@ use tokio::time::Instant;
 use crate::checks::canary::verdict_with;
 use crate::checks::config::Mode;
 use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_invocation, flow_record};
-use crate::checks::definitions::Definitions;
+use crate::checks::definitions::{Definitions, Subject as Selected};
 use crate::checks::setup::CheckSetup;
 use crate::checks::skip::{DESCRIPTION_DIRECTIVE, description_asks_to_skip};
 use crate::checks::verdict::{Cause, Status, Verdict};
@@ -37,7 +37,7 @@ use crate::checks::{Moment, Plan, Targets, canary_for, checks_without_targets, f
 use crate::plumbing::aws::codedeploy::deployment_targets;
 use crate::plumbing::aws::{AwsClients, AwsError};
 use appspec::{AppSpecError, Deployed, parse_appspec};
-use canary::{ToJudge, judge_functions};
+use canary::{ToJudge, judge_targets};
 use deployment::{AppSpecText, DiscoveryError, discover};
 use lifecycle::{Lifecycle, lifecycle_of};
 use payload::{HookEvent, PayloadError, parse_hook_event};
@@ -253,10 +253,9 @@ impl Deciding for Hook {
             return Ok(Verdict::skipped(skip_directive()));
         }
         let group = Some(found.deployment_group.as_str());
-        // Only a Lambda deployment is judged on its traffic so far; the two extra CodeDeploy
-        // calls are made only when an entry asks for judging.
+        // The two extra CodeDeploy calls are made only when an entry asks for judging.
         let lifecycle = match (&found.deployed, judges_traffic) {
-            (Some(Deployed::Lambda(_)), true) => {
+            (Some(_), true) => {
                 lifecycle_of(&deployment_targets(checking.clients().codedeploy().await, &event.deployment_id).await?)
             }
             _ => Lifecycle::default(),
@@ -268,16 +267,35 @@ impl Deciding for Hook {
         };
         let Plan { checks, selections } = plan_checks_at(config, &found.targets, group, moment)?;
         findings.selections = selections;
-        let to_judge: Vec<ToJudge> = match (&found.deployed, moment) {
-            (Some(Deployed::Lambda(functions)), Moment::AfterTraffic) => functions
+        let to_judge: Vec<ToJudge> = match (&found.deployed, &found.targets, moment) {
+            (Some(Deployed::Lambda(functions)), _, Moment::AfterTraffic) => functions
                 .iter()
                 .filter_map(|function| {
-                    canary_for(config, &function_subject(&function.name, group)).map(|settings| ToJudge {
+                    canary_for(config, &function_subject(&function.name, group)).map(|settings| ToJudge::Function {
                         function: function.clone(),
                         settings,
                     })
                 })
                 .collect(),
+            (Some(Deployed::Ecs(_)), targets, Moment::AfterTraffic) => {
+                let service = match targets {
+                    Targets::Service(service) => service.name.clone(),
+                    _ => None,
+                };
+                let selected = Selected {
+                    functions: Vec::new(),
+                    deployment_group: group.map(str::to_string),
+                    service: service.clone(),
+                };
+                canary_for(config, &selected)
+                    .map(|settings| ToJudge::Service {
+                        service: service.unwrap_or_else(|| found.deployment_group.clone()),
+                        task_sets: lifecycle.task_sets.clone(),
+                        settings,
+                    })
+                    .into_iter()
+                    .collect()
+            }
             _ => Vec::new(),
         };
         let checked = if checks.is_empty() && !to_judge.is_empty() {
@@ -291,7 +309,7 @@ impl Deciding for Hook {
             .as_ref()
             .is_none_or(|checked| checked.status == Status::Succeeded)
         {
-            findings.judgements = judge_functions(checking, to_judge, lifecycle.allow_traffic).await?;
+            findings.judgements = judge_targets(checking, to_judge, lifecycle.allow_traffic).await?;
         }
         Ok(verdict_with(checked, &findings.judgements))
     }

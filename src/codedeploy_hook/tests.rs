@@ -81,7 +81,7 @@ pub(super) fn revision_by_sha() -> Rule {
 }
 
 /// GetApplicationRevision returning `appspec` for the deployment's revision.
-fn revision_holding(appspec: impl Into<String>) -> Rule {
+pub(super) fn revision_holding(appspec: impl Into<String>) -> Rule {
     let appspec: String = appspec.into();
     mock!(CodeDeploy::get_application_revision)
         .match_requests(|request| {

@@ -1,6 +1,8 @@
-//! Judging a Lambda deployment's new version on its real traffic at `AfterAllowTraffic`: the
+//! Judging a deployment's new version on its real traffic at `AfterAllowTraffic`. For Lambda, the
 //! alias split traffic between the AppSpec's `CurrentVersion` and `TargetVersion` during
-//! `AllowTraffic`, and CloudWatch published each version's metrics apart (`ExecutedVersion`).
+//! `AllowTraffic`, and CloudWatch published each version's metrics apart (`ExecutedVersion`). For
+//! ECS, the deployment target names the blue and green task sets' target groups, whose load
+//! balancer counted each apart.
 
 #[cfg(test)]
 mod tests;
@@ -11,45 +13,104 @@ use tokio::time::Instant;
 
 use super::appspec::{Deployed, LambdaFunction, parse_appspec};
 use super::deployment::{AppSpecText, discover};
-use super::lifecycle::lifecycle_of;
+use super::lifecycle::{TaskSet, lifecycle_of};
 use crate::checks::canary::window::Window;
 use crate::checks::canary::{
     CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, judge_baking,
 };
 use crate::checks::deciding::{Checking, Stop};
+use crate::checks::verdict::Cause;
+use crate::plumbing::aws::elb::target_groups_named;
 use crate::plumbing::aws::codedeploy::deployment_targets;
 use crate::plumbing::aws::{AwsClients, AwsError};
 
-/// A function to judge, with its entry's settings.
-pub(crate) struct ToJudge {
-    pub function: LambdaFunction,
-    pub settings: CanarySettings,
+/// A target to judge, with its entry's settings.
+pub(crate) enum ToJudge {
+    Function {
+        function: LambdaFunction,
+        settings: CanarySettings,
+    },
+    /// An ECS service, green's task set against blue's.
+    Service {
+        service: String,
+        task_sets: Vec<TaskSet>,
+        settings: CanarySettings,
+    },
 }
 
-/// Judges each function in turn (a Lambda deployment has one), from `allow_traffic` (the split;
-/// when CodeDeploy gave no times, the split is taken to have just ended).
-pub(crate) async fn judge_functions(
+/// Judges each target in turn (a deployment has one), from `allow_traffic` (the split; when
+/// CodeDeploy gave no times, the split is taken to have just ended).
+pub(crate) async fn judge_targets(
     checking: &Checking,
-    functions: Vec<ToJudge>,
+    targets: Vec<ToJudge>,
     allow_traffic: Option<(SystemTime, SystemTime)>,
 ) -> Result<Vec<TargetJudgement>, Stop> {
     let clock = Clock::start();
     let split = allow_traffic.unwrap_or_else(|| (clock.now(), clock.now()));
-    let mut judgements = Vec::with_capacity(functions.len());
-    for ToJudge { function, settings } in functions {
-        judgements.push(
-            judge_function(
-                checking.clients(),
-                &function,
-                &settings,
-                split,
-                &clock,
-                Some(checking.deadline()),
-            )
-            .await?,
-        );
+    let deadline = Some(checking.deadline());
+    let mut judgements = Vec::with_capacity(targets.len());
+    for target in targets {
+        judgements.push(match target {
+            ToJudge::Function { function, settings } => {
+                judge_function(checking.clients(), &function, &settings, split, &clock, deadline).await?
+            }
+            ToJudge::Service {
+                service,
+                task_sets,
+                settings,
+            } => {
+                let pair = task_set_pair(checking.clients(), &service, &task_sets).await?;
+                let client = checking.clients().cloudwatch().await;
+                TargetJudgement {
+                    target: service,
+                    judged: judge_baking(client, &pair, split, &settings, &clock, deadline).await?,
+                    on_inconclusive: settings.on_inconclusive,
+                }
+            }
+        });
     }
     Ok(judgements)
+}
+
+/// Green's and blue's target groups as CloudWatch names them: CodeDeploy names them, ELBv2
+/// (DescribeTargetGroups) gives their load balancer.
+async fn task_set_pair(clients: &AwsClients, service: &str, task_sets: &[TaskSet]) -> Result<Pair, Stop> {
+    let named = |label: &str| {
+        task_sets
+            .iter()
+            .find(|task_set| task_set.label == label)
+            .map(|task_set| task_set.target_group.clone())
+            .ok_or_else(|| {
+                Stop::failed(
+                    Cause::NotFound,
+                    format!(
+                        "the deployment target of {service} names no {label} task set with a target group, so its \
+                         traffic cannot be judged"
+                    ),
+                )
+            })
+    };
+    let (green, blue) = (named("Green")?, named("Blue")?);
+    let found = target_groups_named(clients.elb().await, &[green.clone(), blue.clone()]).await?;
+    let subject = |name: &str| -> Result<Subject, Stop> {
+        let (_, arn, load_balancers) = found.iter().find(|(found, _, _)| found == name).ok_or_else(|| {
+            Stop::failed(
+                Cause::NotFound,
+                format!("DescribeTargetGroups did not describe target group {name}"),
+            )
+        })?;
+        let load_balancer = load_balancers.first().ok_or_else(|| {
+            Stop::failed(
+                Cause::Misconfigured,
+                format!("target group {name} serves no load balancer, so it has no request metrics"),
+            )
+        })?;
+        Subject::target_group(arn, load_balancer).map_err(|why| Stop::failed(Cause::Misconfigured, why))
+    };
+    Ok(Pair {
+        new: subject(&green)?,
+        old: subject(&blue)?,
+    })
 }
 
 /// Judges one function's new version against its current one over `split` (see

@@ -16,7 +16,7 @@ use aws_sdk_codedeploy::types::{DeploymentTarget, LambdaTarget, LifecycleEvent, 
 use aws_smithy_mocks::{Rule, mock};
 use aws_smithy_types::DateTime;
 use serde_json::{Value, json};
-use stand_in::fixtures::{CURRENT_VERSION, FUNCTION, TARGET_VERSION};
+use stand_in::fixtures::{CURRENT_VERSION, ECS_APPSPEC, FUNCTION, TARGET_VERSION, ecs_target_group_name};
 use tokio::time::Instant;
 
 use crate::checks::canary::Subject;
@@ -24,7 +24,7 @@ use crate::checks::canary::metrics::queries;
 use crate::checks::canary::window::{Look, Window};
 use crate::checks::config::Config;
 use crate::codedeploy_hook::tests::{
-    deployment_named_by_sha, hook_with, invoke_answering, report_accepted, revision_by_sha,
+    deployment_named_by_sha, hook_with, invoke_answering, report_accepted, revision_by_sha, revision_holding,
 };
 use crate::plumbing::aws::{AwsClients, canned};
 
@@ -75,12 +75,13 @@ fn answering(new: Served, old: Served) -> impl Fn(&GetMetricDataInput) -> GetMet
             let id = query.id().expect("an id");
             let stat = query.metric_stat().expect("a MetricStat");
             let dimensions = stat.metric().expect("a metric").dimensions();
-            let version = dimensions
-                .iter()
-                .find(|d| d.name() == Some("ExecutedVersion"))
-                .and_then(|d| d.value())
-                .expect("ExecutedVersion");
-            let served = if version == TARGET_VERSION { new } else { old };
+            // The new version: Lambda's target version, or ECS's green target group.
+            let is_new = dimensions.iter().any(|d| match (d.name(), d.value()) {
+                (Some("ExecutedVersion"), Some(version)) => version == TARGET_VERSION,
+                (Some("TargetGroup"), Some(group)) => group.contains("-green/"),
+                _ => false,
+            });
+            let served = if is_new { new } else { old };
             let period = Duration::from_secs(stat.period().expect("a period") as u64);
             let mut result = MetricDataResult::builder().id(id).status_code(StatusCode::Complete);
             let mut at = start;
@@ -88,9 +89,11 @@ fn answering(new: Served, old: Served) -> impl Fn(&GetMetricDataInput) -> GetMet
                 let minutes = served.minutes_in(at, at + period);
                 let requests = (served.per_minute * minutes).round();
                 let value = match stat.metric().and_then(|m| m.metric_name()) {
-                    Some("Invocations") => requests,
-                    Some("Errors") => (requests * served.error_share).round(),
+                    Some("Invocations" | "RequestCount") => requests,
+                    Some("Errors" | "HTTPCode_Target_5XX_Count") => (requests * served.error_share).round(),
                     Some("Duration") if requests > 0.0 => served.p99_ms,
+                    // The load balancer's response time is in seconds.
+                    Some("TargetResponseTime") if requests > 0.0 => served.p99_ms / 1000.0,
                     _ => 0.0,
                 };
                 // Counts are published only when not zero; no requests, no duration either.
@@ -529,4 +532,122 @@ async fn a_target_without_canary_gets_its_checks_after_traffic_too() {
         (Some("Succeeded"), Some("Passed"))
     );
     assert_eq!((invoke.num_calls(), metrics.num_calls()), (1, 0));
+}
+
+/// An ECS deployment's target at `AfterAllowTraffic`, its task sets in `service-blue` and
+/// `service-green`, traffic moved over `allow`.
+fn ecs_lifecycle(allow: (SystemTime, SystemTime)) -> [Rule; 2] {
+    use aws_sdk_codedeploy::types::{EcsTarget, EcsTaskSet, TargetGroupInfo, TargetLabel};
+    let list = mock!(CodeDeploy::list_deployment_targets).then_output(|| {
+        ListDeploymentTargetsOutput::builder()
+            .target_ids("shop:checkout")
+            .build()
+    });
+    let batch = mock!(CodeDeploy::batch_get_deployment_targets).then_output(move || {
+        let event = |name: &str, status: LifecycleEventStatus| {
+            LifecycleEvent::builder().lifecycle_event_name(name).status(status)
+        };
+        let task_set = |label: TargetLabel, colour: &str| {
+            EcsTaskSet::builder()
+                .task_set_label(label)
+                .target_group(TargetGroupInfo::builder().name(ecs_target_group_name(colour)).build())
+                .build()
+        };
+        BatchGetDeploymentTargetsOutput::builder()
+            .deployment_targets(
+                DeploymentTarget::builder()
+                    .ecs_target(
+                        EcsTarget::builder()
+                            .target_id("shop:checkout")
+                            .lifecycle_events(
+                                event("AllowTraffic", LifecycleEventStatus::Succeeded)
+                                    .start_time(DateTime::from(allow.0))
+                                    .end_time(DateTime::from(allow.1))
+                                    .build(),
+                            )
+                            .lifecycle_events(event("AfterAllowTraffic", LifecycleEventStatus::InProgress).build())
+                            .task_sets_info(task_set(TargetLabel::Blue, "blue"))
+                            .task_sets_info(task_set(TargetLabel::Green, "green"))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    [list, batch]
+}
+
+/// DescribeTargetGroups by name, as ELBv2 answers for the two task sets' groups behind one ALB.
+fn target_groups_behind_one_alb() -> Rule {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+    use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
+    mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
+        let group = |colour: &str, id: &str| {
+            TargetGroup::builder()
+                .target_group_name(ecs_target_group_name(colour))
+                .target_group_arn(format!(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/{}/{id}",
+                    ecs_target_group_name(colour)
+                ))
+                .load_balancer_arns(
+                    "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/shop/50dc6c495c0c9188",
+                )
+                .build()
+        };
+        DescribeTargetGroupsOutput::builder()
+            .target_groups(group("blue", "1a2b3c4d5e6f7081"))
+            .target_groups(group("green", "9a8b7c6d5e4f3021"))
+            .build()
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_ecs_deployment_s_green_target_group_is_judged_against_blue_s() {
+    let (from, to) = canary_window();
+    // Green answers 5xx to one request in five, and slower.
+    let metrics = cloudwatch_serving(
+        Served::during(from, to, 40.0, 0.2, 900.0),
+        Served::during(from, to, 360.0, 0.001, 80.0),
+    );
+    let [list, batch] = ecs_lifecycle((from, to));
+    let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
+    let (succeeded, failed) = (
+        report_accepted(LifecycleEventStatus::Succeeded),
+        report_accepted(LifecycleEventStatus::Failed),
+    );
+    let groups = target_groups_behind_one_alb();
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&deployment, &revision, &list, &batch, &succeeded, &failed]),
+        canned::lambda(&[]),
+        canned::elb(&[&groups]),
+    )
+    .with_cloudwatch(canned::cloudwatch(&[&metrics]));
+    // Through ALB_URL, so that no test listener is looked up: the checks would go there.
+    let checks = "targets: [{checks: [{path: /health}], canary: {}}]".to_string();
+    let config = Config::from_lookup(&|name| match name {
+        "PREFLIGHT_CHECKS" => Some(checks.clone()),
+        "ALB_URL" => Some("http://127.0.0.1:9".into()),
+        _ => None,
+    })
+    .expect("config");
+    let answer = Arc::new(hook_with(Ok(config)))
+        .handle(
+            Arc::new(clients),
+            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await
+        .expect("reported");
+    assert_eq!(
+        (answer["status"].as_str(), answer["cause"].as_str()),
+        (Some("Failed"), Some("ReleaseFailed")),
+        "{answer}"
+    );
+    let said = answer["reason"].as_str().unwrap_or_default();
+    assert!(
+        said.contains("failed on its real traffic: errors 80/400 (20.0%) against 4/3600 (0.1%) on targetgroup/checkout-blue/1a2b3c4d5e6f7081"),
+        "{said}"
+    );
+    assert!(said.contains("p99 900 ms against 80 ms"), "{said}");
+    assert_eq!((groups.num_calls(), metrics.num_calls()), (1, 1));
 }

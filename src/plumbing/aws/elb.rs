@@ -146,3 +146,31 @@ pub(crate) async fn target_group_load_balancers(
         })
         .collect())
 }
+
+/// Target groups by name (DescribeTargetGroups): each one's ARN and the load balancers it serves,
+/// in the order asked; a name ELBv2 did not describe is left out.
+pub(crate) async fn target_groups_named(
+    client: &Client,
+    names: &[String],
+) -> Result<Vec<(String, String, Vec<String>)>, AwsError> {
+    let output = client
+        .describe_target_groups()
+        .set_names(Some(names.to_vec()))
+        .send()
+        .await
+        .map_err(|error| AwsError::from_sdk(Service::ElasticLoadBalancing, "DescribeTargetGroups", &error))?;
+    Ok(names
+        .iter()
+        .filter_map(|name| {
+            let group = output
+                .target_groups()
+                .iter()
+                .find(|group| group.target_group_name() == Some(name.as_str()))?;
+            Some((
+                name.clone(),
+                group.target_group_arn()?.to_string(),
+                group.load_balancer_arns().to_vec(),
+            ))
+        })
+        .collect())
+}
