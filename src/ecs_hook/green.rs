@@ -22,6 +22,8 @@ pub(crate) struct GreenRouting {
     /// An ALB's listener rule ARN, or an NLB's listener ARN.
     pub test_rule: String,
     pub target_group: String,
+    /// Blue's target group: the other of the load balancer's pair, when the revision names both.
+    pub blue_target_group: Option<String>,
 }
 
 /// What preflight needs to check green.
@@ -88,14 +90,18 @@ impl From<ListenerError> for GreenError {
 /// is green's way in; its target group is the resolved one that shares its production rule, or
 /// the only one.
 pub(crate) fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Result<GreenRouting, GreenError> {
-    let (test_rule, production_rule) = revision
+    let (test_rule, production_rule, pair) = revision
         .load_balancers()
         .iter()
-        .filter_map(|balancer| balancer.advanced_configuration())
-        .find_map(|advanced| {
-            advanced
-                .test_listener_rule()
-                .map(|rule| (rule.to_string(), advanced.production_listener_rule()))
+        .filter_map(|balancer| Some((balancer, balancer.advanced_configuration()?)))
+        .find_map(|(balancer, advanced)| {
+            advanced.test_listener_rule().map(|rule| {
+                (
+                    rule.to_string(),
+                    advanced.production_listener_rule(),
+                    [balancer.target_group_arn(), advanced.alternate_target_group_arn()],
+                )
+            })
         })
         .ok_or_else(|| GreenError::NoTestRule {
             revision: revision_arn.to_string(),
@@ -113,9 +119,16 @@ pub(crate) fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Resu
         .ok_or_else(|| GreenError::NoTargetGroup {
             revision: revision_arn.to_string(),
         })?;
+    // The load balancer's target group and its alternate are blue's and green's, in either order.
+    let blue_target_group = pair
+        .into_iter()
+        .flatten()
+        .find(|group| *group != target_group)
+        .map(str::to_string);
     Ok(GreenRouting {
         test_rule,
         target_group: target_group.to_string(),
+        blue_target_group,
     })
 }
 
@@ -218,7 +231,8 @@ mod tests {
             routing,
             GreenRouting {
                 test_rule: TEST_RULE.into(),
-                target_group: GREEN_GROUP.into()
+                target_group: GREEN_GROUP.into(),
+                blue_target_group: Some("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/2".into()),
             }
         );
     }

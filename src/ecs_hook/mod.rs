@@ -7,6 +7,7 @@
 //! or `IN_PROGRESS` with the attempts used so far when the checks outlast the invocation
 //! ([`progress`]) → one summary line ([`summary`]). Nothing here calls CodeDeploy.
 
+pub(crate) mod canary;
 pub(crate) mod green;
 pub mod payload;
 pub(crate) mod progress;
@@ -25,13 +26,16 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::checks::canary::{CanarySettings, verdict_with};
 use crate::checks::config::Mode;
 use crate::checks::deciding::{Checking, Deciding, Decision, Findings, Stop, evaluate_invocation, flow_record};
+use crate::checks::definitions::Subject as Selected;
 use crate::checks::definitions::document::parse_entry;
 use crate::checks::setup::CheckSetup;
 use crate::checks::verdict::{Cause, Status, Verdict};
-use crate::checks::{Plan, Selection, ServiceTarget, Targets, listener_checks, plan_checks};
+use crate::checks::{Plan, Selection, ServiceTarget, Targets, canary_for, listener_checks, plan_checks};
 use crate::plumbing::aws::AwsClients;
+use canary::StepJudgement;
 use green::{GreenError, find_green};
 use payload::{EcsHookEvent, EcsPayloadError, parse_ecs_hook_event};
 use progress::{Next, Progress};
@@ -192,9 +196,13 @@ impl EcsHook {
             green: evaluation.findings.subject.as_deref(),
             selections: &evaluation.findings.selections,
             results: &evaluation.findings.results,
+            judgements: &evaluation.findings.judgements,
             elapsed: started.elapsed(),
         }
         .log();
+        for judgement in &evaluation.findings.judgements {
+            judgement.record(Self::FLOW).emit();
+        }
         flow_record::<EcsHook>(
             answer.status.to_string(),
             Some(answer.cause),
@@ -243,6 +251,8 @@ impl Deciding for EcsHook {
         let config = checking.config()?;
         let previous =
             progress::read(event.hook_details.as_ref()).map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
+        let step_start =
+            canary::read(event.hook_details.as_ref()).map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
         let own_checks = match event.hook_details.as_ref().and_then(|details| details.get(CHECKS_KEY)) {
             Some(entry) => Some(
                 parse_entry(entry, &format!("hookDetails.{CHECKS_KEY}"), &config.inherited).map_err(|error| {
@@ -295,19 +305,53 @@ impl Deciding for EcsHook {
             )?,
         };
         findings.selections = selections;
+        // Green's real traffic is judged where production traffic moved to it, when the service's
+        // entry asks; the synthetic checks still run first, once a step.
+        let canary = match &own_checks {
+            Some(chosen) => chosen.canary,
+            None => canary_for(
+                config,
+                &Selected {
+                    service: event.service_name().map(str::to_string),
+                    ..Selected::default()
+                },
+            ),
+        }
+        .filter(|_| canary::judged_at(event.stage));
+        let step = progress::step_of(event);
+        if let Some(settings) = &canary
+            && step_start.as_ref().is_some_and(|start| start.step == step)
+        {
+            // A later call of a step being judged: its checks passed in the step's first call.
+            return Self::judge(checking, event, &green.routing, step_start, settings, None, findings).await;
+        }
         let mut checks = checks
             .into_iter()
             .map(|check| green.route.apply(check))
             .collect::<Result<Vec<_>, _>>()
             .map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
-        let start = Progress::resume(previous, progress::step_of(event), &mut checks);
+        let start = Progress::resume(previous, step, &mut checks);
         findings.results = checking.run(config, checks.clone()).await?;
         let results = &findings.results;
         Ok(match start.next(&checks, results) {
-            Next::Done => HookAnswer::from_verdict(Verdict::from_results(
-                results,
-                Selection::skipped_in(&findings.selections),
-            )),
+            Next::Done => {
+                let checked = Verdict::from_results(results, Selection::skipped_in(&findings.selections));
+                match &canary {
+                    Some(settings) if checked.status == Status::Succeeded => {
+                        return Self::judge(
+                            checking,
+                            event,
+                            &green.routing,
+                            step_start,
+                            settings,
+                            Some(checked),
+                            findings,
+                        )
+                        .await;
+                    }
+                    _ => HookAnswer::from_verdict(checked),
+                }
+            }
             Next::Stuck(why) => HookAnswer::from_verdict(Verdict::failed(Cause::OutOfTime, why)),
             Next::Continue { delay, progress } => HookAnswer {
                 status: HookStatus::InProgress,
@@ -320,6 +364,45 @@ impl Deciding for EcsHook {
                 ),
                 call_back_delay: Some(call_back_seconds(delay)),
                 hook_details: Some(json!({ progress::KEY: progress.to_value() })),
+            },
+        })
+    }
+}
+
+impl EcsHook {
+    /// Judges green's real traffic at this call of its step; `checked` is the verdict of the
+    /// checks this call ran, if it ran them.
+    async fn judge(
+        checking: &Checking,
+        event: &EcsHookEvent,
+        routing: &green::GreenRouting,
+        step_start: Option<canary::StepStart>,
+        settings: &CanarySettings,
+        checked: Option<Verdict>,
+        findings: &mut Findings,
+    ) -> Result<HookAnswer, Stop> {
+        let service = event.service_name().unwrap_or(&event.service_arn).to_string();
+        let judged = canary::judge_step(
+            checking.clients(),
+            &service,
+            routing,
+            event.stage,
+            &progress::step_of(event),
+            step_start,
+            settings,
+        )
+        .await?;
+        Ok(match judged {
+            StepJudgement::Decided(judgement) => {
+                findings.judgements = vec![judgement];
+                HookAnswer::from_verdict(verdict_with(checked, &findings.judgements))
+            }
+            StepJudgement::Wait { delay, start, reason } => HookAnswer {
+                status: HookStatus::InProgress,
+                cause: Cause::InProgress,
+                reason: format!("{reason}: ECS calls again in {} s", call_back_seconds(delay)),
+                call_back_delay: Some(call_back_seconds(delay)),
+                hook_details: Some(json!({ canary::KEY: start.to_value() })),
             },
         })
     }

@@ -7,7 +7,8 @@ use tracing::Level;
 
 use super::payload::{EcsHookEvent, EcsPayloadError};
 use super::{HookAnswer, HookStatus};
-use crate::checks::describe::{describe_checks, describe_selections};
+use crate::checks::canary::TargetJudgement;
+use crate::checks::describe::{describe_checks, describe_judgements, describe_selections};
 use crate::checks::{CheckResult, Selection};
 
 pub(crate) struct Summary<'a> {
@@ -17,12 +18,16 @@ pub(crate) struct Summary<'a> {
     pub green: Option<&'a str>,
     pub selections: &'a [Selection],
     pub results: &'a [CheckResult],
+    /// Green judged on its real traffic, with the evidence.
+    pub judgements: &'a [TargetJudgement],
     pub elapsed: Duration,
 }
 
 impl Summary<'_> {
     pub(crate) fn log(&self) {
         let checks = describe_checks(self.results);
+        // Left out (`None`) when nothing was judged.
+        let judged = describe_judgements(self.judgements);
         let targets = describe_selections(self.selections);
         let elapsed_ms = self.elapsed.as_millis() as u64;
         macro_rules! summary {
@@ -39,6 +44,7 @@ impl Summary<'_> {
                     green = self.green.unwrap_or(""),
                     targets = %targets,
                     checks = %checks,
+                    judged,
                     elapsed_ms,
                     "ecs hook summary"
                 )

@@ -31,22 +31,22 @@ use crate::plumbing::aws::{AwsClients, canned};
 /// The stand-in's first ECS-native service: its revisions, test listener and rules, target groups.
 static SERVICE: LazyLock<EcsNative> = LazyLock::new(|| fixtures::ecs_native(1));
 
-fn green_group() -> &'static str {
+pub(super) fn green_group() -> &'static str {
     &SERVICE.green_target_group
 }
 
-fn blue_group() -> &'static str {
+pub(super) fn blue_group() -> &'static str {
     &SERVICE.blue_target_group
 }
 
 /// ECS's payload at `stage`, with green's production weight when production traffic is shifting
 /// (`None`: `productionTrafficWeights` is `{}`), and the hook's `hookDetails`.
-fn payload(stage: &str, green_production: Option<f64>, hook_details: Option<Value>) -> Value {
+pub(super) fn payload(stage: &str, green_production: Option<f64>, hook_details: Option<Value>) -> Value {
     SERVICE.service().hook_event(stage, green_production, hook_details)
 }
 
 /// DescribeServiceRevisions for green: its test rule, and green's own target group.
-fn green_revision() -> Rule {
+pub(super) fn green_revision() -> Rule {
     mock!(aws_sdk_ecs::Client::describe_service_revisions)
         .match_requests(|request| request.service_revision_arns() == [SERVICE.green_revision.clone()])
         .then_output(green_revision_output)
@@ -182,15 +182,15 @@ fn listener_speaking(port: u16, protocol: ProtocolEnum) -> (Rule, Rule) {
 
 /// The canned ECS and ELBv2 answers of one service: green's revision, its test rule forwarding
 /// to `to` (green or blue), and the test listener on `port`.
-struct CannedAws {
-    revision: Rule,
-    rule: Rule,
-    listeners: Rule,
-    balancers: Rule,
+pub(super) struct CannedAws {
+    pub(super) revision: Rule,
+    pub(super) rule: Rule,
+    pub(super) listeners: Rule,
+    pub(super) balancers: Rule,
 }
 
 impl CannedAws {
-    fn routing_to(to: &'static str, port: u16) -> CannedAws {
+    pub(super) fn routing_to(to: &'static str, port: u16) -> CannedAws {
         let (listeners, balancers) = listener_at(port);
         CannedAws {
             revision: green_revision(),
@@ -200,12 +200,12 @@ impl CannedAws {
         }
     }
 
-    fn clients(&self) -> Arc<AwsClients> {
+    pub(super) fn clients(&self) -> Arc<AwsClients> {
         clients(&[&self.revision], &[&self.rule, &self.listeners, &self.balancers])
     }
 }
 
-fn clients(ecs: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
+pub(super) fn clients(ecs: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
     Arc::new(
         AwsClients::from_clients(canned::codedeploy(&[]), canned::lambda(&[]), canned::elb(elb))
             .with_ecs(canned::ecs(ecs)),
@@ -213,7 +213,7 @@ fn clients(ecs: &[&Rule], elb: &[&Rule]) -> Arc<AwsClients> {
 }
 
 /// One call: what ECS reads, and the cause and reason the summary line gives, as `Cause: reason`.
-async fn call(
+pub(super) async fn call(
     pairs: &[(&str, &str)],
     clients: Arc<AwsClients>,
     payload: &Value,
@@ -233,7 +233,7 @@ async fn call_within(
     Ok((answer.to_value(), format!("{}: {}", answer.cause, answer.reason)))
 }
 
-async fn green(answer: u16) -> (HttpTarget, u16) {
+pub(super) async fn green(answer: u16) -> (HttpTarget, u16) {
     let target = HttpTarget::start(&[("/healthcheck", Answer::Status(answer))])
         .await
         .expect("start green");

@@ -20,8 +20,8 @@ use crate::checks::canary::{
 };
 use crate::checks::deciding::{Checking, Stop};
 use crate::checks::verdict::Cause;
-use crate::plumbing::aws::elb::target_groups_named;
 use crate::plumbing::aws::codedeploy::deployment_targets;
+use crate::plumbing::aws::elb::target_groups_named;
 use crate::plumbing::aws::{AwsClients, AwsError};
 
 /// A target to judge, with its entry's settings.

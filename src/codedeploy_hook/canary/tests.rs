@@ -7,8 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::Client as CloudWatch;
-use aws_sdk_cloudwatch::operation::get_metric_data::{GetMetricDataInput, GetMetricDataOutput};
-use aws_sdk_cloudwatch::types::{MetricDataResult, StatusCode};
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataInput;
 use aws_sdk_codedeploy::Client as CodeDeploy;
 use aws_sdk_codedeploy::operation::batch_get_deployment_targets::BatchGetDeploymentTargetsOutput;
 use aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput;
@@ -26,87 +25,10 @@ use crate::checks::config::Config;
 use crate::codedeploy_hook::tests::{
     deployment_named_by_sha, hook_with, invoke_answering, report_accepted, revision_by_sha, revision_holding,
 };
+use crate::plumbing::aws::canned::{Served, answering, cloudwatch_serving};
 use crate::plumbing::aws::{AwsClients, canned};
 
 const MINUTE: Duration = Duration::from_secs(60);
-
-/// What one version served: `per_minute` requests in every minute of `[from, to)`, a share of
-/// them errors, at a p99.
-#[derive(Clone, Copy)]
-struct Served {
-    per_minute: f64,
-    error_share: f64,
-    p99_ms: f64,
-    from: SystemTime,
-    to: SystemTime,
-}
-
-impl Served {
-    fn during(from: SystemTime, to: SystemTime, per_minute: f64, error_share: f64, p99_ms: f64) -> Served {
-        Served {
-            per_minute,
-            error_share,
-            p99_ms,
-            from,
-            to,
-        }
-    }
-
-    /// Minutes of `[start, end)` in which this version served.
-    fn minutes_in(&self, start: SystemTime, end: SystemTime) -> f64 {
-        let from = start.max(self.from);
-        let to = end.min(self.to);
-        to.duration_since(from).map_or(0.0, |d| d.as_secs_f64() / 60.0)
-    }
-}
-
-/// GetMetricData answered from each version's traffic, as CloudWatch would for these series.
-fn cloudwatch_serving(new: Served, old: Served) -> Rule {
-    mock!(CloudWatch::get_metric_data).then_compute_output(answering(new, old))
-}
-
-/// What CloudWatch answers to a request for these versions' series.
-fn answering(new: Served, old: Served) -> impl Fn(&GetMetricDataInput) -> GetMetricDataOutput + Send + Sync + 'static {
-    move |request: &GetMetricDataInput| {
-        let start = SystemTime::try_from(*request.start_time().expect("StartTime")).expect("a time");
-        let end = SystemTime::try_from(*request.end_time().expect("EndTime")).expect("a time");
-        let mut output = GetMetricDataOutput::builder();
-        for query in request.metric_data_queries() {
-            let id = query.id().expect("an id");
-            let stat = query.metric_stat().expect("a MetricStat");
-            let dimensions = stat.metric().expect("a metric").dimensions();
-            // The new version: Lambda's target version, or ECS's green target group.
-            let is_new = dimensions.iter().any(|d| match (d.name(), d.value()) {
-                (Some("ExecutedVersion"), Some(version)) => version == TARGET_VERSION,
-                (Some("TargetGroup"), Some(group)) => group.contains("-green/"),
-                _ => false,
-            });
-            let served = if is_new { new } else { old };
-            let period = Duration::from_secs(stat.period().expect("a period") as u64);
-            let mut result = MetricDataResult::builder().id(id).status_code(StatusCode::Complete);
-            let mut at = start;
-            while at + period <= end {
-                let minutes = served.minutes_in(at, at + period);
-                let requests = (served.per_minute * minutes).round();
-                let value = match stat.metric().and_then(|m| m.metric_name()) {
-                    Some("Invocations" | "RequestCount") => requests,
-                    Some("Errors" | "HTTPCode_Target_5XX_Count") => (requests * served.error_share).round(),
-                    Some("Duration") if requests > 0.0 => served.p99_ms,
-                    // The load balancer's response time is in seconds.
-                    Some("TargetResponseTime") if requests > 0.0 => served.p99_ms / 1000.0,
-                    _ => 0.0,
-                };
-                // Counts are published only when not zero; no requests, no duration either.
-                if value > 0.0 {
-                    result = result.timestamps(DateTime::from(at)).values(value);
-                }
-                at += period;
-            }
-            output = output.metric_data_results(result.build());
-        }
-        output.build()
-    }
-}
 
 /// The deployment's one Lambda target, at `caller`, with AllowTraffic over `allow`.
 fn lifecycle(caller: &'static str, allow: (SystemTime, SystemTime)) -> [Rule; 2] {

@@ -1,0 +1,225 @@
+//! Judging green on its real traffic at Amazon ECS's own production traffic shift: at every
+//! linear or canary step (`PRODUCTION_TRAFFIC_SHIFT`, green's new share in the payload) green's
+//! traffic since the step began against blue's over the same minutes, before more traffic moves;
+//! at `POST_PRODUCTION_TRAFFIC_SHIFT` (green at 100%) green's minutes since the shift against
+//! blue's as many minutes before it.
+//!
+//! ECS calls again when asked (`IN_PROGRESS` with a `callBackDelay`), so preflight never waits
+//! inside a call: too few complete minutes yet, and it answers `IN_PROGRESS` with when the step
+//! began in `hookDetails` (ECS hands it back), until a decision or the bake time.
+
+#[cfg(test)]
+mod tests;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+use super::green::GreenRouting;
+use super::payload::Stage;
+use crate::checks::canary::window::{
+    Look, MINUTE, Window, complete_minutes_after, complete_until, floor_minute, next_minute_readable,
+};
+use crate::checks::canary::{
+    CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, look_once,
+};
+use crate::checks::deciding::Stop;
+use crate::checks::verdict::Cause;
+use crate::plumbing::aws::AwsClients;
+use crate::plumbing::aws::elb::target_group_load_balancers;
+
+/// The `hookDetails` key the step's start travels under.
+pub(crate) const KEY: &str = "preflightCanary";
+
+/// When this step began, as the first call of it saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StepStart {
+    /// The stage and green's production weight, as `progress::step_of` writes them.
+    pub step: String,
+    pub since: SystemTime,
+}
+
+impl StepStart {
+    pub(crate) fn to_value(&self) -> Value {
+        let seconds = self.since.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
+        json!({"step": self.step, "since": seconds})
+    }
+}
+
+/// The step start an earlier call left in `hook_details`, if any.
+pub(crate) fn read(hook_details: Option<&Value>) -> Result<Option<StepStart>, String> {
+    let Some(state) = hook_details.and_then(|details| details.get(KEY)) else {
+        return Ok(None);
+    };
+    let step = state.get("step").and_then(Value::as_str);
+    let since = state.get("since").and_then(Value::as_u64);
+    match (step, since) {
+        (Some(step), Some(since)) => Ok(Some(StepStart {
+            step: step.to_string(),
+            since: UNIX_EPOCH + Duration::from_secs(since),
+        })),
+        _ => Err(format!(
+            "hookDetails.{KEY} is not what preflight leaves there ({state}): remove it from the hook's hookDetails, \
+             which ECS fills in by itself"
+        )),
+    }
+}
+
+/// Whether green is judged at `stage`: where traffic has moved to it in production.
+pub(crate) fn judged_at(stage: Stage) -> bool {
+    matches!(stage, Stage::ProductionTrafficShift | Stage::PostProductionTrafficShift)
+}
+
+/// What a call's look found.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum StepJudgement {
+    Decided(TargetJudgement),
+    /// Too little yet: call again after `delay`, with `start` kept.
+    Wait {
+        delay: Duration,
+        start: StepStart,
+        reason: String,
+    },
+}
+
+/// Judges green against blue for this call of `step` at `stage`, `earlier` being what an earlier
+/// call of the same deployment left.
+pub(crate) async fn judge_step(
+    clients: &AwsClients,
+    service: &str,
+    routing: &GreenRouting,
+    stage: Stage,
+    step: &str,
+    earlier: Option<StepStart>,
+    settings: &CanarySettings,
+) -> Result<StepJudgement, Stop> {
+    let clock = Clock::start();
+    let start = match earlier {
+        Some(start) if start.step == step => start,
+        _ => StepStart {
+            step: step.to_string(),
+            since: clock.now(),
+        },
+    };
+    let pair = target_group_pair(clients, routing).await?;
+    let now = clock.now();
+    // The bake counts readable minutes, as the CodeDeploy hook's does: the settle time comes on top.
+    let done = complete_minutes_after(start.since, now, settings.settle);
+    // Before and after the shift at POST_PRODUCTION_TRAFFIC_SHIFT; side by side during a step.
+    let look = if stage == Stage::PostProductionTrafficShift {
+        Look::before_and_after(
+            start.since,
+            complete_minutes_after(start.since, now, settings.settle).min(settings.bake),
+        )
+    } else {
+        let split = Window::covering(start.since, now);
+        let readable = Window {
+            start: split.start,
+            end: split.end.min(complete_until(now, settings.settle)),
+        };
+        (readable.end > readable.start)
+            .then(|| Look::side_by_side(readable))
+            .flatten()
+    };
+    let judged = match look {
+        Some(look) => Some(look_once(clients.cloudwatch().await, &pair, &look, settings).await?),
+        None => None,
+    };
+    if let Some(judged) = &judged
+        && judged.ruling != Ruling::Inconclusive
+    {
+        return Ok(StepJudgement::Decided(judgement(service, judged.clone(), settings)));
+    }
+    if done >= settings.bake {
+        let judged = judged.unwrap_or_else(|| nothing_yet(&pair, start.since, now, settings));
+        let how = format!("after baking {} min (bake_minutes)", settings.bake.as_secs() / 60);
+        let judged = Judged {
+            rule: format!("{} ({how})", judged.rule),
+            ..judged
+        };
+        return Ok(StepJudgement::Decided(judgement(service, judged, settings)));
+    }
+    // When the next minute of data can be read: during a step its window starts at the step's
+    // first (started) minute, after the shift at the first whole minute after it.
+    let next = if stage == Stage::PostProductionTrafficShift {
+        next_minute_readable(start.since, done, settings.settle)
+    } else {
+        let first = floor_minute(start.since) + MINUTE + settings.settle;
+        first.max(complete_until(now, settings.settle) + MINUTE + settings.settle)
+    };
+    let delay = next.duration_since(now).unwrap_or_default().max(Duration::from_secs(1));
+    let seen = judged.map_or_else(
+        || "no complete minute of green's traffic yet".to_string(),
+        |judged| judged.rule,
+    );
+    Ok(StepJudgement::Wait {
+        delay,
+        reason: format!(
+            "judging green's real traffic at {step}: {seen}; {} of {} bake minutes read",
+            done.as_secs() / 60,
+            settings.bake.as_secs() / 60
+        ),
+        start,
+    })
+}
+
+fn judgement(service: &str, judged: Judged, settings: &CanarySettings) -> TargetJudgement {
+    TargetJudgement {
+        target: service.to_string(),
+        judged,
+        on_inconclusive: settings.on_inconclusive,
+    }
+}
+
+/// `Inconclusive`: the bake ended before a single complete minute could be read.
+fn nothing_yet(pair: &Pair, since: SystemTime, now: SystemTime, settings: &CanarySettings) -> Judged {
+    let side = |subject: &Subject| Side {
+        name: subject.shown(),
+        window: Window::covering(since, now),
+        traffic: Traffic::default(),
+    };
+    Judged {
+        ruling: Ruling::Inconclusive,
+        rule: format!(
+            "no complete minute of traffic could be read (CloudWatch's points settle {} min after each minute)",
+            settings.settle.as_secs() / 60
+        ),
+        new: side(&pair.new),
+        old: side(&pair.old),
+    }
+}
+
+/// Green's and blue's target groups as CloudWatch names them (DescribeTargetGroups gives their
+/// load balancer).
+async fn target_group_pair(clients: &AwsClients, routing: &GreenRouting) -> Result<Pair, Stop> {
+    let Some(blue) = &routing.blue_target_group else {
+        return Err(Stop::failed(
+            Cause::Misconfigured,
+            format!(
+                "green's service revision names only green's target group {}, so blue's traffic cannot be read to \
+                 compare: give the service's load balancer both target groups (targetGroupArn and \
+                 advancedConfiguration.alternateTargetGroupArn)",
+                routing.target_group
+            ),
+        ));
+    };
+    let found = target_group_load_balancers(clients.elb().await, &[routing.target_group.clone(), blue.clone()]).await?;
+    let mut subjects = Vec::with_capacity(2);
+    for (group, load_balancers) in found {
+        let load_balancer = load_balancers.first().ok_or_else(|| {
+            Stop::failed(
+                Cause::Misconfigured,
+                format!("target group {group} serves no load balancer, so it has no request metrics"),
+            )
+        })?;
+        subjects
+            .push(Subject::target_group(&group, load_balancer).map_err(|why| Stop::failed(Cause::Misconfigured, why))?);
+    }
+    let [new, old]: [Subject; 2] = subjects.try_into().map_err(|_| {
+        Stop::failed(
+            Cause::Internal,
+            "DescribeTargetGroups did not describe both target groups",
+        )
+    })?;
+    Ok(Pair { new, old })
+}
