@@ -22,22 +22,30 @@
 //!   HTTP), `judge` and `assertions` (each answer judged, pure), `expected_status`, `runner`
 //!   (attempts, deadline, concurrency), `verdict` (status, cause, reason), `describe` (the checks
 //!   as summary lines show them), `setup` (the configuration and probe the flows share), `skip`
-//!   (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`).
+//!   (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`), and `canary/`: the judge of real traffic
+//!   (`settings`, the `canary` key; `window`, which minutes a look reads; `metrics`, the series and
+//!   queries; `statistics`, the exact test; `judge`, the rules, all pure; and the looks themselves,
+//!   once or baking until a decision, the bake time or the deadline).
 //! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: `payload` → what was deployed
 //!   (`deployment`: GetDeployment, GetApplicationRevision; `appspec`; for ECS `test_listener`:
-//!   GetDeploymentGroup, then ELBv2) → the checks → exactly one `report` → one `summary` line;
+//!   GetDeploymentGroup, then ELBv2) → which event called (`lifecycle`: ListDeploymentTargets,
+//!   BatchGetDeploymentTargets, pure reading) → the checks, or at `AfterAllowTraffic` the `canary`
+//!   judge (a Lambda version or ECS task set's target group against the old one) → exactly one
+//!   `report` → one `summary` line;
 //!   `tests.rs` runs its decisions in process on canned AWS answers.
 //! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks: `payload` → `stage` (a rollback is never
 //!   held up, pure) → `green` (its service revision's test listener rule: ECS, ELBv2) → the
 //!   checks, sent as the `rule` routes them to green (pure) → `{"hookStatus": …}`, with `progress`
-//!   carrying the attempts used across `IN_PROGRESS` calls (pure) → one `summary` line; `tests.rs`
-//!   as above.
+//!   carrying the attempts used across `IN_PROGRESS` calls (pure) → at the production traffic
+//!   shift, `canary` (green's target group judged against blue's, step by step, `IN_PROGRESS`
+//!   while minutes settle) → one `summary` line; `tests.rs` as above.
 //! - [`maintenance`]: the maintenance page: `notification` (SNS, EventBridge) and `config`
 //!   (pure) → `plan` (pure decisions) → `reconcile` (the executor) over `listener` (ELBv2 calls).
 //! - [`command_line`]: the `preflight` command's work: the hook's configuration with the
-//!   command's choices on top, `check` (run, print, exit code) and `explain` (pure).
+//!   command's choices on top, `check` (run, print, exit code), `explain` (pure) and `judge` (the
+//!   canary judge on a past or running deployment, deciding nothing).
 //! - [`plumbing`]: `aws` (SDK set-up, the lazily built clients, the typed `AwsError` and its
-//!   retry classification, the CodeDeploy, ECS and ELBv2 reads the flows share, canned answers
+//!   retry classification, the CodeDeploy, ECS, ELBv2 and CloudWatch reads the flows share, canned answers
 //!   for tests), `env` (reading variables, `ConfigError`), `deadline` (and work guarded by it),
 //!   `metrics` (Embedded Metric Format records), `logging` (JSON), `text`.
 //!

@@ -175,6 +175,24 @@ fn the_hook_may_read_green_s_service_revision_and_ecs_may_invoke_it_when_asked()
 }
 
 #[test]
+fn the_hook_may_judge_a_canary_on_its_metrics_and_deployment_targets() {
+    let policies = policies(&json!({}), false);
+    for action in [
+        "cloudwatch:GetMetricData",
+        "codedeploy:ListDeploymentTargets",
+        "codedeploy:BatchGetDeploymentTargets",
+        "elasticloadbalancing:DescribeTargetGroups",
+    ] {
+        let granted = statements_allowing(&policies, "PreflightHook", action);
+        assert_eq!(granted.len(), 1, "{action}: {granted:?}");
+        // None of them has a resource type: "*" is the only resource that grants them.
+        assert_eq!(granted[0]["Resource"], "*", "{action}");
+    }
+    let never_called = statements_allowing(&policies, "PreflightHook", "codedeploy:GetDeploymentTarget");
+    assert!(never_called.is_empty(), "{never_called:?}");
+}
+
+#[test]
 fn subnets_put_the_hook_in_the_vpc_and_need_security_groups() {
     let outside = resources(&json!({}));
     assert!(outside["PreflightHook"]["Properties"].get("VpcConfig").is_none());
