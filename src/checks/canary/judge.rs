@@ -368,4 +368,65 @@ mod tests {
         let new = side("version 7", Some(200.0), Some(250.0), Some(80.0));
         assert_eq!((new.errors(), new.error_rate()), (200, 1.0));
     }
+
+    use proptest::prelude::*;
+
+    /// One side: requests (absent when zero, as CloudWatch leaves them out), errors up to them,
+    /// and a p99 when there were requests.
+    fn traffic_up_to(most: u64) -> impl Strategy<Value = (u64, u64, f64)> {
+        (0..most).prop_flat_map(|requests| (Just(requests), 0..=requests, 1.0f64..2_000.0))
+    }
+
+    fn traffic() -> impl Strategy<Value = (u64, u64, f64)> {
+        traffic_up_to(5_000)
+    }
+
+    fn side_of(name: &str, (requests, errors, p99): (u64, u64, f64)) -> Side {
+        side(
+            name,
+            (requests > 0).then_some(requests as f64),
+            (errors > 0).then_some(errors as f64),
+            (requests > 0).then_some(p99),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn more_errors_in_the_new_version_never_turn_a_fail_into_a_pass(new in traffic(), old in traffic()) {
+            let settings = CanarySettings { min_requests: 20, ..CanarySettings::default() };
+            let before = judge(&side_of("new", new), &side_of("old", old), &settings);
+            prop_assume!(before.ruling == Ruling::Fail && new.1 < new.0);
+            let more = (new.0, new.1 + 1, new.2);
+            let after = judge(&side_of("new", more), &side_of("old", old), &settings);
+            prop_assert_eq!(after.ruling, Ruling::Fail, "{} then {}", before.rule, after.rule);
+        }
+
+        #[test]
+        fn fewer_requests_never_turn_an_inconclusive_into_a_decision(
+            new in traffic_up_to(1_000),
+            old in traffic_up_to(1_000),
+            fewer_new in 0u64..1_000,
+            fewer_old in 0u64..1_000,
+        ) {
+            let settings = CanarySettings { min_requests: 500, ..CanarySettings::default() };
+            let before = judge(&side_of("new", new), &side_of("old", old), &settings);
+            prop_assume!(before.ruling == Ruling::Inconclusive);
+            let fewer = |(requests, errors, p99): (u64, u64, f64), by: u64| {
+                let requests = requests.saturating_sub(by);
+                (requests, errors.min(requests), p99)
+            };
+            let after = judge(&side_of("new", fewer(new, fewer_new)), &side_of("old", fewer(old, fewer_old)), &settings);
+            prop_assert_eq!(after.ruling, Ruling::Inconclusive, "{} then {}", before.rule, after.rule);
+        }
+
+        #[test]
+        fn no_traffic_on_either_side_is_never_a_pass(new in traffic(), old in traffic()) {
+            let settings = CanarySettings::default();
+            let empty = (0, 0, 0.0);
+            prop_assert_ne!(judge(&side_of("new", empty), &side_of("old", old), &settings).ruling, Ruling::Pass);
+            prop_assert_ne!(judge(&side_of("new", new), &side_of("old", empty), &settings).ruling, Ruling::Pass);
+        }
+    }
 }
