@@ -25,6 +25,18 @@ pub fn explain(config: &Config, plan: &Plan) -> String {
     for selection in &plan.selections {
         out.push(format!("target {selection}"));
     }
+    // Judging happens after traffic moved, on CloudWatch's metrics: nothing here is sent.
+    let judging = config
+        .definitions
+        .iter()
+        .flat_map(|definitions| definitions.entries.iter().map(|entry| &entry.plan))
+        .filter_map(|entry| entry.canary.map(|canary| (entry.source, canary)));
+    for (source, canary) in judging {
+        out.push(format!(
+            "{source} judges real traffic after it moves: {}",
+            canary.describe()
+        ));
+    }
     for (n, check) in plan.checks.iter().enumerate() {
         out.push(String::new());
         out.push(format!(
@@ -177,5 +189,21 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"source\": \"preflight\""), "{text}");
+    }
+
+    #[test]
+    fn an_entry_with_canary_says_how_it_judges_real_traffic() {
+        let lookup = |name: &str| {
+            (name == "PREFLIGHT_CHECKS").then(|| {
+                "targets: [{function: shop-api, checks: [{path: /health}], canary: {min_requests: 300}}]".to_string()
+            })
+        };
+        let subject = Subject::Functions(vec![FunctionRef::parse("shop-api:7").unwrap()]);
+        let config = config(&subject, None, &lookup).unwrap();
+        let text = explain(&config, &plan(&config, &subject).unwrap());
+        assert!(
+            text.contains("targets[0] judges real traffic after it moves: min_requests 300, bake 10 min, settle 3 min"),
+            "{text}"
+        );
     }
 }
