@@ -7,14 +7,21 @@
 //! function's answer, and the summary line and metric record. One test reads the rule from moto's
 //! real ELBv2 instead, with `ALB_URL` giving the listener's address. The hook's decisions (each
 //! stage, the rule's conditions, `hookDetails`, continuing after `IN_PROGRESS`) are tested in
-//! process, on the SDK's canned answers and the paused clock: `src/ecs_hook/tests.rs`.
+//! process, on the SDK's canned answers and the paused clock: `src/ecs_hook/tests.rs`. Green
+//! judged on its real traffic at a linear or canary step goes through the real binary too: its
+//! target groups' load balancer from the stand-in's DescribeTargetGroups, their ALB metrics from
+//! its GetMetricData (`src/ecs_hook/canary/tests.rs` has the step's decisions in process).
 
 mod common;
 
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
 use common::{HookRig as Rig, TIMEOUT, text};
 use serde_json::{Value, json};
-use stand_in::fixtures::{TEST_RULE_HEADER, TEST_RULE_HOST, test_rule};
-use stand_in::{Answer, EcsService, Fault, HttpTarget, Operation, RuntimeOutcome, TestRule};
+use stand_in::fixtures::{TEST_RULE_HEADER, TEST_RULE_HOST, ecs_native, test_rule};
+use stand_in::{
+    Answer, EcsService, Fault, HttpTarget, Operation, RuntimeOutcome, TargetGroupRequests, TargetGroupTraffic, TestRule,
+};
 
 /// Green answering `answers`, behind a test listener whose rule is the fixtures' (a host, a
 /// header and two path patterns, as the in-process tests' canned rule), test traffic shifted to
@@ -280,4 +287,215 @@ async fn green_behind_an_nlb_is_checked_through_its_tcp_test_listener_once_it_fo
         0,
         "an NLB listener has no rules to read"
     );
+}
+
+/// The start of the minute `minutes` before this one.
+fn minutes_ago(minutes: u64) -> SystemTime {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    UNIX_EPOCH + Duration::from_secs(now - now % 60 - minutes * 60)
+}
+
+/// What follows `marker` in `arn`, with `prefix` before it: CloudWatch's dimension of a load
+/// balancer (`app/NAME/ID`) or a target group (`targetgroup/NAME/ID`).
+fn dimension(arn: &str, marker: &str, prefix: &str) -> String {
+    let (_, rest) = arn
+        .split_once(marker)
+        .unwrap_or_else(|| panic!("{arn} has no {marker}"));
+    format!("{prefix}{rest}")
+}
+
+/// The hook's own checks and an ECS canary with its defaults (3 settle minutes).
+fn canary_details() -> Value {
+    json!({"preflight": {"checks": [{"path": "/healthcheck"}], "canary": {}}})
+}
+
+/// How a canary step of the fixtures' first ECS-native service went through the binary.
+struct Step {
+    rig: Rig,
+    green: HttpTarget,
+    /// The step's first call's answer, and the later call's (ECS's, its step begun ten minutes ago).
+    first: Value,
+    later: Value,
+    /// Green's and blue's simulated traffic.
+    traffic: (TargetGroupTraffic, TargetGroupTraffic),
+}
+
+/// Green (answering the synthetic check 200) and blue served the ten minutes before this one,
+/// green failing `green_five_xx` of its requests; then a step at 10% is judged: its first call,
+/// and a later one as ECS makes it after the delay, with what the first left in `hookDetails`
+/// and the step begun ten minutes ago.
+async fn canary_step(green_five_xx: f64) -> Step {
+    let (green, rig, service) = ecs_service(&[("/healthcheck", Answer::Status(200))]).await;
+    let names = ecs_native(1);
+    assert_eq!(service, names.service());
+    let load_balancer = dimension(&names.load_balancer, ":loadbalancer/", "");
+    let group = |arn: &str| dimension(arn, ":000000000000:", "");
+    let (from, to) = (minutes_ago(10), minutes_ago(0));
+    let load = |requests, five_xx_share| TargetGroupRequests {
+        requests,
+        five_xx_share,
+        latency: Duration::from_millis(80),
+    };
+    let traffic = (
+        rig.aws.simulate_target_group_traffic(
+            &load_balancer,
+            &group(&names.green_target_group),
+            from,
+            to,
+            load(400, green_five_xx),
+        ),
+        rig.aws.simulate_target_group_traffic(
+            &load_balancer,
+            &group(&names.blue_target_group),
+            from,
+            to,
+            load(3600, 0.0),
+        ),
+    );
+
+    let first = call(
+        &rig,
+        service.hook_event("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), Some(canary_details())),
+    )
+    .await;
+    // ECS merges the returned hookDetails into the next call's; the step began ten minutes ago.
+    let mut details = canary_details();
+    details["preflightCanary"] = first["hookDetails"]["preflightCanary"].clone();
+    details["preflightCanary"]["since"] = json!(from.duration_since(UNIX_EPOCH).expect("after 1970").as_secs());
+    let later = call(
+        &rig,
+        service.hook_event("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), Some(details)),
+    )
+    .await;
+    Step {
+        rig,
+        green,
+        first,
+        later,
+        traffic,
+    }
+}
+
+/// The step's first call checks green, then waits for its minutes to settle.
+async fn first_call_waits(step: &Step) {
+    let first = &step.first;
+    assert_eq!(
+        first["hookStatus"],
+        "IN_PROGRESS",
+        "{first} {:?}",
+        step.rig.hook.lines()
+    );
+    assert_eq!(
+        first["hookDetails"]["preflightCanary"]["step"],
+        "PRODUCTION_TRAFFIC_SHIFT@10"
+    );
+    let delay = first["callBackDelay"].as_u64().unwrap_or_default();
+    // The step's first whole minute, and the three it takes to settle.
+    assert!((180..=240).contains(&delay), "{first}");
+    let line = summary(&step.rig, 1).await;
+    assert_eq!(text(&line, "cause"), "InProgress", "{line}");
+    assert!(
+        text(&line, "reason").starts_with("judging green's real traffic at PRODUCTION_TRAFFIC_SHIFT@10"),
+        "{line}"
+    );
+    assert_eq!(
+        step.green.requests().len(),
+        1,
+        "the synthetic check ran once, in the step's first call"
+    );
+    assert_eq!(
+        step.rig.aws.calls(Operation::DescribeTargetGroups),
+        2,
+        "each call learns the target groups' load balancer"
+    );
+}
+
+/// The summary line's `judged` field, parsed: the one judgement.
+fn judged(line: &Value) -> Value {
+    let judged: Vec<Value> =
+        serde_json::from_str(&text(line, "judged")).unwrap_or_else(|error| panic!("{error}: {line}"));
+    assert_eq!(judged.len(), 1, "{line}");
+    judged[0].clone()
+}
+
+/// The `Judgements` record the later call wrote, after the first call's and its own flow records.
+async fn judgement_record(rig: &Rig) -> Value {
+    let records = rig.hook.wait_for_metric_records(3).await;
+    let judgements: Vec<&Value> = records
+        .iter()
+        .filter(|record| record.get("Judgements").is_some())
+        .collect();
+    assert_eq!(judgements.len(), 1, "one Judgements record: {records:?}");
+    let record = judgements[0].clone();
+    assert_eq!(preflight::plumbing::metrics::check_emf(&record), Ok(()), "{record}");
+    assert_eq!(record["Flow"], "ecs_hook", "{record}");
+    record
+}
+
+#[tokio::test]
+async fn a_canary_step_waits_for_green_s_minutes_then_fails_a_green_erring_beyond_blue() {
+    let step = canary_step(0.2).await;
+    assert_eq!(
+        step.traffic,
+        (
+            TargetGroupTraffic {
+                requests: 400,
+                five_xx: 80
+            },
+            TargetGroupTraffic {
+                requests: 3600,
+                five_xx: 0
+            }
+        )
+    );
+    first_call_waits(&step).await;
+
+    assert_eq!(
+        step.later,
+        json!({"hookStatus": "FAILED"}),
+        "{:?}",
+        step.rig.hook.lines()
+    );
+    let line = summary(&step.rig, 2).await;
+    assert_eq!(text(&line, "hook_status"), "FAILED");
+    assert_eq!(text(&line, "cause"), "ReleaseFailed", "{line}");
+    let reason = text(&line, "reason");
+    assert!(
+        reason.starts_with("checkout-1 failed on its real traffic: errors ")
+            && reason.contains("targetgroup/checkout-1-blue/"),
+        "{reason}"
+    );
+    assert_eq!(text(&line, "checks"), "", "the step's checks passed in its first call");
+    let judgement = judged(&line);
+    assert_eq!(judgement["ruling"], "Fail", "{judgement}");
+    assert!(
+        judgement["rule"].as_str().unwrap_or_default().starts_with("errors "),
+        "{judgement}"
+    );
+    assert_eq!(step.green.requests().len(), 1, "green is not checked again");
+    assert_eq!(judgement_record(&step.rig).await["Judgement"], "Fail");
+}
+
+#[tokio::test]
+async fn a_canary_step_passes_a_green_as_healthy_as_blue_on_its_real_traffic() {
+    let step = canary_step(0.0).await;
+    first_call_waits(&step).await;
+
+    assert_eq!(
+        step.later,
+        json!({"hookStatus": "SUCCEEDED"}),
+        "{:?}",
+        step.rig.hook.lines()
+    );
+    let line = summary(&step.rig, 2).await;
+    assert_eq!(text(&line, "cause"), "Passed", "{line}");
+    assert!(
+        text(&line, "reason").starts_with("checkout-1 passed on its real traffic"),
+        "{line}"
+    );
+    assert_eq!(judged(&line)["ruling"], "Pass");
+    assert_eq!(judgement_record(&step.rig).await["Judgement"], "Pass");
 }

@@ -97,6 +97,7 @@ pub(crate) async fn serve(shared: &Shared, target: &str, body: &[u8]) -> Respons
         | Operation::DescribeListeners
         | Operation::DescribeLoadBalancers
         | Operation::DescribeRules
+        | Operation::DescribeTargetGroups
         | Operation::DescribeServiceRevisions
         | Operation::GetMetricData => error(StatusCode::BAD_REQUEST, "UnknownOperationException", target),
     }

@@ -2,7 +2,8 @@
 //! [`codedeploy`] (GetDeployment, GetApplicationRevision, GetDeploymentGroup,
 //! PutLifecycleEventHookExecutionStatus, and the deployment targets with their lifecycle
 //! events: ListDeploymentTargets, BatchGetDeploymentTargets, GetDeploymentTarget), [`elb`]
-//! (DescribeListeners, DescribeLoadBalancers, DescribeRules, for ECS test listeners), [`ecs`]
+//! (DescribeListeners, DescribeLoadBalancers, DescribeRules, for ECS test listeners, and
+//! DescribeTargetGroups, for the load balancer of an ECS canary's target groups), [`ecs`]
 //! (DescribeServiceRevisions, for ECS-native deployments), [`lambda`] (Invoke, for locally
 //! defined function versions and weighted aliases, publishing Lambda's metrics), [`cloudwatch`]
 //! (GetMetricData in Smithy RPC v2 CBOR, for the canary judge), [`runtime_api`] (what the

@@ -22,6 +22,8 @@ pub enum Operation {
     DescribeListeners,
     DescribeLoadBalancers,
     DescribeRules,
+    /// ELBv2's DescribeTargetGroups, by ARN or by name.
+    DescribeTargetGroups,
     DescribeServiceRevisions,
     /// CloudWatch's GetMetricData.
     GetMetricData,
@@ -241,6 +243,21 @@ impl EcsTarget {
             blue_target_group: blue_target_group.into(),
             green_target_group: green_target_group.into(),
         }
+    }
+
+    /// The ARN the stand-in's ELBv2 (DescribeTargetGroups) gives this service's target group
+    /// named `name` (`blue_target_group` or `green_target_group`): `…:targetgroup/NAME/ID`.
+    pub fn target_group_arn(name: &str) -> String {
+        format!("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/{name}/73e2d6bc24d8a067")
+    }
+
+    /// The Application Load Balancer both its target groups serve, named after the cluster
+    /// (`…:loadbalancer/app/CLUSTER/ID`): the one behind GetDeploymentGroup's production listener.
+    pub fn load_balancer_arn(&self) -> String {
+        format!(
+            "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/{}/50dc6c495c0c9188",
+            self.cluster
+        )
     }
 }
 
