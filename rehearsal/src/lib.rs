@@ -4,6 +4,8 @@
 //! # Layout
 //!
 //! - [`rehearsed`]: what one rehearsed deployment tells, and a summary line's story lines.
+//! - [`canary`]: Lambda canaries, checked before traffic moves and judged on their real traffic
+//!   after it.
 //! - [`ecs_native`]: ECS-native blue/green releases (ECS's own lifecycle hooks, no CodeDeploy).
 //! - [`scenario`]: the built-in deployments `rehearse` runs without a mode.
 //! - [`own_code`]: rehearsals with the user's own code (`--function`, `--url`).
@@ -13,6 +15,7 @@
 //! `main.rs` is the command line over these.
 
 pub mod campaign;
+pub mod canary;
 pub mod ecs_native;
 pub mod maintenance;
 pub mod own_code;

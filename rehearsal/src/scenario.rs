@@ -1,7 +1,8 @@
 //! The rehearsal's built-in deployments: a healthy Lambda release, a broken one, an ECS release
 //! checked through its test listener, and two releases checked by check definitions
 //! (`PREFLIGHT_CHECKS`): one whose new version answers `200 {"status":"degraded"}`, one of an API
-//! and a queue consumer together; and two ECS-native blue/green releases ([`crate::ecs_native`]).
+//! and a queue consumer together; two ECS-native blue/green releases ([`crate::ecs_native`]); and
+//! two Lambda canaries judged on their real traffic after it moved ([`crate::canary`]).
 //! Each runs the real hook and tells the story a user would see in the console.
 
 use std::path::Path;
@@ -15,6 +16,7 @@ use stand_in::{
     RuntimeOutcome,
 };
 
+use crate::canary::lambda_canary;
 use crate::ecs_native::ecs_native_release;
 use crate::rehearsed::{Rehearsed, summary_story};
 
@@ -47,6 +49,8 @@ pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
         two_function_release(bootstrap).await?,
         ecs_native_release(bootstrap, 200).await?,
         ecs_native_release(bootstrap, 500).await?,
+        lambda_canary(bootstrap, false).await?,
+        lambda_canary(bootstrap, true).await?,
     ])
 }
 
@@ -221,7 +225,7 @@ pub(crate) struct Story {
 /// Runs the hook for `deployment`, and ends the story with what CodeDeploy did after its report.
 pub(crate) async fn finish(aws: &LocalAws, hook: &HookProcess, deployment: &Deployment, story: Story) -> Rehearsed {
     let mut lines = story.lines;
-    let delivered = run_hook(aws, hook, deployment, story.hook_name, &mut lines).await;
+    let delivered = run_hook(aws, hook, deployment, story.hook_name, 1, &mut lines).await;
     let reported = aws.accepted_status(deployment);
     lines.push(match reported.as_deref() {
         Some("Succeeded") => story.succeeded,
@@ -237,23 +241,25 @@ pub(crate) async fn finish(aws: &LocalAws, hook: &HookProcess, deployment: &Depl
     }
 }
 
-/// Delivers the hook event and adds what the hook said and reported to the story.
-async fn run_hook(
+/// Delivers the hook event, the hook process's `nth` (from 1), and adds what the hook said and
+/// reported to the story.
+pub(crate) async fn run_hook(
     aws: &LocalAws,
     hook: &HookProcess,
     deployment: &Deployment,
     hook_name: &str,
+    nth: usize,
     lines: &mut Vec<String>,
 ) -> Delivered {
     lines.push(format!("CodeDeploy: {hook_name} hook → CodeDeployHook_preflight"));
     let delivered = aws.deliver(deployment, HOOK_TIMEOUT).await;
-    if let Some(summary) = hook.wait_for_summaries(1).await.last() {
+    if let Some(summary) = hook.wait_for_summaries(nth).await.get(nth - 1) {
         lines.extend(summary_story(summary, "status", "reported"));
     }
     delivered
 }
 
-fn no_report(delivered: &Delivered) -> String {
+pub(crate) fn no_report(delivered: &Delivered) -> String {
     match &delivered.outcome {
         RuntimeOutcome::Error(error) => format!("CodeDeploy: no report; the hook failed with {error}"),
         _ => "CodeDeploy: no report; the deployment would wait an hour, then fail".to_string(),
