@@ -7,7 +7,8 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime};
+use stand_in::kit::minutes_ago;
+use std::time::SystemTime;
 
 use aws_smithy_types::DateTime;
 use aws_smithy_types::date_time::Format;
@@ -24,15 +25,6 @@ const CANARY: &str = "targets: [{function: my-api, checks: [{path: /healthcheck}
 const CANARY_WEIGHT: f64 = 0.1;
 /// The invocations simulated through the alias during `AllowTraffic`.
 const REQUESTS: u32 = 3000;
-
-/// The start of the minute `minutes` before this one: CloudWatch's whole minutes.
-fn minutes_ago(minutes: u64) -> SystemTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(now - now % 60 - minutes * 60)
-}
 
 /// `2026-12-07T10:00:00Z`, as the summary line shows a time.
 fn shown(time: SystemTime) -> String {

@@ -14,7 +14,8 @@
 
 mod common;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use stand_in::kit::minutes_ago;
+use std::time::{Duration, UNIX_EPOCH};
 
 use common::{HookRig as Rig, TIMEOUT, text};
 use serde_json::{Value, json};
@@ -287,15 +288,6 @@ async fn green_behind_an_nlb_is_checked_through_its_tcp_test_listener_once_it_fo
         0,
         "an NLB listener has no rules to read"
     );
-}
-
-/// The start of the minute `minutes` before this one.
-fn minutes_ago(minutes: u64) -> SystemTime {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    UNIX_EPOCH + Duration::from_secs(now - now % 60 - minutes * 60)
 }
 
 /// What follows `marker` in `arn`, with `prefix` before it: CloudWatch's dimension of a load

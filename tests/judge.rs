@@ -4,6 +4,7 @@
 //! usage), and a real CloudWatch implementation (moto's server) read through the SDK's own
 //! protocol. Each run gets a clean environment: only what the test gives it.
 
+use stand_in::kit::minutes_ago;
 use std::process::Output;
 use std::time::{Duration, SystemTime};
 
@@ -42,15 +43,6 @@ fn aws_env(endpoint: String, checks: Option<&str>) -> Vec<(&'static str, String)
         env.push(("PREFLIGHT_CHECKS", checks.into()));
     }
     env
-}
-
-/// The start of the minute `minutes` before this one.
-fn minutes_ago(minutes: u64) -> SystemTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(now - now % 60 - minutes * 60)
 }
 
 fn rfc3339(time: SystemTime) -> String {

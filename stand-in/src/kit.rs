@@ -76,3 +76,13 @@ pub async fn elb_client(endpoint: &str) -> ElbClient {
         .await;
     ElbClient::new(&config)
 }
+
+/// The start of the minute `minutes` before the current one: whole minutes of the past, as
+/// CloudWatch counts them, so that traffic simulated into them is read back exactly.
+pub fn minutes_ago(minutes: u64) -> std::time::SystemTime {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    std::time::UNIX_EPOCH + std::time::Duration::from_secs(now - now % 60 - minutes * 60)
+}

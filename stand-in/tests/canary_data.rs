@@ -3,6 +3,7 @@
 //! version, statistics, periods, pages, faults, refusals), a target group's counts, and the
 //! deployment targets whose lifecycle says which hook is being called.
 
+use stand_in::kit::minutes_ago;
 use std::time::{Duration, SystemTime};
 
 use aws_config::BehaviorVersion;
@@ -43,16 +44,6 @@ async fn cloudwatch_without_retries(aws: &LocalAws) -> aws_sdk_cloudwatch::Clien
         .retry_config(RetryConfig::disabled())
         .build();
     aws_sdk_cloudwatch::Client::from_conf(config)
-}
-
-/// The start of the minute `minutes_ago` minutes before this one: complete minutes of the past,
-/// as the judge reads.
-fn minutes_ago(minutes: u64) -> SystemTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970");
-    let this_minute = now.as_secs() - now.as_secs() % 60;
-    SystemTime::UNIX_EPOCH + Duration::from_secs(this_minute - minutes * 60)
 }
 
 /// A query `id` for `stat` of `namespace`'s `metric` under exactly `dimensions`, per `period`.

@@ -3,6 +3,7 @@
 //! per minute, summed over the periods asked for as CloudWatch sums them, publishing a count only
 //! when it is not zero. Waits run on tokio's paused clock.
 
+use stand_in::kit::minutes_ago;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -129,19 +130,9 @@ async fn invoked(
     }
 }
 
-/// `minutes` before the current whole minute: CloudWatch's minutes, so that each window's counts
-/// are exact.
-fn ago(minutes: u64) -> SystemTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(now - now % 60) - MINUTE * minutes as u32
-}
-
 /// A ten-minute canary that ended five minutes ago: the new version took a tenth of the traffic.
 fn canary_window() -> (SystemTime, SystemTime) {
-    (ago(15), ago(5))
+    (minutes_ago(15), minutes_ago(5))
 }
 
 fn reason(run: &Run) -> &str {
@@ -236,7 +227,7 @@ async fn a_healthy_canary_passes_on_its_real_traffic() {
 async fn an_all_at_once_shift_bakes_until_a_minute_of_traffic_decides() {
     // AllAtOnce: traffic moved in seconds, at the start of this minute; 150 requests a minute
     // before and after.
-    let shifted = ago(0);
+    let shifted = minutes_ago(0);
     let into_the_minute = SystemTime::now().duration_since(shifted).expect("after the shift");
     let metrics = cloudwatch_serving(
         Served::during(shifted, shifted + MINUTE * 60, 150.0, 0.0, 80.0),
@@ -313,7 +304,7 @@ async fn no_traffic_is_inconclusive_never_passed_and_on_inconclusive_fail_stops_
 
 #[tokio::test(start_paused = true)]
 async fn the_bake_stops_at_the_deadline_inconclusive_not_out_of_time() {
-    let shifted = ago(0);
+    let shifted = minutes_ago(0);
     let metrics = cloudwatch_serving(
         Served::during(shifted, shifted, 0.0, 0.0, 0.0),
         Served::during(shifted - MINUTE * 60, shifted, 150.0, 0.0, 80.0),

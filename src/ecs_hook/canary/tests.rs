@@ -4,6 +4,7 @@
 //! A later call of a step is a new payload whose `hookDetails` carry what the first call left, as
 //! ECS merges them; its step began minutes ago on the wall clock.
 
+use stand_in::kit::minutes_ago;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -36,15 +37,6 @@ fn target_groups() -> Rule {
             .target_groups(group(blue_group()))
             .build()
     })
-}
-
-/// The start of the minute `minutes` before this one.
-fn minutes_ago(minutes: u64) -> SystemTime {
-    let now = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(now - now % 60 - minutes * 60)
 }
 
 const JUDGED: &str = "PRODUCTION_TRAFFIC_SHIFT@10";
