@@ -7,13 +7,13 @@
 //! its check (its first answer is a 200) and is rolled back by the judge; a healthy one goes on.
 
 use std::path::Path;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use stand_in::kit::lambda_appspec;
 use stand_in::{DeploymentSpec, FunctionVersion, Lifecycle, Reply, Rig};
 
-use crate::rehearsed::Rehearsed;
-use crate::scenario::{no_report, run_hook};
+use crate::rehearsed::{Rehearsed, clock, no_report, run_hook};
+use stand_in::kit::minutes_ago;
 
 /// `my-api` checked before traffic moves and judged on its real traffic after, with every
 /// default of the judge.
@@ -51,8 +51,7 @@ pub async fn lambda_canary(bootstrap: &Path, healthy: bool) -> std::io::Result<R
     aws.add_function("my-api", &new, version(45, behaviour));
     aws.add_alias("my-api", "live", &old, None);
     let appspec = lambda_appspec(&[("my-api", &old, &new)]) + "  - AfterAllowTraffic: CodeDeployHook_preflight\n";
-    let spec = DeploymentSpec::lambda(appspec);
-    let deployment = aws.create_deployment(spec.clone());
+    let deployment = aws.create_deployment(DeploymentSpec::lambda(appspec));
 
     let mut lines = vec![
         format!(
@@ -98,12 +97,8 @@ pub async fn lambda_canary(bootstrap: &Path, healthy: bool) -> std::io::Result<R
         on_new.invocations, on_new.errors, on_old.invocations, on_old.errors
     ));
 
-    // The same deployment's next hook execution, which CodeDeploy reports under its own id.
-    let after_traffic = aws.create_deployment_with_ids(
-        spec.lifecycle(Lifecycle::after_allow_traffic(start, end)),
-        &deployment.id,
-        &format!("{}-after-allow-traffic", deployment.execution_id),
-    );
+    // The same deployment's next hook execution, which CodeDeploy starts under an id of its own.
+    let after_traffic = aws.next_hook_execution(&deployment, Lifecycle::after_allow_traffic(start, end));
     let delivered = run_hook(&aws, &hook, &after_traffic, "AfterAllowTraffic", 2, &mut lines).await;
     let after = aws.accepted_status(&after_traffic);
     lines.push(match after.as_deref() {
@@ -134,21 +129,4 @@ fn rehearsed(healthy: bool, lines: Vec<String>, reported: Option<String>, logs: 
         reported,
         logs,
     }
-}
-
-/// The start of the minute `minutes` before this one: CloudWatch's whole minutes.
-fn minutes_ago(minutes: u64) -> SystemTime {
-    let now = seconds(SystemTime::now());
-    SystemTime::UNIX_EPOCH + Duration::from_secs(now - now % 60 - minutes * 60)
-}
-
-fn seconds(time: SystemTime) -> u64 {
-    time.duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs())
-}
-
-/// `14:05`, UTC.
-fn clock(time: SystemTime) -> String {
-    let of_day = seconds(time) % 86_400;
-    format!("{:02}:{:02}", of_day / 3600, of_day % 3600 / 60)
 }

@@ -6,7 +6,8 @@
 //! - [`rehearsed`]: what one rehearsed deployment tells, and a summary line's story lines.
 //! - [`canary`]: Lambda canaries, checked before traffic moves and judged on their real traffic
 //!   after it.
-//! - [`ecs_native`]: ECS-native blue/green releases (ECS's own lifecycle hooks, no CodeDeploy).
+//! - [`ecs_native`]: ECS-native blue/green releases (ECS's own lifecycle hooks, no CodeDeploy),
+//!   and a canary step judged on green's real traffic.
 //! - [`scenario`]: the built-in deployments `rehearse` runs without a mode.
 //! - [`own_code`]: rehearsals with the user's own code (`--function`, `--url`).
 //! - [`maintenance`]: the maintenance page against moto's ELBv2 (`--maintenance`).

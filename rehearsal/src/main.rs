@@ -26,8 +26,9 @@ use stand_in::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, LocalAws, Re
 ///
 /// Without a mode it rehearses the built-in deployments (Lambda releases healthy, broken and
 /// degraded, two functions at once, an ECS release under CodeDeploy, ECS-native blue/green
-/// releases healthy and rolled back, and Lambda canaries judged on their real traffic, one rolled
-/// back and one passed), and exits non-zero if any ends differently from what it expects.
+/// releases healthy and rolled back, Lambda canaries judged on their real traffic, one rolled
+/// back and one passed, and an ECS-native canary step rolled back on green's real traffic), and
+/// exits non-zero if any ends differently from what it expects.
 #[derive(Parser, Debug)]
 #[command(name = "rehearse", version, about, long_about)]
 struct Options {

@@ -15,8 +15,7 @@ use preflight::codedeploy_hook::appspec::{Deployed, parse_appspec};
 use stand_in::kit::{ECS_APPSPEC, lambda_appspec};
 use stand_in::{DeploymentSpec, FunctionVersion, HookProcess, LocalAws, OwnRuntime, Program, Reply, Rig};
 
-use crate::rehearsed::Rehearsed;
-use crate::scenario::{Story, finish};
+use crate::rehearsed::{Rehearsed, Story, finish};
 
 /// How long one invocation of the user's program may take, as a function's configured timeout.
 const FUNCTION_TIMEOUT: Duration = Duration::from_secs(30);

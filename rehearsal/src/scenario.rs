@@ -1,27 +1,22 @@
 //! The rehearsal's built-in deployments: a healthy Lambda release, a broken one, an ECS release
 //! checked through its test listener, and two releases checked by check definitions
 //! (`PREFLIGHT_CHECKS`): one whose new version answers `200 {"status":"degraded"}`, one of an API
-//! and a queue consumer together; two ECS-native blue/green releases ([`crate::ecs_native`]); and
-//! two Lambda canaries judged on their real traffic after it moved ([`crate::canary`]).
+//! and a queue consumer together; two ECS-native blue/green releases ([`crate::ecs_native`]); two
+//! Lambda canaries judged on their real traffic after it moved ([`crate::canary`]); and an
+//! ECS-native canary step judged on green's real traffic and rolled back
+//! ([`crate::ecs_native::ecs_native_canary`]).
 //! Each runs the real hook and tells the story a user would see in the console.
 
 use std::path::Path;
-use std::time::Duration;
 
 use serde_json::json;
 
 use stand_in::kit::{ECS_APPSPEC, lambda_appspec};
-use stand_in::{
-    Answer, Delivered, Deployment, DeploymentSpec, FunctionVersion, HookProcess, HttpTarget, LocalAws, Reply, Rig,
-    RuntimeOutcome,
-};
+use stand_in::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, Reply, Rig};
 
 use crate::canary::lambda_canary;
-use crate::ecs_native::ecs_native_release;
-use crate::rehearsed::{Rehearsed, summary_story};
-
-/// The hook's Lambda timeout in the rehearsal, as a template would set it.
-const HOOK_TIMEOUT: Duration = Duration::from_secs(30);
+use crate::ecs_native::{ecs_native_canary, ecs_native_release};
+use crate::rehearsed::{Rehearsed, Story, finish};
 
 /// Runs every built-in scenario against `bootstrap`.
 pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
@@ -51,6 +46,7 @@ pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
         ecs_native_release(bootstrap, 500).await?,
         lambda_canary(bootstrap, false).await?,
         lambda_canary(bootstrap, true).await?,
+        ecs_native_canary(bootstrap).await?,
     ])
 }
 
@@ -209,59 +205,4 @@ async fn ecs_release(bootstrap: &Path) -> std::io::Result<Rehearsed> {
         failed: "CodeDeploy: deployment failed, rolled back to the original task set".into(),
     };
     Ok(finish(&aws, &hook, &deployment, story).await)
-}
-
-/// One rehearsed deployment's story: its title, what it expects, the console lines before the
-/// hook runs, and what CodeDeploy does after each report.
-pub(crate) struct Story {
-    pub title: String,
-    pub expected: &'static str,
-    pub hook_name: &'static str,
-    pub lines: Vec<String>,
-    pub succeeded: String,
-    pub failed: String,
-}
-
-/// Runs the hook for `deployment`, and ends the story with what CodeDeploy did after its report.
-pub(crate) async fn finish(aws: &LocalAws, hook: &HookProcess, deployment: &Deployment, story: Story) -> Rehearsed {
-    let mut lines = story.lines;
-    let delivered = run_hook(aws, hook, deployment, story.hook_name, 1, &mut lines).await;
-    let reported = aws.accepted_status(deployment);
-    lines.push(match reported.as_deref() {
-        Some("Succeeded") => story.succeeded,
-        Some(_) => story.failed,
-        None => no_report(&delivered),
-    });
-    Rehearsed {
-        title: story.title,
-        lines,
-        expected: story.expected,
-        reported,
-        logs: hook.lines(),
-    }
-}
-
-/// Delivers the hook event, the hook process's `nth` (from 1), and adds what the hook said and
-/// reported to the story.
-pub(crate) async fn run_hook(
-    aws: &LocalAws,
-    hook: &HookProcess,
-    deployment: &Deployment,
-    hook_name: &str,
-    nth: usize,
-    lines: &mut Vec<String>,
-) -> Delivered {
-    lines.push(format!("CodeDeploy: {hook_name} hook → CodeDeployHook_preflight"));
-    let delivered = aws.deliver(deployment, HOOK_TIMEOUT).await;
-    if let Some(summary) = hook.wait_for_summaries(nth).await.get(nth - 1) {
-        lines.extend(summary_story(summary, "status", "reported"));
-    }
-    delivered
-}
-
-pub(crate) fn no_report(delivered: &Delivered) -> String {
-    match &delivered.outcome {
-        RuntimeOutcome::Error(error) => format!("CodeDeploy: no report; the hook failed with {error}"),
-        _ => "CodeDeploy: no report; the deployment would wait an hour, then fail".to_string(),
-    }
 }

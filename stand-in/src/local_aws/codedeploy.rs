@@ -258,10 +258,17 @@ fn get_application_revision(shared: &Shared, application: &str, revision: Option
 
 fn put_status(shared: &Shared, deployment_id: &str, execution_id: &str, status: &str) -> Response {
     let mut records = shared.records();
-    let known = records
+    let current = records
         .deployments
         .get(deployment_id)
         .is_some_and(|(_, execution)| execution == execution_id);
+    // An earlier hook execution of the deployment, completed before `LocalAws::next_hook_execution`
+    // moved it on: a late report of it is refused as already completed, as any completed event's.
+    let earlier = records
+        .reports
+        .iter()
+        .any(|report| report.accepted && report.deployment_id == deployment_id && report.execution_id == execution_id);
+    let known = current || earlier;
     let rejection = if !records.deployments.contains_key(deployment_id) {
         Some(("DeploymentDoesNotExistException", "The deployment could not be found"))
     } else if !known {
@@ -304,6 +311,16 @@ pub(crate) fn lifecycle_events(platform: &str) -> &'static [&'static str] {
     } else {
         &LAMBDA_LIFECYCLE_EVENTS
     }
+}
+
+/// Where a deployment whose spec gives no lifecycle stands: at the hook preflight has always
+/// served (`AfterAllowTestTraffic` for ECS, `BeforeAllowTraffic` for Lambda).
+pub(crate) fn default_lifecycle(platform: &str) -> Lifecycle {
+    Lifecycle::in_progress(if platform == "ECS" {
+        "AfterAllowTestTraffic"
+    } else {
+        "BeforeAllowTraffic"
+    })
 }
 
 /// The deployment's targets: those its spec names, or those its AppSpec or ECS service implies.
@@ -424,11 +441,7 @@ fn lifecycle_view(events: &[&str], lifecycle: &Lifecycle, now: SystemTime) -> (V
 
 /// The target as BatchGetDeploymentTargets and GetDeploymentTarget describe it.
 fn describe_target(deployment_id: &str, spec: &DeploymentSpec, target: &DeploymentTarget, now: SystemTime) -> Value {
-    let default = Lifecycle::in_progress(if spec.platform == "ECS" {
-        "AfterAllowTestTraffic"
-    } else {
-        "BeforeAllowTraffic"
-    });
+    let default = default_lifecycle(&spec.platform);
     let lifecycle = spec.lifecycle.as_ref().unwrap_or(&default);
     let (events, last_updated, shifted) = lifecycle_view(lifecycle_events(&spec.platform), lifecycle, now);
     let weight = lifecycle.target_weight.unwrap_or(if shifted { 1.0 } else { 0.0 });
@@ -635,6 +648,112 @@ fn get_deployment_target(shared: &Shared, id: &str, target_id: &str) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Deployment, LocalAws};
+    use aws_sdk_codedeploy::error::ProvideErrorMetadata;
+    use aws_sdk_codedeploy::types::LifecycleEventStatus;
+
+    /// A CodeDeploy client for the stand-in, with test credentials.
+    async fn codedeploy(aws: &LocalAws) -> aws_sdk_codedeploy::Client {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .endpoint_url(aws.endpoint_url())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_codedeploy::config::Credentials::new(
+                "AKIASTANDIN000000000",
+                "stand-in-secret-not-real",
+                None,
+                None,
+                "codedeploy-tests",
+            ))
+            .load()
+            .await;
+        aws_sdk_codedeploy::Client::new(&config)
+    }
+
+    /// Reports `status` for `execution`, as the hook does; the error code CodeDeploy refuses with.
+    async fn report(
+        codedeploy: &aws_sdk_codedeploy::Client,
+        execution: &Deployment,
+        status: &str,
+    ) -> Result<(), Option<String>> {
+        codedeploy
+            .put_lifecycle_event_hook_execution_status()
+            .deployment_id(&execution.id)
+            .lifecycle_event_hook_execution_id(&execution.execution_id)
+            .status(LifecycleEventStatus::from(status))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|error| error.code().map(str::to_string))
+    }
+
+    /// The lifecycle event in progress on the deployment's one target.
+    async fn in_progress(codedeploy: &aws_sdk_codedeploy::Client, deployment: &Deployment, target: &str) -> String {
+        let described = codedeploy
+            .get_deployment_target()
+            .deployment_id(&deployment.id)
+            .target_id(target)
+            .send()
+            .await
+            .expect("GetDeploymentTarget");
+        let target = described
+            .deployment_target()
+            .and_then(|target| target.lambda_target())
+            .expect("a Lambda target");
+        target
+            .lifecycle_events()
+            .iter()
+            .find(|event| event.status().map(|status| status.as_str()) == Some("InProgress"))
+            .and_then(|event| event.lifecycle_event_name())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn the_next_hook_execution_is_the_same_deployment_s_under_a_new_id_with_its_lifecycle_moved_on() {
+        let aws = LocalAws::start().await.expect("start the stand-in");
+        let spec = DeploymentSpec::lambda(crate::kit::lambda_appspec(&[("my-api", "1", "2")]));
+        let before = aws.create_deployment(spec);
+        let codedeploy = codedeploy(&aws).await;
+        assert_eq!(in_progress(&codedeploy, &before, "my-api").await, "BeforeAllowTraffic");
+        assert_eq!(report(&codedeploy, &before, "Succeeded").await, Ok(()));
+
+        let end = SystemTime::now() - Duration::from_secs(300);
+        let after = aws.next_hook_execution(
+            &before,
+            Lifecycle::after_allow_traffic(end - Duration::from_secs(600), end),
+        );
+        assert_eq!(after.id, before.id, "the same deployment");
+        assert_ne!(after.execution_id, before.execution_id, "a hook execution of its own");
+        assert_eq!(in_progress(&codedeploy, &after, "my-api").await, "AfterAllowTraffic");
+        assert_eq!(aws.accepted_status(&after), None, "not reported yet");
+
+        assert_eq!(
+            report(&codedeploy, &before, "Failed").await,
+            Err(Some("LifecycleEventAlreadyCompletedException".into())),
+            "a late report of the earlier execution"
+        );
+        assert_eq!(report(&codedeploy, &after, "Failed").await, Ok(()));
+        assert_eq!(aws.accepted_status(&before).as_deref(), Some("Succeeded"));
+        assert_eq!(aws.accepted_status(&after).as_deref(), Some("Failed"));
+        let unknown = Deployment {
+            execution_id: "never-started".into(),
+            ..after.clone()
+        };
+        assert_eq!(
+            report(&codedeploy, &unknown, "Succeeded").await,
+            Err(Some("InvalidLifecycleEventHookExecutionIdException".into()))
+        );
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "does not come after BeforeAllowTraffic")]
+    async fn the_next_hook_execution_moves_the_lifecycle_on_never_back() {
+        let aws = LocalAws::start().await.expect("start the stand-in");
+        let deployment = aws.create_deployment(DeploymentSpec::lambda(crate::kit::lambda_appspec(&[(
+            "my-api", "1", "2",
+        )])));
+        aws.next_hook_execution(&deployment, Lifecycle::in_progress("Start"));
+    }
 
     #[test]
     fn the_functions_of_a_yaml_or_json_appspec() {

@@ -14,6 +14,11 @@
 //! those; and this module is the facade, [`LocalAws`], through which tests and tools start it,
 //! set it up, deliver events and read the records.
 //!
+//! A deployment's first hook execution is created with it ([`LocalAws::create_deployment`]); a
+//! release with the hook at two events (a Lambda canary's `BeforeAllowTraffic` and
+//! `AfterAllowTraffic`) moves on to the next with [`LocalAws::next_hook_execution`]: the same
+//! deployment, a new hook execution id, the lifecycle moved on.
+//!
 //! A canary judge reads complete minutes that ended a while ago, which a test cannot wait for:
 //! [`LocalAws::simulate_alias_traffic`] really invokes an alias many times but stamps the
 //! metrics over a past window, and [`LocalAws::simulate_target_group_traffic`] publishes a load
@@ -410,7 +415,9 @@ impl LocalAws {
         self.create_deployment_with_ids(spec, &format!("d-LOCAL{n:05}"), &format!("local-hook-execution-{n:05}"))
     }
 
-    /// Creates a deployment with given ids, such as those of a sample event file.
+    /// Creates a deployment with given ids, such as those of a sample event file. Given the id of
+    /// a deployment that exists, it replaces that deployment; to start the same deployment's next
+    /// hook execution, use [`LocalAws::next_hook_execution`].
     pub fn create_deployment_with_ids(&self, spec: DeploymentSpec, id: &str, execution_id: &str) -> Deployment {
         if let Some(lifecycle) = &spec.lifecycle {
             check_lifecycle(&spec.platform, lifecycle);
@@ -445,6 +452,47 @@ impl LocalAws {
             .unwrap_or_else(|| panic!("set_lifecycle: no deployment {}", deployment.id));
         check_lifecycle(&spec.platform, &lifecycle);
         spec.lifecycle = Some(lifecycle);
+    }
+
+    /// The same deployment's next lifecycle event hook execution, as CodeDeploy starts it once
+    /// the hook has reported the one before (`AfterAllowTraffic` after `BeforeAllowTraffic`, in a
+    /// release with the hook at both): the deployment keeps its id, the execution gets a new one
+    /// (CodeDeploy gives every hook execution its own: here the earlier one's with the event's
+    /// name after it), and the targets' lifecycle moves to `lifecycle`, as
+    /// [`LocalAws::set_lifecycle`] moves it. The returned ids are what the next hook event
+    /// carries ([`LocalAws::deliver`]) and what reports are accepted under from then on; the
+    /// earlier execution's accepted status stays readable through the handle it had
+    /// ([`LocalAws::accepted_status`]), and a late report of it is refused with
+    /// `LifecycleEventAlreadyCompletedException`, as a second report of any completed event is.
+    ///
+    /// Panics, as a set-up bug, if the deployment does not exist, or if `lifecycle`'s event is not
+    /// one of its platform's or does not come after the event in progress (by default the first
+    /// hook preflight serves: `BeforeAllowTraffic` for Lambda, `AfterAllowTestTraffic` for ECS).
+    pub fn next_hook_execution(&self, deployment: &Deployment, lifecycle: Lifecycle) -> Deployment {
+        let mut records = self.shared.records();
+        let (spec, execution_id) = records
+            .deployments
+            .get_mut(&deployment.id)
+            .unwrap_or_else(|| panic!("next_hook_execution: no deployment {}", deployment.id));
+        check_lifecycle(&spec.platform, &lifecycle);
+        let events = codedeploy::lifecycle_events(&spec.platform);
+        let position = |event: &str| events.iter().position(|known| *known == event);
+        let current = spec
+            .lifecycle
+            .clone()
+            .unwrap_or_else(|| codedeploy::default_lifecycle(&spec.platform));
+        assert!(
+            position(&lifecycle.in_progress) > position(&current.in_progress),
+            "next_hook_execution: {} does not come after {}, the event in progress ({events:?})",
+            lifecycle.in_progress,
+            current.in_progress
+        );
+        *execution_id = format!("{execution_id}-{}", lifecycle.in_progress);
+        spec.lifecycle = Some(lifecycle);
+        Deployment {
+            id: deployment.id.clone(),
+            execution_id: execution_id.clone(),
+        }
     }
 
     /// The next `times` calls of `operation` meet `fault`.

@@ -161,7 +161,8 @@ impl DeploymentSpec {
         self
     }
 
-    /// Where the targets' lifecycle stands (the facade's `set_lifecycle` moves it on later).
+    /// Where the targets' lifecycle stands (the facade's `set_lifecycle` moves it on later, and
+    /// its `next_hook_execution` with the next hook execution).
     pub fn lifecycle(mut self, lifecycle: Lifecycle) -> DeploymentSpec {
         self.lifecycle = Some(lifecycle);
         self
@@ -308,7 +309,8 @@ impl Lifecycle {
     }
 }
 
-/// The ids a hook execution is reported with.
+/// The ids a hook execution is reported with: the deployment's, and the one lifecycle event hook
+/// execution's (the facade's `next_hook_execution` gives the same deployment's next).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Deployment {
     pub id: String,
