@@ -168,6 +168,11 @@ fn judge_subject(judging: &Judging) -> Result<JudgeSubject, String> {
         None => std::time::SystemTime::now(),
     };
     if let Some(function) = &judging.function {
+        if function.starts_with("arn:") {
+            return Err(format!(
+                "--function `{function}` is an ARN: give NAME:ALIAS (CloudWatch names a function by its name)"
+            ));
+        }
         let Some((name, alias)) = function
             .split_once(':')
             .filter(|(name, alias)| !name.is_empty() && !alias.is_empty())

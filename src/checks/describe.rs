@@ -52,8 +52,6 @@ pub(crate) fn describe_checks(results: &[CheckResult]) -> String {
         .join(" | ")
 }
 
-/// `my-api: targets[0] | worker: defaults | legacy: targets[2] (skipped)`: which entry of
-/// `PREFLIGHT_CHECKS` (or the `CHECK_*` defaults) each target's checks came from.
 /// The judgements as the summary line's `judged` field: per target, the ruling, the rule that
 /// decided with its numbers, and both sides' requests, errors, rates, p99 and windows. `None`
 /// when nothing was judged, so that the field is left out.
@@ -65,6 +63,8 @@ pub(crate) fn describe_judgements(judgements: &[TargetJudgement]) -> Option<Stri
     serde_json::to_string(&shown).ok()
 }
 
+/// `my-api: targets[0] | worker: defaults | legacy: targets[2] (skipped)`: which entry of
+/// `PREFLIGHT_CHECKS` (or the `CHECK_*` defaults) each target's checks came from.
 pub(crate) fn describe_selections(selections: &[Selection]) -> String {
     selections
         .iter()

@@ -40,7 +40,8 @@ impl Lifecycle {
     }
 }
 
-/// Reads the first target with an event in progress (a Lambda or ECS deployment has one target).
+/// Reads the first target with an event in progress (a Lambda or ECS deployment has one target),
+/// or of a finished deployment its first target.
 pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
     let events_of = |target: &DeploymentTarget| -> Vec<LifecycleEvent> {
         if let Some(lambda) = target.lambda_target() {
@@ -63,10 +64,14 @@ pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
             })
         })
         .collect();
-    let events = targets
+    // The target with an event in progress; for a finished deployment (nothing in progress, as
+    // `preflight judge` reads one) the first target with events.
+    let all: Vec<Vec<LifecycleEvent>> = targets.iter().map(events_of).collect();
+    let events = all
         .iter()
-        .map(events_of)
         .find(|events| events.iter().any(in_progress))
+        .or_else(|| all.iter().find(|events| !events.is_empty()))
+        .cloned()
         .unwrap_or_default();
     let caller = events
         .iter()
@@ -136,6 +141,17 @@ mod tests {
         assert!(!before.after_traffic());
         assert_eq!(before.allow_traffic, None);
         assert_eq!(lifecycle_of(&[]), Lifecycle::default());
+
+        let finished = lifecycle_of(&[lambda(vec![
+            event("AllowTraffic", Succeeded, Some((130, 730))),
+            event("AfterAllowTraffic", Succeeded, Some((730, 800))),
+        ])]);
+        assert_eq!(finished.caller, None, "nothing in progress");
+        assert_eq!(
+            finished.allow_traffic,
+            Some((at(130), at(730))),
+            "a finished deployment's split"
+        );
     }
 
     #[test]

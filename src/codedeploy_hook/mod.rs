@@ -26,7 +26,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
-use crate::checks::canary::verdict_with;
+use crate::checks::canary::{OnInconclusive, verdict_with};
 use crate::checks::config::Mode;
 use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_invocation, flow_record};
 use crate::checks::definitions::{Definitions, Subject as Selected};
@@ -37,7 +37,7 @@ use crate::checks::{Moment, Plan, Targets, canary_for, checks_without_targets, f
 use crate::plumbing::aws::codedeploy::deployment_targets;
 use crate::plumbing::aws::{AwsClients, AwsError};
 use appspec::{AppSpecError, Deployed, parse_appspec};
-use canary::{ToJudge, judge_targets};
+use canary::{ToJudge, judge_targets, unjudged};
 use deployment::{AppSpecText, DiscoveryError, discover};
 use lifecycle::{Lifecycle, lifecycle_of};
 use payload::{HookEvent, PayloadError, parse_hook_event};
@@ -254,11 +254,10 @@ impl Deciding for Hook {
         }
         let group = Some(found.deployment_group.as_str());
         // The two extra CodeDeploy calls are made only when an entry asks for judging.
-        let lifecycle = match (&found.deployed, judges_traffic) {
-            (Some(_), true) => {
-                lifecycle_of(&deployment_targets(checking.clients().codedeploy().await, &event.deployment_id).await?)
-            }
-            _ => Lifecycle::default(),
+        let lifecycle = if judges_traffic {
+            lifecycle_of(&deployment_targets(checking.clients().codedeploy().await, &event.deployment_id).await?)
+        } else {
+            Lifecycle::default()
         };
         let moment = if lifecycle.after_traffic() {
             Moment::AfterTraffic
@@ -298,7 +297,26 @@ impl Deciding for Hook {
             }
             _ => Vec::new(),
         };
-        let checked = if checks.is_empty() && !to_judge.is_empty() {
+        // After traffic moved, an entry asked for judging but the AppSpec could not be read: never
+        // a silent pass.
+        let unjudged = match (&found.deployed, moment) {
+            (None, Moment::AfterTraffic) => {
+                let selected = Selected {
+                    deployment_group: group.map(str::to_string),
+                    ..Selected::default()
+                };
+                let on_inconclusive =
+                    canary_for(config, &selected).map_or(OnInconclusive::Succeed, |s| s.on_inconclusive);
+                Some(unjudged(
+                    &found.deployment_group,
+                    &found.targets,
+                    lifecycle.allow_traffic,
+                    on_inconclusive,
+                ))
+            }
+            _ => None,
+        };
+        let checked = if checks.is_empty() && (!to_judge.is_empty() || unjudged.is_some()) {
             None
         } else {
             findings.results = checking.run(config, checks).await?;
@@ -310,6 +328,7 @@ impl Deciding for Hook {
             .is_none_or(|checked| checked.status == Status::Succeeded)
         {
             findings.judgements = judge_targets(checking, to_judge, lifecycle.allow_traffic).await?;
+            findings.judgements.extend(unjudged);
         }
         Ok(verdict_with(checked, &findings.judgements))
     }

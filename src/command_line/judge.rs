@@ -131,6 +131,7 @@ pub async fn judge(config: &Config, subject: &JudgeSubject, clients: &AwsClients
     match subject {
         JudgeSubject::Deployment(id) => {
             let deployment = deployment_to_judge(clients, id, clock.now()).await?;
+            too_old(clock.now(), deployment.split.0, &format!("deployment {id}"))?;
             for function in &deployment.functions {
                 let (settings, defaults) = settings_for(&function_subject(&function.name, Some(&deployment.group)));
                 let judgement = judge_function(clients, function, &settings, deployment.split, &clock, None)
@@ -198,6 +199,17 @@ pub async fn judge(config: &Config, subject: &JudgeSubject, clients: &AwsClients
     Ok(Judging { targets })
 }
 
+/// One-minute data is kept 15 days: older minutes come back empty, and the judge would call them
+/// inconclusive without saying why.
+fn too_old(now: SystemTime, start: SystemTime, what: &str) -> Result<(), String> {
+    if now.duration_since(start).unwrap_or_default() > Duration::from_secs(15 * 24 * 3600) {
+        return Err(format!(
+            "{what} starts more than 15 days ago: CloudWatch keeps one-minute data for 15 days"
+        ));
+    }
+    Ok(())
+}
+
 /// Both sides over the complete whole minutes of `[from, to)`.
 async fn side_by_side(
     clients: &AwsClients,
@@ -225,14 +237,7 @@ async fn side_by_side(
                 settings.settle.as_secs() / 60
             )
         })?;
-    // One-minute data is kept 15 days: older windows come back empty, and the judge would call
-    // them inconclusive without saying why.
-    if clock.now().duration_since(look.start).unwrap_or_default() > Duration::from_secs(15 * 24 * 3600) {
-        return Err(format!(
-            "{} starts more than 15 days ago: CloudWatch keeps one-minute data for 15 days",
-            asked.shown()
-        ));
-    }
+    too_old(clock.now(), look.start, &asked.shown())?;
     look_once(clients.cloudwatch().await, pair, &look, settings)
         .await
         .map_err(|error| error.to_string())

@@ -320,7 +320,9 @@ impl Deciding for EcsHook {
         .filter(|_| canary::judged_at(event.stage));
         let step = progress::step_of(event);
         if let Some(settings) = &canary
-            && step_start.as_ref().is_some_and(|start| start.step == step)
+            && step_start
+                .as_ref()
+                .is_some_and(|start| start.continues(&step, settings, std::time::SystemTime::now()))
         {
             // A later call of a step being judged: its checks passed in the step's first call.
             return Self::judge(checking, event, &green.routing, step_start, settings, None, findings).await;
@@ -383,11 +385,17 @@ impl EcsHook {
     ) -> Result<HookAnswer, Stop> {
         let service = event.service_name().unwrap_or(&event.service_arn).to_string();
         let judged = canary::judge_step(
-            checking.clients(),
+            checking,
             &service,
             routing,
-            event.stage,
-            &progress::step_of(event),
+            canary::StepCall {
+                stage: event.stage,
+                step: &progress::step_of(event),
+                all_on_green: event
+                    .production_weights
+                    .get(&event.target_revision_arn)
+                    .is_none_or(|weight| *weight >= 100.0),
+            },
             step_start,
             settings,
         )

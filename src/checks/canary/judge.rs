@@ -123,21 +123,27 @@ fn decide(new: &Side, old: &Side, settings: &CanarySettings) -> (Ruling, String)
             ),
         );
     }
+    // The error rule needs only the counts: it decides even where no latency was published.
+    let errors = error_rule(new, old, settings);
     let unseen: Vec<&str> = [new, old]
         .into_iter()
         .filter(|side| side.traffic.p99_ms.is_none_or(|p99| !p99.is_finite()))
         .map(|side| side.name.as_str())
         .collect();
     if !unseen.is_empty() {
-        return (
-            Ruling::Inconclusive,
-            format!(
-                "no p99 latency was published for {} although requests were: latency could not be judged",
-                unseen.join(" and ")
-            ),
-        );
+        return if errors.0 {
+            (Ruling::Fail, errors.1)
+        } else {
+            (
+                Ruling::Inconclusive,
+                format!(
+                    "no p99 latency was published for {} although requests were: latency could not be judged; {}",
+                    unseen.join(" and "),
+                    errors.1
+                ),
+            )
+        };
     }
-    let errors = error_rule(new, old, settings);
     let latency = latency_rule(new, old, settings);
     let failed: Vec<&str> = [&errors, &latency]
         .into_iter()
@@ -350,7 +356,12 @@ mod tests {
     }
 
     #[test]
-    fn requests_without_latency_are_not_judged_on_latency() {
+    fn requests_without_latency_are_not_judged_on_latency_but_still_on_errors() {
+        let erring = judged(
+            side("version 7", Some(300.0), Some(45.0), None),
+            side("version 6", Some(2700.0), None, None),
+        );
+        assert_eq!(erring.ruling, Ruling::Fail, "{}", erring.rule);
         let judged = judged(
             side("version 7", Some(500.0), None, None),
             side("version 6", Some(500.0), None, Some(80.0)),
@@ -395,6 +406,8 @@ mod tests {
 
         #[test]
         fn more_errors_in_the_new_version_never_turn_a_fail_into_a_pass(new in traffic(), old in traffic()) {
+            // The same p99 on both sides: the Fails are the error rule's, which errors can change.
+            let old = (old.0, old.1, new.2);
             let settings = CanarySettings { min_requests: 20, ..CanarySettings::default() };
             let before = judge(&side_of("new", new), &side_of("old", old), &settings);
             prop_assume!(before.ruling == Ruling::Fail && new.1 < new.0);

@@ -112,10 +112,19 @@ pub(crate) async fn judge_baking(
         end: split.end.min(complete_until(clock.now(), settings.settle)),
     };
     let mut last = None;
+    let late = |last: Option<Judged>| {
+        let why = "CloudWatch had not answered when the hook's deadline came: raise the hook's timeout";
+        match last {
+            Some(judged) => ended(judged, why.to_string()),
+            None => nothing_complete(pair, split, settings, why),
+        }
+    };
     if readable.end > readable.start
         && let Some(look) = Look::side_by_side(readable)
     {
-        let judged = look_once(client, pair, &look, settings).await?;
+        let Some(judged) = before_the_deadline(deadline, look_once(client, pair, &look, settings)).await? else {
+            return Ok(late(last));
+        };
         if judged.ruling != Ruling::Inconclusive || settings.bake.is_zero() {
             return Ok(judged);
         }
@@ -132,7 +141,9 @@ pub(crate) async fn judge_baking(
     loop {
         let baked = complete_minutes_after(split_end, clock.now(), settings.settle).min(settings.bake);
         if let Some(look) = Look::before_and_after(split_end, baked) {
-            let judged = look_once(client, pair, &look, settings).await?;
+            let Some(judged) = before_the_deadline(deadline, look_once(client, pair, &look, settings)).await? else {
+                return Ok(late(last));
+            };
             if judged.ruling != Ruling::Inconclusive {
                 return Ok(judged);
             }
@@ -166,6 +177,25 @@ pub(crate) async fn judge_baking(
             });
         }
         tokio::time::sleep_until(clock.instant_at(next)).await;
+    }
+}
+
+/// `look`'s judgement, or `None` when the deadline came first: a look cut short is a bake stopped
+/// by the deadline, never an evaluation that ran out of time.
+pub(crate) async fn before_the_deadline(
+    deadline: Option<Instant>,
+    look: impl std::future::Future<Output = Result<Judged, AwsError>>,
+) -> Result<Option<Judged>, AwsError> {
+    match deadline {
+        None => look.await.map(Some),
+        // A second kept back, so that the verdict is made before the evaluation's own guard fires.
+        Some(deadline) => {
+            match tokio::time::timeout_at(deadline.checked_sub(Duration::from_secs(1)).unwrap_or(deadline), look).await
+            {
+                Ok(judged) => judged.map(Some),
+                Err(_) => Ok(None),
+            }
+        }
     }
 }
 
@@ -317,5 +347,33 @@ pub(crate) fn verdict_with(checked: Option<Verdict>, judgements: &[TargetJudgeme
             Cause::Passed,
             with_checks(said(Ruling::Pass, "passed on its real traffic")),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_look_the_deadline_cuts_short_is_none_not_an_error() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let slow = async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Err(AwsError {
+                service: crate::plumbing::aws::Service::CloudWatch,
+                operation: "GetMetricData",
+                failure: crate::plumbing::aws::error::Failure::Timeout,
+                code: None,
+                message: None,
+                http_status: None,
+                advice: None,
+            })
+        };
+        let started = Instant::now();
+        assert_eq!(before_the_deadline(Some(deadline), slow).await, Ok(None));
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "stopped before the deadline"
+        );
     }
 }

@@ -16,7 +16,7 @@ use super::deployment::{AppSpecText, discover};
 use super::lifecycle::{TaskSet, lifecycle_of};
 use crate::checks::canary::window::Window;
 use crate::checks::canary::{
-    CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, judge_baking,
+    CanarySettings, Clock, Judged, OnInconclusive, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, judge_baking,
 };
 use crate::checks::deciding::{Checking, Stop};
 use crate::checks::verdict::Cause;
@@ -201,6 +201,36 @@ pub(crate) async fn deployment_to_judge(
         group: format!("{}/{}", facts.application, facts.group),
         split,
     })
+}
+
+/// `Inconclusive` for a deployment whose AppSpec could not be read (an S3 or GitHub revision):
+/// preflight cannot tell which versions to compare.
+pub(crate) fn unjudged(
+    group: &str,
+    targets: &crate::checks::Targets,
+    allow_traffic: Option<(SystemTime, SystemTime)>,
+    on_inconclusive: OnInconclusive,
+) -> TargetJudgement {
+    let (start, end) = allow_traffic.unwrap_or_else(|| (SystemTime::now(), SystemTime::now()));
+    let why = match targets {
+        crate::checks::Targets::Unknown(why) => why.clone(),
+        _ => "the deployment's AppSpec could not be read".to_string(),
+    };
+    let side = |name: &str| Side {
+        name: name.to_string(),
+        window: Window::covering(start, end),
+        traffic: Traffic::default(),
+    };
+    TargetJudgement {
+        target: group.to_string(),
+        judged: Judged {
+            ruling: Ruling::Inconclusive,
+            rule: format!("{why}, so preflight cannot tell which versions to compare"),
+            new: side("the new version"),
+            old: side("the old version"),
+        },
+        on_inconclusive,
+    }
 }
 
 /// Without an alias and a current version there is no old version's traffic to compare with.

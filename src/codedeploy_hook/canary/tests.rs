@@ -564,3 +564,64 @@ async fn an_ecs_deployment_s_green_target_group_is_judged_against_blue_s() {
     assert!(said.contains("p99 900 ms against 80 ms"), "{said}");
     assert_eq!((groups.num_calls(), metrics.num_calls()), (1, 1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_appspec_that_cannot_be_read_is_inconclusive_after_traffic_never_a_silent_pass() {
+    use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentOutput;
+    use aws_sdk_codedeploy::types::{DeploymentInfo, RevisionLocation, RevisionLocationType, S3Location};
+    let (from, to) = canary_window();
+    let deployment = mock!(CodeDeploy::get_deployment).then_output(|| {
+        GetDeploymentOutput::builder()
+            .deployment_info(
+                DeploymentInfo::builder()
+                    .application_name("shop")
+                    .deployment_group_name("shop-web")
+                    .revision(
+                        RevisionLocation::builder()
+                            .revision_type(RevisionLocationType::S3)
+                            .s3_location(S3Location::builder().bucket("releases").key("shop.zip").build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let [list, batch] = lifecycle("AfterAllowTraffic", (from, to));
+    let (succeeded, failed) = (
+        report_accepted(LifecycleEventStatus::Succeeded),
+        report_accepted(LifecycleEventStatus::Failed),
+    );
+    let metrics = cloudwatch_serving(
+        Served::during(from, to, 30.0, 0.0, 80.0),
+        Served::during(from, to, 270.0, 0.0, 80.0),
+    );
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&deployment, &list, &batch, &succeeded, &failed]),
+        canned::lambda(&[]),
+        canned::elb(&[]),
+    )
+    .with_cloudwatch(canned::cloudwatch(&[&metrics]));
+    let checks = "targets: [{checks: [{path: /health}], canary: {}}]".to_string();
+    let config = Config::from_lookup(&|name| match name {
+        "PREFLIGHT_CHECKS" => Some(checks.clone()),
+        "ALB_URL" => Some("http://127.0.0.1:9".into()),
+        _ => None,
+    })
+    .expect("config");
+    let answer = Arc::new(hook_with(Ok(config)))
+        .handle(
+            Arc::new(clients),
+            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
+            Instant::now() + Duration::from_secs(30),
+        )
+        .await
+        .expect("reported");
+    assert_eq!(
+        (answer["status"].as_str(), answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Inconclusive")),
+        "{answer}"
+    );
+    let said = answer["reason"].as_str().unwrap_or_default();
+    assert!(said.contains("cannot tell which versions to compare"), "{said}");
+    assert_eq!(metrics.num_calls(), 0, "nothing to read");
+}

@@ -21,9 +21,10 @@ use crate::checks::canary::window::{
     Look, MINUTE, Window, complete_minutes_after, complete_until, floor_minute, next_minute_readable,
 };
 use crate::checks::canary::{
-    CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, look_once,
+    CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, before_the_deadline,
+    look_once,
 };
-use crate::checks::deciding::Stop;
+use crate::checks::deciding::{Checking, Stop};
 use crate::checks::verdict::Cause;
 use crate::plumbing::aws::AwsClients;
 use crate::plumbing::aws::elb::target_group_load_balancers;
@@ -40,6 +41,17 @@ pub(crate) struct StepStart {
 }
 
 impl StepStart {
+    /// Whether this is the start of `step`, begun recently enough for its bake to be running: a
+    /// start in the future, or older than any bake could last, is not this step's.
+    pub(crate) fn continues(&self, step: &str, settings: &CanarySettings, now: SystemTime) -> bool {
+        self.step == step && self.plausible(settings, now)
+    }
+
+    fn plausible(&self, settings: &CanarySettings, now: SystemTime) -> bool {
+        let longest = settings.bake + settings.settle + Duration::from_secs(3600);
+        self.since <= now && now.duration_since(self.since).unwrap_or_default() <= longest
+    }
+
     pub(crate) fn to_value(&self) -> Value {
         let seconds = self.since.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
         json!({"step": self.step, "since": seconds})
@@ -52,11 +64,14 @@ pub(crate) fn read(hook_details: Option<&Value>) -> Result<Option<StepStart>, St
         return Ok(None);
     };
     let step = state.get("step").and_then(Value::as_str);
-    let since = state.get("since").and_then(Value::as_u64);
+    let since = state
+        .get("since")
+        .and_then(Value::as_u64)
+        .and_then(|since| UNIX_EPOCH.checked_add(Duration::from_secs(since)));
     match (step, since) {
         (Some(step), Some(since)) => Ok(Some(StepStart {
             step: step.to_string(),
-            since: UNIX_EPOCH + Duration::from_secs(since),
+            since,
         })),
         _ => Err(format!(
             "hookDetails.{KEY} is not what preflight leaves there ({state}): remove it from the hook's hookDetails, \
@@ -68,6 +83,15 @@ pub(crate) fn read(hook_details: Option<&Value>) -> Result<Option<StepStart>, St
 /// Whether green is judged at `stage`: where traffic has moved to it in production.
 pub(crate) fn judged_at(stage: Stage) -> bool {
     matches!(stage, Stage::ProductionTrafficShift | Stage::PostProductionTrafficShift)
+}
+
+/// The call being judged: its stage, its step (as `progress::step_of` writes it), and whether
+/// green has all of production (a blue/green shift, a linear or canary deployment's last step).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct StepCall<'a> {
+    pub stage: Stage,
+    pub step: &'a str,
+    pub all_on_green: bool,
 }
 
 /// What a call's look found.
@@ -85,28 +109,47 @@ pub(crate) enum StepJudgement {
 /// Judges green against blue for this call of `step` at `stage`, `earlier` being what an earlier
 /// call of the same deployment left.
 pub(crate) async fn judge_step(
-    clients: &AwsClients,
+    checking: &Checking,
     service: &str,
     routing: &GreenRouting,
-    stage: Stage,
-    step: &str,
+    call: StepCall<'_>,
     earlier: Option<StepStart>,
     settings: &CanarySettings,
 ) -> Result<StepJudgement, Stop> {
+    let StepCall {
+        stage,
+        step,
+        all_on_green,
+    } = call;
     let clock = Clock::start();
+    let clients = checking.clients();
+    let now = clock.now();
     let start = match earlier {
-        Some(start) if start.step == step => start,
+        Some(start) if start.continues(step, settings, now) => start,
+        // The shift to all of production was judged at PRODUCTION_TRAFFIC_SHIFT: after it, the
+        // minutes still start at that shift.
+        Some(start)
+            if stage == Stage::PostProductionTrafficShift
+                && start.step == format!("{}@100", Stage::ProductionTrafficShift)
+                && start.plausible(settings, now) =>
+        {
+            StepStart {
+                step: step.to_string(),
+                since: start.since,
+            }
+        }
         _ => StepStart {
             step: step.to_string(),
-            since: clock.now(),
+            since: now,
         },
     };
     let pair = target_group_pair(clients, routing).await?;
-    let now = clock.now();
     // The bake counts readable minutes, as the CodeDeploy hook's does: the settle time comes on top.
     let done = complete_minutes_after(start.since, now, settings.settle);
-    // Before and after the shift at POST_PRODUCTION_TRAFFIC_SHIFT; side by side during a step.
-    let look = if stage == Stage::PostProductionTrafficShift {
+    // Before and after the shift once all production traffic is green's (blue has none left to
+    // compare side by side); side by side during a step.
+    let before_and_after = stage == Stage::PostProductionTrafficShift || all_on_green;
+    let look = if before_and_after {
         Look::before_and_after(
             start.since,
             complete_minutes_after(start.since, now, settings.settle).min(settings.bake),
@@ -122,7 +165,22 @@ pub(crate) async fn judge_step(
             .flatten()
     };
     let judged = match look {
-        Some(look) => Some(look_once(clients.cloudwatch().await, &pair, &look, settings).await?),
+        Some(look) => {
+            let looking = look_once(clients.cloudwatch().await, &pair, &look, settings);
+            match before_the_deadline(Some(checking.deadline()), looking).await? {
+                Some(judged) => Some(judged),
+                // ECS calls again: this call's time ran out before CloudWatch answered.
+                None => {
+                    return Ok(StepJudgement::Wait {
+                        delay: Duration::from_secs(30),
+                        reason: format!(
+                            "judging green's real traffic at {step}: CloudWatch had not answered before this call's deadline"
+                        ),
+                        start,
+                    });
+                }
+            }
+        }
         None => None,
     };
     if let Some(judged) = &judged
@@ -141,7 +199,7 @@ pub(crate) async fn judge_step(
     }
     // When the next minute of data can be read: during a step its window starts at the step's
     // first (started) minute, after the shift at the first whole minute after it.
-    let next = if stage == Stage::PostProductionTrafficShift {
+    let next = if before_and_after {
         next_minute_readable(start.since, done, settings.settle)
     } else {
         let first = floor_minute(start.since) + MINUTE + settings.settle;

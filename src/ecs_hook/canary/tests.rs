@@ -248,3 +248,45 @@ fn green_is_judged_where_production_traffic_moved() {
     assert!(!judged_at(Stage::PostTestTrafficShift));
     assert!(!judged_at(Stage::PreProductionTrafficShift));
 }
+
+#[tokio::test]
+async fn green_given_all_of_production_is_judged_against_blue_before_the_shift() {
+    let shifted = minutes_ago(8);
+    // A blue/green shift: green has everything since the step began, blue had it before.
+    let call = call_at(
+        "PRODUCTION_TRAFFIC_SHIFT",
+        Some(100.0),
+        hook_details(json!({}), Some(("PRODUCTION_TRAFFIC_SHIFT@100", shifted))),
+        serving(shifted, 400.0, 0.2, 80.0),
+        Served::during(shifted - MINUTE * 60, shifted, 400.0, 0.0, 80.0),
+    )
+    .await;
+    assert_eq!(call.answer, json!({"hookStatus": "FAILED"}), "{}", call.reason);
+    assert!(
+        call.reason.contains("errors 400/2000 (20.0%) against 0/2000 (0.0%)"),
+        "{}",
+        call.reason
+    );
+}
+
+#[tokio::test]
+async fn a_step_start_in_the_future_or_too_long_ago_starts_the_step_afresh() {
+    let began = minutes_ago(0);
+    for since in [
+        SystemTime::now() + Duration::from_secs(86_400),
+        minutes_ago(3 * 24 * 60),
+    ] {
+        let call = call_at(
+            "PRODUCTION_TRAFFIC_SHIFT",
+            Some(10.0),
+            hook_details(json!({}), Some((JUDGED, since))),
+            serving(began, 40.0, 0.2, 80.0),
+            serving(began, 360.0, 0.0, 80.0),
+        )
+        .await;
+        assert_eq!(call.answer["hookStatus"], "IN_PROGRESS", "{}", call.reason);
+        assert_eq!(call.green_requests, 1, "checked again, as a step's first call");
+    }
+    let overflowing = read(Some(&json!({ KEY: {"step": JUDGED, "since": u64::MAX} })));
+    assert!(overflowing.is_err(), "{overflowing:?}");
+}
