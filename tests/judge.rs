@@ -10,8 +10,12 @@ use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
-use stand_in::fixtures::{CURRENT_VERSION, FUNCTION, TARGET_VERSION, lambda_release_appspec};
-use stand_in::{DeploymentSpec, FunctionVersion, Lifecycle, LocalAws, MotoServer, Reply};
+use stand_in::fixtures::{
+    CURRENT_VERSION, ECS_APPSPEC, ECS_CLUSTER, FUNCTION, TARGET_VERSION, ecs_target_group_name, lambda_release_appspec,
+};
+use stand_in::{
+    DeploymentSpec, EcsTarget, FunctionVersion, Lifecycle, LocalAws, MotoServer, Reply, TargetGroupRequests,
+};
 
 async fn preflight(args: &[&str], env: &[(&str, String)]) -> Output {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_preflight"));
@@ -92,6 +96,50 @@ async fn a_deployment_whose_new_version_fails_one_request_in_six_is_judged_fail_
         "{said}"
     );
     assert!(said.ends_with("judgement: Fail\n"), "{said}");
+}
+
+#[tokio::test]
+async fn an_ecs_deployment_is_judged_on_its_task_sets_target_groups() {
+    let aws = LocalAws::start().await.expect("start the stand-in");
+    let (from, to) = (minutes_ago(15), minutes_ago(5));
+    let deployment =
+        aws.create_deployment(DeploymentSpec::ecs(ECS_APPSPEC).lifecycle(Lifecycle::after_allow_traffic(from, to)));
+    // CloudWatch's dimensions of the two task sets' groups, behind the cluster's load balancer.
+    let balancer = EcsTarget::new(ECS_CLUSTER, "checkout", "", "").load_balancer_arn();
+    let balancer = balancer
+        .split_once(":loadbalancer/")
+        .expect("a load balancer ARN")
+        .1
+        .to_string();
+    let group = |colour: &str| {
+        let arn = EcsTarget::target_group_arn(&ecs_target_group_name(colour));
+        format!(
+            "targetgroup/{}",
+            arn.split_once(":targetgroup/").expect("a target group ARN").1
+        )
+    };
+    let load = |requests, five_xx_share| TargetGroupRequests {
+        requests,
+        five_xx_share,
+        latency: Duration::from_millis(40),
+    };
+    aws.simulate_target_group_traffic(&balancer, &group("green"), from, to, load(400, 0.2));
+    aws.simulate_target_group_traffic(&balancer, &group("blue"), from, to, load(3600, 0.0));
+    let output = preflight(
+        &["judge", "--deployment", &deployment.id],
+        &aws_env(
+            aws.endpoint_url(),
+            Some("targets: [{service: checkout, checks: [{path: /}], canary: {}}]"),
+        ),
+    )
+    .await;
+    let said = printed(&output);
+    assert_eq!(output.status.code(), Some(1), "{said}");
+    assert!(said.contains("checkout: min_requests 100"), "{said}");
+    assert!(
+        said.contains("  Fail: errors 80/400 (20.0%) against 0/3600 (0.0%) on targetgroup/checkout-blue/"),
+        "{said}"
+    );
 }
 
 #[tokio::test]

@@ -43,8 +43,9 @@ enum Command {
 #[group(skip)]
 #[command(group(ArgGroup::new("what").args(["deployment", "function", "new_target_group"]).required(true).multiple(false)))]
 struct Judging {
-    /// A CodeDeploy deployment of a Lambda function: its AppSpec's TargetVersion against its
-    /// CurrentVersion, over its AllowTraffic event (until now while it runs)
+    /// A CodeDeploy deployment, over its AllowTraffic event (until now while it runs): a Lambda
+    /// function's TargetVersion against its CurrentVersion, or an ECS service's green task set
+    /// against its blue one
     #[arg(long, value_name = "ID")]
     deployment: Option<String>,
 

@@ -23,6 +23,8 @@ pub(crate) struct Lifecycle {
     pub allow_traffic_started: Option<SystemTime>,
     /// An ECS deployment's task sets: which target group is blue's and which green's.
     pub task_sets: Vec<TaskSet>,
+    /// An ECS deployment's service, from its target's id (`CLUSTER:SERVICE`).
+    pub ecs_service: Option<String>,
 }
 
 /// One ECS task set as the deployment target names it.
@@ -88,11 +90,18 @@ pub(crate) fn lifecycle_of(targets: &[DeploymentTarget]) -> Lifecycle {
         let end = time(event.end_time())?;
         Some((start, end.max(start)))
     });
+    let ecs_service = targets
+        .iter()
+        .filter_map(DeploymentTarget::ecs_target)
+        .filter_map(|ecs| ecs.target_id())
+        .map(|id| id.rsplit(':').next().unwrap_or(id).to_string())
+        .next();
     Lifecycle {
         caller,
         allow_traffic,
         allow_traffic_started,
         task_sets,
+        ecs_service,
     }
 }
 
@@ -166,6 +175,7 @@ mod tests {
         let ecs = DeploymentTarget::builder()
             .ecs_target(
                 EcsTarget::builder()
+                    .target_id("shop:checkout")
                     .lifecycle_events(event("AfterAllowTraffic", LifecycleEventStatus::InProgress, None))
                     .task_sets_info(task_set(TargetLabel::Blue, "web-blue"))
                     .task_sets_info(task_set(TargetLabel::Green, "web-green"))
@@ -174,6 +184,7 @@ mod tests {
             .build();
         let lifecycle = lifecycle_of(&[ecs]);
         assert!(lifecycle.after_traffic());
+        assert_eq!(lifecycle.ecs_service.as_deref(), Some("checkout"));
         assert_eq!(
             lifecycle.task_sets,
             [

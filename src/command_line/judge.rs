@@ -9,11 +9,12 @@ use aws_smithy_types::date_time::Format;
 
 use super::{EXIT_FAILED, EXIT_SUCCEEDED};
 use crate::checks::canary::window::{Look, Window, complete_until};
-use crate::checks::canary::{CanarySettings, Clock, Judged, Pair, Ruling, Subject, look_once};
+use crate::checks::canary::{CanarySettings, Clock, Judged, Pair, Ruling, Subject, judge_baking, look_once};
 use crate::checks::config::Config;
+use crate::checks::deciding::Stop;
 use crate::checks::definitions::Subject as Selected;
 use crate::checks::{canary_for, function_subject};
-use crate::codedeploy_hook::canary::{deployment_to_judge, judge_function};
+use crate::codedeploy_hook::canary::{deployment_to_judge, judge_function, task_set_pair};
 use crate::plumbing::aws::AwsClients;
 use crate::plumbing::aws::elb::target_group_load_balancers;
 
@@ -132,6 +133,34 @@ pub async fn judge(config: &Config, subject: &JudgeSubject, clients: &AwsClients
         JudgeSubject::Deployment(id) => {
             let deployment = deployment_to_judge(clients, id, clock.now()).await?;
             too_old(clock.now(), deployment.split.0, &format!("deployment {id}"))?;
+            if let Some((service, task_sets)) = &deployment.ecs {
+                let selected = Selected {
+                    deployment_group: Some(deployment.group.clone()),
+                    service: service.clone(),
+                    ..Selected::default()
+                };
+                let (settings, defaults) = settings_for(&selected);
+                let target = service.clone().unwrap_or_else(|| deployment.group.clone());
+                let pair = task_set_pair(clients, &target, task_sets)
+                    .await
+                    .map_err(|Stop(verdict)| verdict.reason)?;
+                let judged = judge_baking(
+                    clients.cloudwatch().await,
+                    &pair,
+                    deployment.split,
+                    &settings,
+                    &clock,
+                    None,
+                )
+                .await
+                .map_err(|error| error.to_string())?;
+                targets.push(TargetJudged {
+                    target,
+                    settings,
+                    defaults,
+                    judged,
+                });
+            }
             for function in &deployment.functions {
                 let (settings, defaults) = settings_for(&function_subject(&function.name, Some(&deployment.group)));
                 let judgement = judge_function(clients, function, &settings, deployment.split, &clock, None)

@@ -74,7 +74,7 @@ pub(crate) async fn judge_targets(
 
 /// Green's and blue's target groups as CloudWatch names them: CodeDeploy names them, ELBv2
 /// (DescribeTargetGroups) gives their load balancer.
-async fn task_set_pair(clients: &AwsClients, service: &str, task_sets: &[TaskSet]) -> Result<Pair, Stop> {
+pub(crate) async fn task_set_pair(clients: &AwsClients, service: &str, task_sets: &[TaskSet]) -> Result<Pair, Stop> {
     let named = |label: &str| {
         task_sets
             .iter()
@@ -148,14 +148,18 @@ pub(crate) async fn judge_function(
 
 /// What `preflight judge --deployment` judges.
 pub(crate) struct DeploymentToJudge {
+    /// A Lambda deployment's functions.
     pub functions: Vec<LambdaFunction>,
+    /// An ECS deployment's service (when its target names it) and task sets.
+    pub ecs: Option<(Option<String>, Vec<TaskSet>)>,
     /// `APPLICATION/DEPLOYMENT_GROUP`, for the selectors.
     pub group: String,
     /// `AllowTraffic`'s start and end; its start and `now` while it runs.
     pub split: (SystemTime, SystemTime),
 }
 
-/// Reads a past or running Lambda deployment: its AppSpec's functions and when traffic moved.
+/// Reads a past or running deployment: for Lambda its AppSpec's functions, for ECS its task sets'
+/// target groups, and when traffic moved.
 pub(crate) async fn deployment_to_judge(
     clients: &AwsClients,
     deployment_id: &str,
@@ -165,22 +169,6 @@ pub(crate) async fn deployment_to_judge(
     let facts = discover(codedeploy, deployment_id)
         .await
         .map_err(|error| error.to_string())?;
-    let functions = match &facts.appspec {
-        AppSpecText::Content(text) => match parse_appspec(text).map_err(|error| error.to_string())? {
-            Deployed::Lambda(functions) => functions,
-            Deployed::Ecs(_) => {
-                return Err(format!(
-                    "deployment {deployment_id} is an ECS deployment: only Lambda deployments are judged so far"
-                ));
-            }
-        },
-        AppSpecText::Elsewhere(kind) => {
-            return Err(format!(
-                "deployment {deployment_id}'s AppSpec is in {kind}, which CodeDeploy's API does not show: name the \
-                 function with --function NAME:ALIAS --new VERSION --old VERSION instead"
-            ));
-        }
-    };
     let lifecycle = lifecycle_of(
         &deployment_targets(codedeploy, deployment_id)
             .await
@@ -196,9 +184,37 @@ pub(crate) async fn deployment_to_judge(
             ));
         }
     };
+    let group = format!("{}/{}", facts.application, facts.group);
+    // ECS: the deployment target names the task sets; the AppSpec is not needed.
+    if !lifecycle.task_sets.is_empty() {
+        return Ok(DeploymentToJudge {
+            functions: Vec::new(),
+            ecs: Some((lifecycle.ecs_service, lifecycle.task_sets)),
+            group,
+            split,
+        });
+    }
+    let functions = match &facts.appspec {
+        AppSpecText::Content(text) => match parse_appspec(text).map_err(|error| error.to_string())? {
+            Deployed::Lambda(functions) => functions,
+            Deployed::Ecs(_) => {
+                return Err(format!(
+                    "deployment {deployment_id} is an ECS deployment whose target names no task sets: name the \
+                     target groups with --new-target-group and --old-target-group instead"
+                ));
+            }
+        },
+        AppSpecText::Elsewhere(kind) => {
+            return Err(format!(
+                "deployment {deployment_id}'s AppSpec is in {kind}, which CodeDeploy's API does not show: name the \
+                 function with --function NAME:ALIAS --new VERSION --old VERSION instead"
+            ));
+        }
+    };
     Ok(DeploymentToJudge {
         functions,
-        group: format!("{}/{}", facts.application, facts.group),
+        ecs: None,
+        group,
         split,
     })
 }
