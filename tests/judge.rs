@@ -55,6 +55,25 @@ fn rfc3339(time: SystemTime) -> String {
         .expect("a time")
 }
 
+/// `judge` of `my-api`'s two versions behind `live` over `[from, to)`.
+fn judge_versions(from: SystemTime, to: SystemTime) -> Vec<String> {
+    [
+        "judge",
+        "--function",
+        "my-api:live",
+        "--new",
+        TARGET_VERSION,
+        "--old",
+        CURRENT_VERSION,
+        "--from",
+        &rfc3339(from),
+        "--to",
+        &rfc3339(to),
+    ]
+    .map(str::to_string)
+    .to_vec()
+}
+
 const JUDGED: &str = "targets: [{function: my-api, checks: [{path: /health}], canary: {bake_minutes: 0}}]";
 
 /// `my-api`'s alias `live` sends a tenth of its traffic to the new version, which behaves as
@@ -146,19 +165,7 @@ async fn an_ecs_deployment_is_judged_on_its_task_sets_target_groups() {
 async fn two_healthy_versions_pass_and_exit_0_with_the_default_settings_said() {
     let (aws, from, to) = canary(FunctionVersion::replying(Reply::Status(200))).await;
     let output = preflight(
-        &[
-            "judge",
-            "--function",
-            "my-api:live",
-            "--new",
-            TARGET_VERSION,
-            "--old",
-            CURRENT_VERSION,
-            "--from",
-            &rfc3339(from),
-            "--to",
-            &rfc3339(to),
-        ],
+        &judge_versions(from, to).iter().map(String::as_str).collect::<Vec<_>>(),
         &aws_env(aws.endpoint_url(), None),
     )
     .await;
@@ -180,19 +187,10 @@ async fn minutes_without_traffic_are_inconclusive_and_exit_3() {
     // The hour before the simulated traffic: nothing ran.
     let earlier = from - Duration::from_secs(3600);
     let output = preflight(
-        &[
-            "judge",
-            "--function",
-            "my-api:live",
-            "--new",
-            TARGET_VERSION,
-            "--old",
-            CURRENT_VERSION,
-            "--from",
-            &rfc3339(earlier),
-            "--to",
-            &rfc3339(from),
-        ],
+        &judge_versions(earlier, from)
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
         &aws_env(aws.endpoint_url(), Some(JUDGED)),
     )
     .await;
@@ -297,19 +295,7 @@ async fn a_real_cloudwatch_is_read_through_its_own_protocol() {
             .expect("PutMetricData");
     }
     let output = preflight(
-        &[
-            "judge",
-            "--function",
-            "my-api:live",
-            "--new",
-            TARGET_VERSION,
-            "--old",
-            CURRENT_VERSION,
-            "--from",
-            &rfc3339(from),
-            "--to",
-            &rfc3339(to),
-        ],
+        &judge_versions(from, to).iter().map(String::as_str).collect::<Vec<_>>(),
         &aws_env(moto.endpoint_url(), Some(JUDGED)),
     )
     .await;

@@ -45,6 +45,27 @@ fn appspec() -> String {
 const SHA: &str = "5e1f6a1c0b3d8e2f";
 
 /// GetDeployment as AWS answers it: the revision named by type and sha256 only.
+/// GetDeployment of `shop/shop-web` deploying an S3 revision, whose AppSpec CodeDeploy's API does
+/// not show.
+pub(super) fn deployment_in_s3() -> Rule {
+    mock!(CodeDeploy::get_deployment).then_output(|| {
+        GetDeploymentOutput::builder()
+            .deployment_info(
+                DeploymentInfo::builder()
+                    .application_name("shop")
+                    .deployment_group_name("shop-web")
+                    .revision(
+                        RevisionLocation::builder()
+                            .revision_type(RevisionLocationType::S3)
+                            .s3_location(S3Location::builder().bucket("releases").key("shop.zip").build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    })
+}
+
 pub(super) fn deployment_named_by_sha() -> Rule {
     deployment_described(None)
 }
@@ -193,21 +214,7 @@ async fn a_string_revision_is_fetched_by_its_type_and_sha256_too() {
 
 #[tokio::test]
 async fn an_s3_revision_is_not_looked_up() {
-    let deployment = mock!(CodeDeploy::get_deployment).then_output(|| {
-        GetDeploymentOutput::builder()
-            .deployment_info(
-                DeploymentInfo::builder()
-                    .application_name("shop")
-                    .revision(
-                        RevisionLocation::builder()
-                            .revision_type(RevisionLocationType::S3)
-                            .s3_location(S3Location::builder().bucket("releases").key("shop.zip").build())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
+    let deployment = deployment_in_s3();
     let revision = revision_by_sha();
     let facts = discover(&canned::codedeploy(&[&deployment, &revision]), "d-1")
         .await
@@ -858,22 +865,7 @@ async fn each_event_format_reaches_the_function_in_its_own_shape() {
 
 #[tokio::test]
 async fn an_s3_revision_without_alb_url_is_reported_failed_saying_what_to_set() {
-    let deployment = mock!(CodeDeploy::get_deployment).then_output(|| {
-        GetDeploymentOutput::builder()
-            .deployment_info(
-                DeploymentInfo::builder()
-                    .application_name("shop")
-                    .deployment_group_name("shop-web")
-                    .revision(
-                        RevisionLocation::builder()
-                            .revision_type(RevisionLocationType::S3)
-                            .s3_location(S3Location::builder().bucket("releases").key("shop.zip").build())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
+    let deployment = deployment_in_s3();
     let (revision, report) = (revision_by_sha(), report_accepted(LifecycleEventStatus::Failed));
     let answer = run(
         hook_with(Ok(config(&[]))),

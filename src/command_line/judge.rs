@@ -9,14 +9,15 @@ use aws_smithy_types::date_time::Format;
 
 use super::{EXIT_FAILED, EXIT_SUCCEEDED};
 use crate::checks::canary::window::{Look, Window, complete_until};
-use crate::checks::canary::{CanarySettings, Clock, Judged, Pair, Ruling, Subject, judge_baking, look_once};
+use crate::checks::canary::{
+    CanarySettings, Clock, Judged, Pair, Ruling, Subject, judge_baking, look_once, target_group_pair,
+};
 use crate::checks::config::Config;
 use crate::checks::deciding::Stop;
 use crate::checks::definitions::Subject as Selected;
 use crate::checks::{canary_for, function_subject};
 use crate::codedeploy_hook::canary::{deployment_to_judge, judge_function, task_set_pair};
 use crate::plumbing::aws::AwsClients;
-use crate::plumbing::aws::elb::target_group_load_balancers;
 
 /// The exit status when the judge says `Inconclusive`: it saw too little to decide.
 pub const EXIT_INCONCLUSIVE: u8 = 3;
@@ -202,20 +203,9 @@ pub async fn judge(config: &Config, subject: &JudgeSubject, clients: &AwsClients
         }
         JudgeSubject::TargetGroups { new, old, from, to } => {
             let (settings, defaults) = settings_for(&Selected::default());
-            let found = target_group_load_balancers(clients.elb().await, &[new.clone(), old.clone()])
+            let pair = target_group_pair(clients.elb().await, new, old)
                 .await
                 .map_err(|error| error.to_string())?;
-            let mut sides = Vec::new();
-            for (target_group, load_balancers) in found {
-                let load_balancer = load_balancers.first().ok_or_else(|| {
-                    format!("target group {target_group} serves no load balancer, so it has no request metrics")
-                })?;
-                sides.push(Subject::target_group(&target_group, load_balancer)?);
-            }
-            let [new, old]: [Subject; 2] = sides
-                .try_into()
-                .map_err(|_| "DescribeTargetGroups did not describe both target groups".to_string())?;
-            let pair = Pair { new, old };
             let judged = side_by_side(clients, &pair, (*from, *to), &settings, &clock).await?;
             targets.push(TargetJudged {
                 target: format!("{} against {}", pair.new.shown(), pair.old.shown()),

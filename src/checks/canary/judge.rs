@@ -88,6 +88,23 @@ pub struct Judged {
     pub old: Side,
 }
 
+impl Judged {
+    /// `Inconclusive` with nothing seen on either side over `window`, saying `why`.
+    pub(crate) fn unseen(new: String, old: String, window: Window, why: String) -> Judged {
+        let side = |name| Side {
+            name,
+            window,
+            traffic: Traffic::default(),
+        };
+        Judged {
+            ruling: Ruling::Inconclusive,
+            rule: why,
+            new: side(new),
+            old: side(old),
+        }
+    }
+}
+
 /// Judges `new` against `old`.
 pub(crate) fn judge(new: &Side, old: &Side, settings: &CanarySettings) -> Judged {
     let (ruling, rule) = decide(new, old, settings);

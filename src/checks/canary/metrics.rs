@@ -69,6 +69,15 @@ impl Subject {
         })
     }
 
+    /// A target group as ELBv2 describes it: its ARN and the load balancers it serves (the first
+    /// is the one CloudWatch counts it under).
+    pub(crate) fn behind(target_group_arn: &str, load_balancers: &[String]) -> Result<Subject, String> {
+        let load_balancer = load_balancers.first().ok_or_else(|| {
+            format!("target group {target_group_arn} serves no load balancer, so it has no request metrics")
+        })?;
+        Subject::target_group(target_group_arn, load_balancer)
+    }
+
     fn series(&self) -> Series {
         match self {
             Subject::LambdaVersion {

@@ -19,9 +19,11 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use tokio::time::Instant;
 
+use super::deciding::Stop;
 use super::verdict::{Cause, Status, Verdict};
 use crate::plumbing::aws::AwsError;
 use crate::plumbing::aws::cloudwatch::get_metric_data;
+use crate::plumbing::aws::elb::target_group_load_balancers;
 use crate::plumbing::metrics::{Record, Unit};
 pub use judge::{Judged, Ruling, Side, Traffic};
 pub use metrics::Subject;
@@ -204,7 +206,7 @@ fn minutes(duration: Duration) -> u64 {
 }
 
 /// An `Inconclusive` that also says how the looking ended.
-fn ended(judged: Judged, how: String) -> Judged {
+pub(crate) fn ended(judged: Judged, how: String) -> Judged {
     Judged {
         rule: format!("{} ({how})", judged.rule),
         ..judged
@@ -212,21 +214,65 @@ fn ended(judged: Judged, how: String) -> Judged {
 }
 
 /// `Inconclusive` before a single complete minute could be read.
-fn nothing_complete(pair: &Pair, split: Window, settings: &CanarySettings, why: &str) -> Judged {
-    let side = |subject: &Subject| Side {
-        name: subject.shown(),
-        window: split,
-        traffic: Traffic::default(),
-    };
-    Judged {
-        ruling: Ruling::Inconclusive,
-        rule: format!(
+pub(crate) fn nothing_complete(pair: &Pair, window: Window, settings: &CanarySettings, why: &str) -> Judged {
+    Judged::unseen(
+        pair.new.shown(),
+        pair.old.shown(),
+        window,
+        format!(
             "no complete minute of traffic could be read yet (CloudWatch's points settle {} min after each minute): {why}",
             minutes(settings.settle.max(MINUTE))
         ),
-        new: side(&pair.new),
-        old: side(&pair.old),
+    )
+}
+
+/// Why two target groups cannot be compared.
+#[derive(Debug)]
+pub(crate) enum PairError {
+    Aws(AwsError),
+    /// ELBv2 answered, but not with groups whose traffic CloudWatch counts.
+    Unusable(String),
+}
+
+impl std::fmt::Display for PairError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PairError::Aws(error) => error.fmt(f),
+            PairError::Unusable(why) => f.write_str(why),
+        }
     }
+}
+
+impl From<PairError> for Stop {
+    fn from(error: PairError) -> Stop {
+        match error {
+            PairError::Aws(error) => Stop::from(error),
+            PairError::Unusable(why) => Stop::failed(Cause::Misconfigured, why),
+        }
+    }
+}
+
+/// The target groups `new` and `old` (ARNs) as CloudWatch names them: DescribeTargetGroups gives
+/// the load balancer each one serves.
+pub(crate) async fn target_group_pair(
+    elb: &aws_sdk_elasticloadbalancingv2::Client,
+    new: &str,
+    old: &str,
+) -> Result<Pair, PairError> {
+    let found = target_group_load_balancers(elb, &[new.to_string(), old.to_string()])
+        .await
+        .map_err(PairError::Aws)?;
+    let subject = |arn: &str| {
+        let load_balancers = found
+            .iter()
+            .find(|(group, _)| group == arn)
+            .map_or(&[][..], |(_, load_balancers)| load_balancers.as_slice());
+        Subject::behind(arn, load_balancers).map_err(PairError::Unusable)
+    };
+    Ok(Pair {
+        new: subject(new)?,
+        old: subject(old)?,
+    })
 }
 
 /// One side as the summary line shows it.

@@ -16,7 +16,7 @@ use super::deployment::{AppSpecText, discover};
 use super::lifecycle::{TaskSet, lifecycle_of};
 use crate::checks::canary::window::Window;
 use crate::checks::canary::{
-    CanarySettings, Clock, Judged, OnInconclusive, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, judge_baking,
+    CanarySettings, Clock, Judged, OnInconclusive, Pair, Subject, TargetJudgement, judge_baking,
 };
 use crate::checks::deciding::{Checking, Stop};
 use crate::checks::verdict::Cause;
@@ -99,13 +99,7 @@ pub(crate) async fn task_set_pair(clients: &AwsClients, service: &str, task_sets
                 format!("DescribeTargetGroups did not describe target group {name}"),
             )
         })?;
-        let load_balancer = load_balancers.first().ok_or_else(|| {
-            Stop::failed(
-                Cause::Misconfigured,
-                format!("target group {name} serves no load balancer, so it has no request metrics"),
-            )
-        })?;
-        Subject::target_group(arn, load_balancer).map_err(|why| Stop::failed(Cause::Misconfigured, why))
+        Subject::behind(arn, load_balancers).map_err(|why| Stop::failed(Cause::Misconfigured, why))
     };
     Ok(Pair {
         new: subject(&green)?,
@@ -232,37 +226,27 @@ pub(crate) fn unjudged(
         crate::checks::Targets::Unknown(why) => why.clone(),
         _ => "the deployment's AppSpec could not be read".to_string(),
     };
-    let side = |name: &str| Side {
-        name: name.to_string(),
-        window: Window::covering(start, end),
-        traffic: Traffic::default(),
-    };
     TargetJudgement {
         target: group.to_string(),
-        judged: Judged {
-            ruling: Ruling::Inconclusive,
-            rule: format!("{why}, so preflight cannot tell which versions to compare"),
-            new: side("the new version"),
-            old: side("the old version"),
-        },
+        judged: Judged::unseen(
+            "the new version".into(),
+            "the old version".into(),
+            Window::covering(start, end),
+            format!("{why}, so preflight cannot tell which versions to compare"),
+        ),
         on_inconclusive,
     }
 }
 
 /// Without an alias and a current version there is no old version's traffic to compare with.
 fn nothing_to_compare(function: &LambdaFunction, (start, end): (SystemTime, SystemTime)) -> Judged {
-    let side = |name: String| Side {
-        name,
-        window: Window::covering(start, end),
-        traffic: Traffic::default(),
-    };
-    Judged {
-        ruling: Ruling::Inconclusive,
-        rule: format!(
+    Judged::unseen(
+        format!("version {}", function.target_version),
+        "no old version".into(),
+        Window::covering(start, end),
+        format!(
             "the AppSpec gives {} no Alias and CurrentVersion, so there is no old version's traffic to compare with",
             function.name
         ),
-        new: side(format!("version {}", function.target_version)),
-        old: side("no old version".into()),
-    }
+    )
 }

@@ -24,7 +24,8 @@ use crate::checks::canary::metrics::queries;
 use crate::checks::canary::window::{Look, Window};
 use crate::checks::config::Config;
 use crate::codedeploy_hook::tests::{
-    deployment_named_by_sha, hook_with, invoke_answering, report_accepted, revision_by_sha, revision_holding,
+    deployment_in_s3, deployment_named_by_sha, hook_with, invoke_answering, report_accepted, revision_by_sha,
+    revision_holding,
 };
 use crate::plumbing::aws::canned::{Served, answering, cloudwatch_serving};
 use crate::plumbing::aws::{AwsClients, canned};
@@ -107,12 +108,35 @@ async fn invoked(
 ) -> Run {
     let [list, batch] = lifecycle(caller, allow);
     let (deployment, revision) = (deployment_named_by_sha(), revision_by_sha());
+    answered(
+        config,
+        &[&deployment, &revision, &list, &batch],
+        &[invoke],
+        &[],
+        metrics,
+        budget,
+    )
+    .await
+}
+
+/// One invocation answered from these rules (the report, either way, is added), the Lambda
+/// deadline `budget` away.
+async fn answered(
+    config: Config,
+    codedeploy: &[&Rule],
+    lambda: &[&Rule],
+    elb: &[&Rule],
+    metrics: &Rule,
+    budget: Duration,
+) -> Run {
     let succeeded = report_accepted(LifecycleEventStatus::Succeeded);
     let failed = report_accepted(LifecycleEventStatus::Failed);
+    let mut codedeploy = codedeploy.to_vec();
+    codedeploy.extend([&succeeded, &failed]);
     let clients = AwsClients::from_clients(
-        canned::codedeploy(&[&deployment, &revision, &list, &batch, &succeeded, &failed]),
-        canned::lambda(&[invoke]),
-        canned::elb(&[]),
+        canned::codedeploy(&codedeploy),
+        canned::lambda(lambda),
+        canned::elb(elb),
     )
     .with_cloudwatch(canned::cloudwatch(&[metrics]));
     let started = Instant::now();
@@ -128,6 +152,17 @@ async fn invoked(
         answer,
         elapsed: started.elapsed(),
     }
+}
+
+/// One entry judging every target, its checks going to `ALB_URL`: no test listener is looked up.
+fn judging_through_alb() -> Config {
+    let checks = "targets: [{checks: [{path: /health}], canary: {}}]".to_string();
+    Config::from_lookup(&|name| match name {
+        "PREFLIGHT_CHECKS" => Some(checks.clone()),
+        "ALB_URL" => Some("http://127.0.0.1:9".into()),
+        _ => None,
+    })
+    .expect("config")
 }
 
 /// A ten-minute canary that ended five minutes ago: the new version took a tenth of the traffic.
@@ -365,27 +400,21 @@ async fn a_throttled_look_is_retried_and_a_denied_one_names_the_permission_after
         .output(move || answer.clone())
         .build();
     let invoke = invoke_answering(200);
-    let [list, batch] = lifecycle("AfterAllowTraffic", (from, to));
-    let (deployment, revision) = (deployment_named_by_sha(), revision_by_sha());
-    let (succeeded, failed) = (
-        report_accepted(LifecycleEventStatus::Succeeded),
-        report_accepted(LifecycleEventStatus::Failed),
-    );
-    let clients = AwsClients::from_clients(
-        canned::codedeploy(&[&deployment, &revision, &list, &batch, &succeeded, &failed]),
-        canned::lambda(&[&invoke]),
-        canned::elb(&[]),
+    let run = invoked(
+        judging("{}"),
+        "AfterAllowTraffic",
+        (from, to),
+        &throttled_then_healthy,
+        &invoke,
+        Duration::from_secs(30),
     )
-    .with_cloudwatch(canned::cloudwatch(&[&throttled_then_healthy]));
-    let answer = Arc::new(hook_with(Ok(judging("{}"))))
-        .handle(
-            Arc::new(clients),
-            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
-            Instant::now() + Duration::from_secs(30),
-        )
-        .await
-        .expect("reported");
-    assert_eq!(answer["status"], "Succeeded", "{answer}");
+    .await;
+    assert_eq!(
+        (run.answer["status"].as_str(), run.answer["cause"].as_str()),
+        (Some("Succeeded"), Some("Passed")),
+        "{}",
+        run.answer
+    );
     assert_eq!(
         throttled_then_healthy.num_calls(),
         2,
@@ -524,33 +553,17 @@ async fn an_ecs_deployment_s_green_target_group_is_judged_against_blue_s() {
     );
     let [list, batch] = ecs_lifecycle((from, to));
     let (deployment, revision) = (deployment_named_by_sha(), revision_holding(ECS_APPSPEC));
-    let (succeeded, failed) = (
-        report_accepted(LifecycleEventStatus::Succeeded),
-        report_accepted(LifecycleEventStatus::Failed),
-    );
     let groups = target_groups_behind_one_alb();
-    let clients = AwsClients::from_clients(
-        canned::codedeploy(&[&deployment, &revision, &list, &batch, &succeeded, &failed]),
-        canned::lambda(&[]),
-        canned::elb(&[&groups]),
+    let answer = answered(
+        judging_through_alb(),
+        &[&deployment, &revision, &list, &batch],
+        &[],
+        &[&groups],
+        &metrics,
+        Duration::from_secs(30),
     )
-    .with_cloudwatch(canned::cloudwatch(&[&metrics]));
-    // Through ALB_URL, so that no test listener is looked up: the checks would go there.
-    let checks = "targets: [{checks: [{path: /health}], canary: {}}]".to_string();
-    let config = Config::from_lookup(&|name| match name {
-        "PREFLIGHT_CHECKS" => Some(checks.clone()),
-        "ALB_URL" => Some("http://127.0.0.1:9".into()),
-        _ => None,
-    })
-    .expect("config");
-    let answer = Arc::new(hook_with(Ok(config)))
-        .handle(
-            Arc::new(clients),
-            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
-            Instant::now() + Duration::from_secs(30),
-        )
-        .await
-        .expect("reported");
+    .await
+    .answer;
     assert_eq!(
         (answer["status"].as_str(), answer["cause"].as_str()),
         (Some("Failed"), Some("ReleaseFailed")),
@@ -567,55 +580,23 @@ async fn an_ecs_deployment_s_green_target_group_is_judged_against_blue_s() {
 
 #[tokio::test(start_paused = true)]
 async fn an_appspec_that_cannot_be_read_is_inconclusive_after_traffic_never_a_silent_pass() {
-    use aws_sdk_codedeploy::operation::get_deployment::GetDeploymentOutput;
-    use aws_sdk_codedeploy::types::{DeploymentInfo, RevisionLocation, RevisionLocationType, S3Location};
     let (from, to) = canary_window();
-    let deployment = mock!(CodeDeploy::get_deployment).then_output(|| {
-        GetDeploymentOutput::builder()
-            .deployment_info(
-                DeploymentInfo::builder()
-                    .application_name("shop")
-                    .deployment_group_name("shop-web")
-                    .revision(
-                        RevisionLocation::builder()
-                            .revision_type(RevisionLocationType::S3)
-                            .s3_location(S3Location::builder().bucket("releases").key("shop.zip").build())
-                            .build(),
-                    )
-                    .build(),
-            )
-            .build()
-    });
+    let deployment = deployment_in_s3();
     let [list, batch] = lifecycle("AfterAllowTraffic", (from, to));
-    let (succeeded, failed) = (
-        report_accepted(LifecycleEventStatus::Succeeded),
-        report_accepted(LifecycleEventStatus::Failed),
-    );
     let metrics = cloudwatch_serving(
         Served::during(from, to, 30.0, 0.0, 80.0),
         Served::during(from, to, 270.0, 0.0, 80.0),
     );
-    let clients = AwsClients::from_clients(
-        canned::codedeploy(&[&deployment, &list, &batch, &succeeded, &failed]),
-        canned::lambda(&[]),
-        canned::elb(&[]),
+    let answer = answered(
+        judging_through_alb(),
+        &[&deployment, &list, &batch],
+        &[],
+        &[],
+        &metrics,
+        Duration::from_secs(30),
     )
-    .with_cloudwatch(canned::cloudwatch(&[&metrics]));
-    let checks = "targets: [{checks: [{path: /health}], canary: {}}]".to_string();
-    let config = Config::from_lookup(&|name| match name {
-        "PREFLIGHT_CHECKS" => Some(checks.clone()),
-        "ALB_URL" => Some("http://127.0.0.1:9".into()),
-        _ => None,
-    })
-    .expect("config");
-    let answer = Arc::new(hook_with(Ok(config)))
-        .handle(
-            Arc::new(clients),
-            &json!({"DeploymentId": "d-1", "LifecycleEventHookExecutionId": "exec-1"}),
-            Instant::now() + Duration::from_secs(30),
-        )
-        .await
-        .expect("reported");
+    .await
+    .answer;
     assert_eq!(
         (answer["status"].as_str(), answer["cause"].as_str()),
         (Some("Succeeded"), Some("Inconclusive")),

@@ -21,13 +21,12 @@ use crate::checks::canary::window::{
     Look, MINUTE, Window, complete_minutes_after, complete_until, floor_minute, next_minute_readable,
 };
 use crate::checks::canary::{
-    CanarySettings, Clock, Judged, Pair, Ruling, Side, Subject, TargetJudgement, Traffic, before_the_deadline,
-    look_once,
+    CanarySettings, Clock, Judged, Pair, Ruling, TargetJudgement, before_the_deadline, ended, look_once,
+    nothing_complete, target_group_pair as shared_pair,
 };
 use crate::checks::deciding::{Checking, Stop};
 use crate::checks::verdict::Cause;
 use crate::plumbing::aws::AwsClients;
-use crate::plumbing::aws::elb::target_group_load_balancers;
 
 /// The `hookDetails` key the step's start travels under.
 pub(crate) const KEY: &str = "preflightCanary";
@@ -189,12 +188,12 @@ pub(crate) async fn judge_step(
         return Ok(StepJudgement::Decided(judgement(service, judged.clone(), settings)));
     }
     if done >= settings.bake {
-        let judged = judged.unwrap_or_else(|| nothing_yet(&pair, start.since, now, settings));
-        let how = format!("after baking {} min (bake_minutes)", settings.bake.as_secs() / 60);
-        let judged = Judged {
-            rule: format!("{} ({how})", judged.rule),
-            ..judged
-        };
+        let judged = judged
+            .unwrap_or_else(|| nothing_complete(&pair, Window::covering(start.since, now), settings, "the bake ended"));
+        let judged = ended(
+            judged,
+            format!("after baking {} min (bake_minutes)", settings.bake.as_secs() / 60),
+        );
         return Ok(StepJudgement::Decided(judgement(service, judged, settings)));
     }
     // When the next minute of data can be read: during a step its window starts at the step's
@@ -229,24 +228,6 @@ fn judgement(service: &str, judged: Judged, settings: &CanarySettings) -> Target
     }
 }
 
-/// `Inconclusive`: the bake ended before a single complete minute could be read.
-fn nothing_yet(pair: &Pair, since: SystemTime, now: SystemTime, settings: &CanarySettings) -> Judged {
-    let side = |subject: &Subject| Side {
-        name: subject.shown(),
-        window: Window::covering(since, now),
-        traffic: Traffic::default(),
-    };
-    Judged {
-        ruling: Ruling::Inconclusive,
-        rule: format!(
-            "no complete minute of traffic could be read (CloudWatch's points settle {} min after each minute)",
-            settings.settle.as_secs() / 60
-        ),
-        new: side(&pair.new),
-        old: side(&pair.old),
-    }
-}
-
 /// Green's and blue's target groups as CloudWatch names them (DescribeTargetGroups gives their
 /// load balancer).
 async fn target_group_pair(clients: &AwsClients, routing: &GreenRouting) -> Result<Pair, Stop> {
@@ -261,23 +242,5 @@ async fn target_group_pair(clients: &AwsClients, routing: &GreenRouting) -> Resu
             ),
         ));
     };
-    let found = target_group_load_balancers(clients.elb().await, &[routing.target_group.clone(), blue.clone()]).await?;
-    let mut subjects = Vec::with_capacity(2);
-    for (group, load_balancers) in found {
-        let load_balancer = load_balancers.first().ok_or_else(|| {
-            Stop::failed(
-                Cause::Misconfigured,
-                format!("target group {group} serves no load balancer, so it has no request metrics"),
-            )
-        })?;
-        subjects
-            .push(Subject::target_group(&group, load_balancer).map_err(|why| Stop::failed(Cause::Misconfigured, why))?);
-    }
-    let [new, old]: [Subject; 2] = subjects.try_into().map_err(|_| {
-        Stop::failed(
-            Cause::Internal,
-            "DescribeTargetGroups did not describe both target groups",
-        )
-    })?;
-    Ok(Pair { new, old })
+    Ok(shared_pair(clients.elb().await, &routing.target_group, blue).await?)
 }
