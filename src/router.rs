@@ -1,6 +1,7 @@
 //! The Lambda handler: one binary, several flows. A CodeDeploy lifecycle hook payload goes to
-//! the [`Hook`]; an Amazon ECS lifecycle hook call to the [`EcsHook`]; a CodeDeploy deployment
-//! notification (SNS or EventBridge) to the [`Maintenance`] page. The router owns the AWS clients
+//! the [`Hook`], and so does the live judge's schedule (`{"preflight": "judge-live"}`); an
+//! Amazon ECS lifecycle hook call to the [`EcsHook`]; a CodeDeploy deployment notification (SNS
+//! or EventBridge) to the [`Maintenance`] page. The router owns the AWS clients
 //! and lends them to the flow it calls; it builds the check set-up the deciding flows share.
 
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use serde_json::Value;
 
 use crate::checks::setup::CheckSetup;
 use crate::codedeploy_hook::Hook;
+use crate::codedeploy_hook::live::schedule::is_live_judge_payload;
 use crate::ecs_hook::EcsHook;
 use crate::ecs_hook::payload::is_ecs_hook_payload;
 use crate::maintenance::Maintenance;
@@ -64,6 +66,11 @@ impl Preflight {
         let deadline = instant_of(event.context.deadline);
         // Each flow's future is boxed: nested inline, their types grew deep enough that rustc's
         // layout query overflowed its depth limit in the arm64 build `sam build` makes.
+        // The live judge's schedule names its action; checked first, as it is the most specific.
+        if is_live_judge_payload(&event.payload) {
+            let judged = Arc::clone(&self.hook).judge_live(Arc::clone(&self.clients), &event.payload, deadline);
+            return Box::pin(judged).await.map_err(Diagnostic::from);
+        }
         if looks_like_notification(&event.payload) {
             let notified =
                 self.maintenance

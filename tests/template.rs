@@ -234,6 +234,9 @@ fn known_artefact(finding: &Value) -> bool {
         "RESOURCE_MISMATCH" => detail.contains(":listener/net/") || detail.contains(":listener-rule/net/"),
         // Its data holds two ELBv2 definitions and it checks the older one, which predates the
         // key; the newer one, in the same file, lists it for AddTags.
+        // The live judge lists the account's deployments in progress without naming an
+        // application, so there is no deployment group to give as the resource.
+        "RESOURCE_STAR" => detail == "['codedeploy:ListDeployments']",
         "UNKNOWN_CONDITION_FOR_ACTION" => {
             detail == "Unknown condition elasticloadbalancing:CreateAction for action elasticloadbalancing:AddTags"
         }
@@ -364,4 +367,39 @@ fn checkov_finds_nothing_that_is_not_skipped_with_a_reason() {
         let reason = skipped["check_result"]["suppress_comment"].as_str().unwrap_or_default();
         assert!(reason.len() > 20, "a skip needs its reason: {skipped}");
     }
+}
+
+#[test]
+fn the_live_judge_runs_every_minute_with_the_schedule_s_time_and_may_list_and_publish() {
+    let created = resources(&json!({}));
+    let rule = &created["LiveJudgeSchedule"]["Properties"];
+    assert_eq!(rule["ScheduleExpression"], "rate(1 minute)", "{rule}");
+    let transformer = &rule["Targets"][0]["InputTransformer"];
+    assert_eq!(transformer["InputPathsMap"]["time"], "$.time");
+    let template = transformer["InputTemplate"].as_str().expect("an input template");
+    // EventBridge writes a string value in quotes where its placeholder stands bare.
+    let payload: Value =
+        serde_json::from_str(&template.replace("<time>", "\"2026-12-07T05:41:00Z\"")).expect("the payload is JSON");
+    assert!(preflight::codedeploy_hook::live::schedule::is_live_judge_payload(&payload));
+    let schedule = preflight::codedeploy_hook::live::schedule::parse_schedule(&payload).expect("the code reads it");
+    assert!(schedule.time.is_some(), "{payload}");
+    assert_eq!(
+        created["LiveJudgeInvoke"]["Properties"]["Principal"],
+        "events.amazonaws.com"
+    );
+
+    let policies = policies(&json!({}), false);
+    let list = statements_allowing(&policies, "PreflightHook", "codedeploy:ListDeployments");
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["Resource"], "*", "a list without an application names no deployment group");
+    let publish = statements_allowing(&policies, "PreflightHook", "cloudwatch:PutMetricData");
+    assert_eq!(publish.len(), 1, "{publish:?}");
+    assert_eq!(
+        publish[0]["Condition"]["StringEquals"]["cloudwatch:namespace"],
+        preflight::plumbing::metrics::NAMESPACE,
+        "only preflight's own namespace"
+    );
+
+    let off = resources(&json!({"LiveJudge": "false"}));
+    assert!(off.get("LiveJudgeSchedule").is_none() && off.get("LiveJudgeInvoke").is_none());
 }

@@ -7,7 +7,7 @@
 use std::fmt;
 
 use aws_sdk_codedeploy::Client;
-use aws_sdk_codedeploy::types::{RevisionLocation, RevisionLocationType};
+use aws_sdk_codedeploy::types::{DeploymentInfo, RevisionLocation, RevisionLocationType};
 
 use crate::plumbing::aws::codedeploy::get_deployment;
 use crate::plumbing::aws::elb::ListenerError;
@@ -109,6 +109,15 @@ impl From<AwsError> for DiscoveryError {
 /// Asks CodeDeploy what the deployment is and fetches its AppSpec.
 pub(crate) async fn discover(client: &Client, deployment_id: &str) -> Result<DeploymentFacts, DiscoveryError> {
     let info = get_deployment(client, deployment_id).await?;
+    facts_of(client, deployment_id, &info).await
+}
+
+/// The facts of a deployment GetDeployment described as `info`, its AppSpec fetched.
+pub(crate) async fn facts_of(
+    client: &Client,
+    deployment_id: &str,
+    info: &DeploymentInfo,
+) -> Result<DeploymentFacts, DiscoveryError> {
     let application = info.application_name().unwrap_or_default().to_string();
     let revision = info.revision().ok_or_else(|| DiscoveryError::NoRevision {
         deployment_id: deployment_id.to_string(),

@@ -10,7 +10,7 @@ use aws_sdk_codedeploy::types::{DeploymentTarget, LifecycleEvent, LifecycleEvent
 pub(crate) const AFTER_ALLOW_TRAFFIC: &str = "AfterAllowTraffic";
 /// The event in which traffic moved: for a canary or linear configuration, the minutes in which
 /// the alias split traffic between the two versions.
-const ALLOW_TRAFFIC: &str = "AllowTraffic";
+pub(crate) const ALLOW_TRAFFIC: &str = "AllowTraffic";
 
 /// What the deployment's targets say of the hook's call.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -11,6 +11,7 @@ pub mod appspec;
 pub(crate) mod canary;
 pub(crate) mod deployment;
 pub(crate) mod lifecycle;
+pub mod live;
 pub mod payload;
 pub(crate) mod report;
 pub(crate) mod summary;

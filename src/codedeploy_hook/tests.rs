@@ -84,6 +84,7 @@ fn deployment_output(description: Option<&'static str>) -> GetDeploymentOutput {
             DeploymentInfo::builder()
                 .application_name(APPLICATION)
                 .deployment_group_name(DEPLOYMENT_GROUP)
+                .compute_platform(aws_sdk_codedeploy::types::ComputePlatform::Lambda)
                 .set_description(description.map(str::to_string))
                 .revision(
                     RevisionLocation::builder()

@@ -182,6 +182,41 @@ pub(crate) async fn judge_baking(
     }
 }
 
+/// Judges a split that is still running: both versions side by side over the minutes since
+/// `split_start` that can be read by now (the live judge's one look each time it runs). Until a
+/// whole minute of the split has settled, `Inconclusive`; a look the deadline cuts short too.
+pub(crate) async fn judge_split_so_far(
+    client: &aws_sdk_cloudwatch::Client,
+    pair: &Pair,
+    split_start: SystemTime,
+    settings: &CanarySettings,
+    clock: &Clock,
+    deadline: Option<Instant>,
+) -> Result<Judged, AwsError> {
+    let now = clock.now();
+    let split = Window::covering(split_start, now.max(split_start));
+    let readable = Window {
+        start: split.start,
+        end: split.end.min(complete_until(now, settings.settle)),
+    };
+    if readable.end > readable.start
+        && let Some(look) = Look::side_by_side(readable)
+    {
+        return Ok(
+            match before_the_deadline(deadline, look_once(client, pair, &look, settings)).await? {
+                Some(judged) => judged,
+                None => nothing_complete(
+                    pair,
+                    split,
+                    settings,
+                    "CloudWatch had not answered when this run's deadline came",
+                ),
+            },
+        );
+    }
+    Ok(nothing_complete(pair, split, settings, "the split began too recently"))
+}
+
 /// `look`'s judgement, or `None` when the deadline came first: a look cut short is a bake stopped
 /// by the deadline, never an evaluation that ran out of time.
 pub(crate) async fn before_the_deadline(

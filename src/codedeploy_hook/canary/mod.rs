@@ -5,7 +5,7 @@
 //! balancer counted each apart.
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;
 
 use std::time::SystemTime;
 
@@ -117,27 +117,36 @@ pub(crate) async fn judge_function(
     clock: &Clock,
     deadline: Option<Instant>,
 ) -> Result<TargetJudgement, AwsError> {
-    let (target, judged) = match (&function.alias, &function.current_version) {
-        (Some(alias), Some(current)) => {
-            let version = |version: &str| Subject::LambdaVersion {
-                function: function.name.clone(),
-                alias: alias.clone(),
-                version: version.to_string(),
-            };
-            let pair = Pair {
-                new: version(&function.target_version),
-                old: version(current),
-            };
+    let (target, judged) = match version_pair(function) {
+        Some((target, pair)) => {
             let judged = judge_baking(clients.cloudwatch().await, &pair, split, settings, clock, deadline).await?;
-            (format!("{}:{alias}", function.name), judged)
+            (target, judged)
         }
-        _ => (function.name.clone(), nothing_to_compare(function, split)),
+        None => (function.name.clone(), nothing_to_compare(function, split)),
     };
     Ok(TargetJudgement {
         target,
         judged,
         on_inconclusive: settings.on_inconclusive,
     })
+}
+
+/// The function's alias as targets are named (`my-api:live`), and its new version against its
+/// current one; `None` without an alias and a current version (nothing to compare with).
+pub(crate) fn version_pair(function: &LambdaFunction) -> Option<(String, Pair)> {
+    let (Some(alias), Some(current)) = (&function.alias, &function.current_version) else {
+        return None;
+    };
+    let version = |version: &str| Subject::LambdaVersion {
+        function: function.name.clone(),
+        alias: alias.clone(),
+        version: version.to_string(),
+    };
+    let pair = Pair {
+        new: version(&function.target_version),
+        old: version(current),
+    };
+    Some((format!("{}:{alias}", function.name), pair))
 }
 
 /// What `preflight judge --deployment` judges.
@@ -239,7 +248,7 @@ pub(crate) fn unjudged(
 }
 
 /// Without an alias and a current version there is no old version's traffic to compare with.
-fn nothing_to_compare(function: &LambdaFunction, (start, end): (SystemTime, SystemTime)) -> Judged {
+pub(crate) fn nothing_to_compare(function: &LambdaFunction, (start, end): (SystemTime, SystemTime)) -> Judged {
     Judged::unseen(
         format!("version {}", function.target_version),
         "no old version".into(),

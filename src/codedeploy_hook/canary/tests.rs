@@ -32,8 +32,9 @@ use crate::plumbing::aws::{AwsClients, canned};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
-/// The deployment's one Lambda target, at `caller`, with AllowTraffic over `allow`.
-fn lifecycle(caller: &'static str, allow: (SystemTime, SystemTime)) -> [Rule; 2] {
+/// The deployment's one Lambda target, at `caller`, with AllowTraffic over `allow` (only started
+/// at `allow.0` while it is the event in progress).
+pub(crate) fn lifecycle(caller: &'static str, allow: (SystemTime, SystemTime)) -> [Rule; 2] {
     let list = mock!(CodeDeploy::list_deployment_targets)
         .match_requests(|request| request.deployment_id() == Some("d-1"))
         .then_output(|| ListDeploymentTargetsOutput::builder().target_ids(FUNCTION).build());
@@ -65,6 +66,9 @@ fn lifecycle(caller: &'static str, allow: (SystemTime, SystemTime)) -> [Rule; 2]
                             .start_time(DateTime::from(start))
                             .end_time(DateTime::from(end))
                     }
+                    std::cmp::Ordering::Equal if *name == "AllowTraffic" => event
+                        .status(LifecycleEventStatus::InProgress)
+                        .start_time(DateTime::from(allow.0)),
                     std::cmp::Ordering::Equal => event.status(LifecycleEventStatus::InProgress),
                     std::cmp::Ordering::Greater => event.status(LifecycleEventStatus::Pending),
                 }

@@ -1,13 +1,13 @@
 //! CloudWatch's `GetMetricData`, every page of it, with its errors typed once: a query's
 //! `Forbidden` or `InternalError` status is an error like a refused call (an `InternalError` read
 //! again first), and a query left unanswered or partial is an error too: never a series that
-//! merely came back empty.
+//! merely came back empty. And `PutMetricData`, for the live judge's per-function metric.
 
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::{MetricDataQuery, ScanBy, StatusCode};
+use aws_sdk_cloudwatch::types::{Dimension, MetricDataQuery, MetricDatum, ScanBy, StandardUnit, StatusCode};
 use aws_smithy_types::DateTime;
 
 use super::error::{AwsError, Failure, Service};
@@ -118,6 +118,51 @@ async fn read_all_pages(
     Err(incomplete(format!(
         "more than {MAX_PAGES} pages: the NextToken did not end"
     )))
+}
+
+/// One value to publish: a metric of `namespace` with its dimensions, at `timestamp`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Datum {
+    pub metric: &'static str,
+    pub dimensions: Vec<(&'static str, String)>,
+    pub value: f64,
+    pub timestamp: SystemTime,
+}
+
+/// PutMetricData takes at most this many values a call.
+const DATA_PER_CALL: usize = 1000;
+
+/// Publishes `data` under `namespace` (standard resolution, unit `None`). Throttling and 5xx have
+/// been retried by the SDK already; a denied call names `cloudwatch:PutMetricData`.
+pub(crate) async fn put_metric_data(client: &Client, namespace: &str, data: &[Datum]) -> Result<(), AwsError> {
+    for batch in data.chunks(DATA_PER_CALL) {
+        let data = batch
+            .iter()
+            .map(|datum| {
+                MetricDatum::builder()
+                    .metric_name(datum.metric)
+                    .set_dimensions(Some(
+                        datum
+                            .dimensions
+                            .iter()
+                            .map(|(name, value)| Dimension::builder().name(*name).value(value).build())
+                            .collect(),
+                    ))
+                    .value(datum.value)
+                    .unit(StandardUnit::None)
+                    .timestamp(DateTime::from(datum.timestamp))
+                    .build()
+            })
+            .collect();
+        client
+            .put_metric_data()
+            .namespace(namespace)
+            .set_metric_data(Some(data))
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(Service::CloudWatch, "PutMetricData", &error))?;
+    }
+    Ok(())
 }
 
 /// An answer that does not hold what was asked: worth another look, never read as no data.

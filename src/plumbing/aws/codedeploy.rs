@@ -1,5 +1,6 @@
-//! The CodeDeploy reads the flows share: GetDeployment, and GetDeploymentGroup (for an ECS
-//! deployment's test listener), with their errors typed once.
+//! The CodeDeploy reads the flows share: GetDeployment, GetDeploymentGroup (for an ECS
+//! deployment's test listener), a deployment's targets with their lifecycle events, and the
+//! deployments in progress (for the live judge), with their errors typed once.
 
 use aws_sdk_codedeploy::Client;
 use aws_sdk_codedeploy::types::{DeploymentGroupInfo, DeploymentInfo};
@@ -106,4 +107,30 @@ pub(crate) async fn deployment_targets(
         targets.extend(output.deployment_targets().iter().cloned());
     }
     Ok(targets)
+}
+
+/// A page cap for ListDeployments: at 100 ids a page, more than any account runs at once.
+const MAX_DEPLOYMENT_PAGES: usize = 10;
+
+/// The ids of the account's deployments in progress in this region (ListDeployments with
+/// `includeOnlyStatuses: [InProgress]` and no application: every page). Throttling and 5xx have
+/// been retried already.
+pub(crate) async fn deployments_in_progress(client: &Client) -> Result<Vec<String>, AwsError> {
+    let mut ids = Vec::new();
+    let mut next_token: Option<String> = None;
+    for _ in 0..MAX_DEPLOYMENT_PAGES {
+        let page = client
+            .list_deployments()
+            .include_only_statuses(aws_sdk_codedeploy::types::DeploymentStatus::InProgress)
+            .set_next_token(next_token.take())
+            .send()
+            .await
+            .map_err(|error| AwsError::from_sdk(Service::CodeDeploy, "ListDeployments", &error))?;
+        ids.extend(page.deployments().iter().cloned());
+        match page.next_token() {
+            Some(token) if !token.is_empty() => next_token = Some(token.to_string()),
+            _ => break,
+        }
+    }
+    Ok(ids)
 }

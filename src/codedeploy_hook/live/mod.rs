@@ -1,0 +1,423 @@
+//! The live judge: while a CodeDeploy Lambda deployment is in its `AllowTraffic` event (the alias
+//! splitting traffic between the two versions), each function whose entry has `canary` is judged
+//! on the split's traffic so far, once a minute (the template's EventBridge schedule), and a
+//! per-function metric, `CanaryFailing` by `FunctionName`, says whether its canary is failing. An
+//! alarm on it in the deployment group's alarms (SAM: `DeploymentPreference.Alarms`) makes
+//! CodeDeploy stop and roll back the deployment while the split still runs: CodeDeploy offers a
+//! Lambda deployment no hook during the split, and an alarm of its own cannot tell the new version
+//! from the old one, whose numbers change with every deployment.
+//!
+//! A run decides nothing by itself and reports nothing to CodeDeploy: a `Fail` publishes 1, a
+//! `Pass` or an `Inconclusive` 0, and `AfterAllowTraffic` still judges the whole split. When no
+//! deployment is in progress a run is one `ListDeployments` call; when no entry has `canary`, none.
+
+pub mod schedule;
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use aws_sdk_codedeploy::types::ComputePlatform;
+use lambda_runtime::Diagnostic;
+use serde::Serialize;
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::Level;
+
+use super::Hook;
+use super::appspec::{Deployed, parse_appspec};
+use super::canary::{nothing_to_compare, version_pair};
+use super::deployment::{AppSpecText, facts_of};
+use super::lifecycle::{ALLOW_TRAFFIC, lifecycle_of};
+use crate::checks::canary::{Clock, Ruling, TargetJudgement, judge_split_so_far};
+use crate::checks::deciding::{Checking, Stop};
+use crate::checks::definitions::Definitions;
+use crate::checks::skip::description_asks_to_skip;
+use crate::checks::{canary_for, function_subject};
+use crate::plumbing::aws::cloudwatch::{Datum, put_metric_data};
+use crate::plumbing::aws::codedeploy::{deployments_in_progress, get_deployment};
+use crate::plumbing::aws::{AwsClients, AwsError};
+use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
+use crate::plumbing::metrics::{NAMESPACE, Record, Unit};
+use schedule::{ScheduleError, parse_schedule};
+
+/// The per-function metric a team's alarm watches: 1 while the canary is failing, else 0.
+pub const CANARY_FAILING: &str = "CanaryFailing";
+/// Its one dimension: a SAM template knows its function's name (`!Ref MyFunction`).
+pub const FUNCTION_NAME: &str = "FunctionName";
+/// The `Flow` dimension of the live judge's own metrics.
+pub(crate) const FLOW: &str = "live_judge";
+
+/// A run never outlasts this, whatever the function's timeout: the next one starts a minute
+/// after it began.
+const RUN_BUDGET: Duration = Duration::from_secs(50);
+/// Time kept back from the run's deadline so that the metric still goes out after a slow look.
+const PUBLISH_MARGIN: Duration = Duration::from_secs(5);
+/// The deployments one run reads at most; an account runs a handful at once.
+const MAX_DEPLOYMENTS: usize = 25;
+/// A schedule time this far ahead of the clock is not believed.
+const CLOCK_SKEW: Duration = Duration::from_secs(5);
+
+/// Why a live judge invocation itself failed: only a payload that cannot be read. Everything
+/// else (AWS errors, bad configuration) is logged in the run's summary, and the next run tries
+/// again a minute later: Lambda's own retry would only double the calls.
+#[derive(Debug)]
+pub struct LiveJudgeError(ScheduleError);
+
+impl std::fmt::Display for LiveJudgeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl From<LiveJudgeError> for Diagnostic {
+    fn from(error: LiveJudgeError) -> Diagnostic {
+        Diagnostic {
+            error_type: "InvalidLiveJudgePayload".into(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// One function judged in one run.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveJudgement {
+    pub deployment_id: String,
+    /// `APPLICATION/DEPLOYMENT_GROUP`.
+    pub deployment_group: String,
+    pub function: String,
+    pub judgement: TargetJudgement,
+}
+
+impl LiveJudgement {
+    fn failing(&self) -> bool {
+        self.judgement.judged.ruling == Ruling::Fail
+    }
+}
+
+/// What one run saw and did.
+#[derive(Debug, Default)]
+pub(crate) struct LiveRun {
+    /// How many deployments were in progress; `None` when none was listed.
+    pub in_progress: Option<usize>,
+    pub judged: Vec<LiveJudgement>,
+    /// Deployments passed over, and why (not Lambda, not splitting, skipped).
+    pub passed_over: Vec<String>,
+    /// Why nothing was listed at all (no entry has `canary`, an emergency skip).
+    pub idle: Option<String>,
+    pub errors: Vec<String>,
+    /// Whether the `CanaryFailing` values went out.
+    pub published: bool,
+}
+
+/// The answer of a run, for whoever invoked it by hand.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Answered<'a> {
+    in_progress: usize,
+    judged: Vec<AnsweredJudgement<'a>>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    errors: &'a [String],
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AnsweredJudgement<'a> {
+    deployment_id: &'a str,
+    function: &'a str,
+    ruling: Ruling,
+    rule: &'a str,
+}
+
+impl Hook {
+    /// Serves one run of the live judge's schedule: `payload` is the schedule's, `deadline` the
+    /// Lambda deadline.
+    pub async fn judge_live(
+        self: Arc<Self>,
+        clients: Arc<AwsClients>,
+        payload: &Value,
+        deadline: Instant,
+    ) -> Result<Value, LiveJudgeError> {
+        let started = Instant::now();
+        let schedule = parse_schedule(payload).map_err(|error| {
+            tracing::error!(reason = %error, "live judge summary");
+            Record::new(FLOW).metric("LiveJudgeRuns", Unit::Count, 1.0).emit();
+            LiveJudgeError(error)
+        })?;
+        let now = SystemTime::now();
+        let time = schedule.time.filter(|time| *time <= now + CLOCK_SKEW).unwrap_or(now);
+        let deadline = keep_back(deadline, self.setup.deadline_margin()).min(started + RUN_BUDGET);
+        let checking = Checking::new(Arc::clone(&self.setup), Arc::clone(&clients), deadline);
+        let clock = Clock::at(time);
+        let run = match run_guarded(async move { judge_running_canaries(&checking, &clock).await }, deadline).await {
+            Ok(run) => run,
+            Err(Stopped::Panicked(why)) => LiveRun {
+                errors: vec![format!("internal error while judging: {why}")],
+                ..LiveRun::default()
+            },
+            Err(Stopped::OutOfTime) => LiveRun {
+                errors: vec![format!(
+                    "the run did not end within {} s: CodeDeploy or CloudWatch answered too slowly",
+                    RUN_BUDGET.as_secs()
+                )],
+                ..LiveRun::default()
+            },
+        };
+        log_summary(&run, time, started.elapsed());
+        run_record(&run).emit();
+        for judged in &run.judged {
+            judged.judgement.record(FLOW).emit();
+        }
+        let judged = run
+            .judged
+            .iter()
+            .map(|judged| AnsweredJudgement {
+                deployment_id: &judged.deployment_id,
+                function: &judged.function,
+                ruling: judged.judgement.judged.ruling,
+                rule: &judged.judgement.judged.rule,
+            })
+            .collect();
+        Ok(serde_json::to_value(Answered {
+            in_progress: run.in_progress.unwrap_or(0),
+            judged,
+            errors: &run.errors,
+        })
+        .unwrap_or(Value::Null))
+    }
+}
+
+/// Lists the deployments in progress, judges each Lambda canary in its split, and publishes
+/// `CanaryFailing` for each function judged. An error with one deployment leaves the others
+/// judged.
+pub(crate) async fn judge_running_canaries(checking: &Checking, clock: &Clock) -> LiveRun {
+    let mut run = LiveRun::default();
+    let config = match checking.config() {
+        Ok(config) => config,
+        // A bad configuration fails every hook's verdict already; an emergency skip stops judging.
+        Err(Stop(verdict)) => {
+            run.idle = Some(verdict.reason);
+            return run;
+        }
+    };
+    if !config.definitions.as_ref().is_some_and(Definitions::judge_traffic) {
+        run.idle = Some("no entry of PREFLIGHT_CHECKS has canary: nothing to judge".into());
+        return run;
+    }
+    let clients = checking.clients();
+    let codedeploy = clients.codedeploy().await;
+    let ids = match deployments_in_progress(codedeploy).await {
+        Ok(ids) => ids,
+        Err(error) => {
+            run.errors.push(error.to_string());
+            return run;
+        }
+    };
+    run.in_progress = Some(ids.len());
+    if ids.len() > MAX_DEPLOYMENTS {
+        run.errors.push(format!(
+            "{} deployments are in progress; this run judged the first {MAX_DEPLOYMENTS}",
+            ids.len()
+        ));
+    }
+    let look_until = checking
+        .deadline()
+        .checked_sub(PUBLISH_MARGIN)
+        .unwrap_or(checking.deadline());
+    for id in ids.iter().take(MAX_DEPLOYMENTS) {
+        match judge_deployment(checking, config, id, clock, look_until).await {
+            Ok(Judging::Judged(judged)) => run.judged.extend(judged),
+            Ok(Judging::PassedOver(why)) => run.passed_over.push(format!("{id}: {why}")),
+            Err(error) => run.errors.push(format!("{id}: {error}")),
+        }
+    }
+    if !run.judged.is_empty() {
+        let data = canary_failing_data(&run.judged, clock.now());
+        match put_metric_data(clients.cloudwatch().await, NAMESPACE, &data).await {
+            Ok(()) => run.published = true,
+            Err(error) => run.errors.push(error.to_string()),
+        }
+    }
+    run
+}
+
+/// One `CanaryFailing` value per function judged (a function in two deployments at once fails if
+/// either fails), stamped with the schedule's time.
+pub(crate) fn canary_failing_data(judged: &[LiveJudgement], at: SystemTime) -> Vec<Datum> {
+    let mut data: Vec<Datum> = Vec::new();
+    for judgement in judged {
+        let value = if judgement.failing() { 1.0 } else { 0.0 };
+        match data
+            .iter_mut()
+            .find(|datum| datum.dimensions.iter().any(|(_, name)| *name == judgement.function))
+        {
+            Some(datum) => datum.value = datum.value.max(value),
+            None => data.push(Datum {
+                metric: CANARY_FAILING,
+                dimensions: vec![(FUNCTION_NAME, judgement.function.clone())],
+                value,
+                timestamp: at,
+            }),
+        }
+    }
+    data
+}
+
+/// What became of one deployment in progress.
+enum Judging {
+    Judged(Vec<LiveJudgement>),
+    PassedOver(String),
+}
+
+/// Judges one deployment's functions when it is a Lambda deployment in its `AllowTraffic`
+/// event: GetDeployment, its targets' lifecycle events, its AppSpec, then a look per function
+/// whose entry has `canary`.
+async fn judge_deployment(
+    checking: &Checking,
+    config: &crate::checks::config::Config,
+    deployment_id: &str,
+    clock: &Clock,
+    look_until: Instant,
+) -> Result<Judging, String> {
+    let clients = checking.clients();
+    let codedeploy = clients.codedeploy().await;
+    let info = get_deployment(codedeploy, deployment_id)
+        .await
+        .map_err(|error| error.to_string())?;
+    if info.compute_platform() != Some(&ComputePlatform::Lambda) {
+        return Ok(Judging::PassedOver("not a Lambda deployment".into()));
+    }
+    if description_asks_to_skip(info.description().unwrap_or_default()) {
+        return Ok(Judging::PassedOver("its description asks to skip preflight".into()));
+    }
+    let targets = crate::plumbing::aws::codedeploy::deployment_targets(codedeploy, deployment_id)
+        .await
+        .map_err(|error: AwsError| error.to_string())?;
+    let lifecycle = lifecycle_of(&targets);
+    let (Some(ALLOW_TRAFFIC), Some(split_start)) = (lifecycle.caller.as_deref(), lifecycle.allow_traffic_started)
+    else {
+        return Ok(Judging::PassedOver(format!(
+            "not moving traffic (its event in progress: {})",
+            lifecycle.caller.as_deref().unwrap_or("none")
+        )));
+    };
+    let facts = facts_of(codedeploy, deployment_id, &info)
+        .await
+        .map_err(|error| error.to_string())?;
+    let group = format!("{}/{}", facts.application, facts.group);
+    let functions = match &facts.appspec {
+        AppSpecText::Content(text) => match parse_appspec(text).map_err(|error| error.to_string())? {
+            Deployed::Lambda(functions) => functions,
+            Deployed::Ecs(_) => return Ok(Judging::PassedOver("its AppSpec is an ECS one".into())),
+        },
+        AppSpecText::Elsewhere(kind) => {
+            return Ok(Judging::PassedOver(format!(
+                "its AppSpec is in {kind}, which CodeDeploy's API does not show"
+            )));
+        }
+    };
+    let mut judged = Vec::new();
+    for function in &functions {
+        let Some(settings) = canary_for(config, &function_subject(&function.name, Some(&group))) else {
+            continue;
+        };
+        let (target, judgement) = match version_pair(function) {
+            Some((target, pair)) => {
+                let cloudwatch = clients.cloudwatch().await;
+                let judged = judge_split_so_far(cloudwatch, &pair, split_start, &settings, clock, Some(look_until))
+                    .await
+                    .map_err(|error| error.to_string())?;
+                (target, judged)
+            }
+            None => (
+                function.name.clone(),
+                nothing_to_compare(function, (split_start, clock.now())),
+            ),
+        };
+        judged.push(LiveJudgement {
+            deployment_id: deployment_id.to_string(),
+            deployment_group: group.clone(),
+            function: function.name.clone(),
+            judgement: TargetJudgement {
+                target,
+                judged: judgement,
+                on_inconclusive: settings.on_inconclusive,
+            },
+        });
+    }
+    if judged.is_empty() {
+        return Ok(Judging::PassedOver(format!(
+            "no entry of PREFLIGHT_CHECKS with canary selects its functions ({group})"
+        )));
+    }
+    Ok(Judging::Judged(judged))
+}
+
+/// The run's metrics: that it ran (the dashboard's "last run"), what it found, and its errors.
+fn run_record(run: &LiveRun) -> Record {
+    let failing = run.judged.iter().filter(|judged| judged.failing()).count();
+    Record::new(FLOW)
+        .metric("LiveJudgeRuns", Unit::Count, 1.0)
+        .metric(
+            "DeploymentsInProgress",
+            Unit::Count,
+            run.in_progress.unwrap_or(0) as f64,
+        )
+        .metric("CanariesJudged", Unit::Count, run.judged.len() as f64)
+        .metric("CanariesFailing", Unit::Count, failing as f64)
+        .metric("LiveJudgeErrors", Unit::Count, run.errors.len() as f64)
+}
+
+/// The run's one summary line: what was in progress, each function's judgement with its
+/// evidence, what was published, and any error.
+fn log_summary(run: &LiveRun, time: SystemTime, elapsed: Duration) {
+    let judgements: Vec<TargetJudgement> = run.judged.iter().map(|judged| judged.judgement.clone()).collect();
+    let judged = crate::checks::describe::describe_judgements(&judgements);
+    let deployments = run
+        .judged
+        .iter()
+        .map(|judged| format!("{} ({})", judged.deployment_id, judged.deployment_group))
+        .collect::<Vec<_>>();
+    let published = run.published.then(|| {
+        canary_failing_data(&run.judged, time)
+            .iter()
+            .map(|datum| {
+                let function = datum.dimensions.first().map_or("", |(_, name)| name.as_str());
+                format!("{CANARY_FAILING}{{{FUNCTION_NAME}={function}}}={}", datum.value)
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let errors = (!run.errors.is_empty()).then(|| run.errors.join(" | "));
+    let passed_over = (!run.passed_over.is_empty()).then(|| run.passed_over.join(" | "));
+    let time = crate::checks::canary::window::shown_time(time);
+    let in_progress = run.in_progress.unwrap_or(0);
+    let deployments = (!deployments.is_empty()).then(|| deployments.join(", "));
+    let idle = run.idle.as_deref();
+    let elapsed_ms = elapsed.as_millis() as u64;
+    macro_rules! summary {
+        ($level:expr) => {
+            tracing::event!(
+                $level,
+                time = time.as_str(),
+                in_progress,
+                deployments,
+                judged,
+                published,
+                passed_over,
+                idle,
+                errors,
+                elapsed_ms,
+                "live judge summary"
+            )
+        };
+    }
+    if errors.is_some() {
+        summary!(Level::ERROR);
+    } else if run.judged.iter().any(LiveJudgement::failing) {
+        summary!(Level::WARN);
+    } else {
+        summary!(Level::INFO);
+    }
+}
