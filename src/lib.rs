@@ -22,17 +22,23 @@
 //!   HTTP), `judge` and `assertions` (each answer judged, pure), `expected_status`, `runner`
 //!   (attempts, deadline, concurrency), `verdict` (status, cause, reason), `describe` (the checks
 //!   as summary lines show them), `setup` (the configuration and probe the flows share), `skip`
-//!   (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`), and `canary/`: the judge of real traffic
+//!   (`PREFLIGHT_SKIP_UNTIL`, `[skip preflight]`), `announce` (the verdict events: each verdict
+//!   put on EventBridge once it went out, built pure for every flow; `PREFLIGHT_EVENTS`,
+//!   `PREFLIGHT_EVENT_BUS`), and `canary/`: the judge of real traffic
 //!   (`settings`, the `canary` key; `window`, which minutes a look reads; `metrics`, the series and
-//!   queries; `statistics`, the exact test; `judge`, the rules, all pure; and the looks themselves,
-//!   once or baking until a decision, the bake time or the deadline).
+//!   queries; `statistics`, the exact test; `judge`, the rules, all pure; `traffic`, the paced
+//!   bursts of synthetic requests a quiet canary asks for; and the looks themselves, once, baking
+//!   until a decision, the bake time or the deadline, or over a split still running).
 //! - [`codedeploy_hook`]: the CodeDeploy lifecycle hook: `payload` → what was deployed
 //!   (`deployment`: GetDeployment, GetApplicationRevision; `appspec`; for ECS `test_listener`:
 //!   GetDeploymentGroup, then ELBv2) → which event called (`lifecycle`: ListDeploymentTargets,
 //!   BatchGetDeploymentTargets, pure reading) → the checks, or at `AfterAllowTraffic` the `canary`
 //!   judge (a Lambda version or ECS task set's target group against the old one) → exactly one
 //!   `report` → one `summary` line;
-//!   `tests.rs` runs its decisions in process on canned AWS answers.
+//!   `tests.rs` runs its decisions in process on canned AWS answers. And `live/`, the live judge
+//!   on its schedule (`schedule`, the payload): the deployments in progress (ListDeployments), each
+//!   Lambda canary in its `AllowTraffic` judged on the split so far, and `CanaryFailing` published
+//!   per function (PutMetricData) for the deployment group's alarm; it reports nothing itself.
 //! - [`ecs_hook`]: Amazon ECS's own lifecycle hooks: `payload` → `stage` (a rollback is never
 //!   held up, pure) → `green` (its service revision's test listener rule: ECS, ELBv2) → the
 //!   checks, sent as the `rule` routes them to green (pure) → `{"hookStatus": …}`, with `progress`
@@ -45,9 +51,11 @@
 //!   command's choices on top, `check` (run, print, exit code), `explain` (pure) and `judge` (the
 //!   canary judge on a past or running deployment, deciding nothing).
 //! - [`plumbing`]: `aws` (SDK set-up, the lazily built clients, the typed `AwsError` and its
-//!   retry classification, the CodeDeploy, ECS, ELBv2 and CloudWatch reads the flows share, canned answers
-//!   for tests), `env` (reading variables, `ConfigError`), `deadline` (and work guarded by it),
-//!   `metrics` (Embedded Metric Format records), `logging` (JSON), `text`.
+//!   retry classification, the CodeDeploy, ECS, ELBv2 and CloudWatch reads the flows share,
+//!   EventBridge's PutEvents, canned answers for tests), `env` (reading variables, `ConfigError`), `deadline` (and work guarded by it),
+//!   `metrics` (Embedded Metric Format records, and `PUBLISHED`: every metric preflight publishes,
+//!   which the tests hold the records, the template's dashboard and the docs' alarms against),
+//!   `logging` (JSON), `text`.
 //!
 //! Around the crate: `stand-in/` (the local AWS stand-in and the test kit that `tests/` and
 //! `bench/` use), `rehearsal/` (the `rehearse` tool), `bench/` (the benchmark driver, the

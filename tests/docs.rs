@@ -9,6 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
+use preflight::checks::announce::EventSettings;
 use preflight::checks::config::Config;
 use preflight::checks::definitions::document;
 use preflight::maintenance::config::MaintenanceConfig;
@@ -21,9 +22,12 @@ const MAINTENANCE_PAGE: &str = "docs/maintenance.md";
 /// The README's hard limit, in lines: the depth lives in `docs/`.
 const README_MAX_LINES: usize = 300;
 
-/// The hook's own settings: each has a row on the checks page and a template parameter.
+/// The hook's own settings (its checks' and its verdict events'): each has a row on the checks
+/// page and a template parameter.
 fn hook_settings() -> BTreeSet<String> {
-    Config::variables()
+    let mut names = Config::variables();
+    names.extend(EventSettings::variables());
+    names
 }
 
 /// The maintenance page's settings: each has a row on its page and a template parameter.
@@ -89,6 +93,7 @@ fn the_readers_ask_for_what_they_are_known_to_read() {
         "CHECK_TLS_VERIFY",
         "EVENT_FORMAT",
         "MAINTENANCE_ON_SCALE_OUT",
+        "PREFLIGHT_EVENT_BUS",
     ] {
         assert!(settings.contains(name), "{name} not recorded: {settings:?}");
     }

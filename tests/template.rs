@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use stand_in::installs::{PythonEnv, output};
 use stand_in::kit::workspace_root;
 
+// The metrics the dashboard and the docs' alarms name, held against those the code publishes.
+#[path = "template/dashboard.rs"]
+mod dashboard;
+
 fn files() -> PathBuf {
     workspace_root().join("tests").join("template")
 }
@@ -380,7 +384,9 @@ fn the_live_judge_runs_every_minute_with_the_schedule_s_time_and_may_list_and_pu
     // EventBridge writes a string value in quotes where its placeholder stands bare.
     let payload: Value =
         serde_json::from_str(&template.replace("<time>", "\"2026-12-07T05:41:00Z\"")).expect("the payload is JSON");
-    assert!(preflight::codedeploy_hook::live::schedule::is_live_judge_payload(&payload));
+    assert!(preflight::codedeploy_hook::live::schedule::is_live_judge_payload(
+        &payload
+    ));
     let schedule = preflight::codedeploy_hook::live::schedule::parse_schedule(&payload).expect("the code reads it");
     assert!(schedule.time.is_some(), "{payload}");
     assert_eq!(
@@ -391,7 +397,10 @@ fn the_live_judge_runs_every_minute_with_the_schedule_s_time_and_may_list_and_pu
     let policies = policies(&json!({}), false);
     let list = statements_allowing(&policies, "PreflightHook", "codedeploy:ListDeployments");
     assert_eq!(list.len(), 1, "{list:?}");
-    assert_eq!(list[0]["Resource"], "*", "a list without an application names no deployment group");
+    assert_eq!(
+        list[0]["Resource"], "*",
+        "a list without an application names no deployment group"
+    );
     let publish = statements_allowing(&policies, "PreflightHook", "cloudwatch:PutMetricData");
     assert_eq!(publish.len(), 1, "{publish:?}");
     assert_eq!(
@@ -402,4 +411,152 @@ fn the_live_judge_runs_every_minute_with_the_schedule_s_time_and_may_list_and_pu
 
     let off = resources(&json!({"LiveJudge": "false"}));
     assert!(off.get("LiveJudgeSchedule").is_none() && off.get("LiveJudgeInvoke").is_none());
+}
+
+#[test]
+fn the_hook_may_put_its_verdict_events_on_their_bus_and_nowhere_else() {
+    let bus_arn = |name: &str| format!("arn:aws:events:us-east-1:111122223333:event-bus/{name}");
+    let named = "arn:aws:events:eu-west-1:444455556666:event-bus/releases";
+    for (parameters, resource) in [
+        (json!({}), bus_arn("default")),
+        (json!({"PreflightEventBus": "releases"}), bus_arn("releases")),
+        (json!({"PreflightEventBus": named}), named.to_string()),
+    ] {
+        let put = statements_allowing(&policies(&parameters, false), "PreflightHook", "events:PutEvents");
+        assert_eq!(put.len(), 1, "{parameters}: {put:?}");
+        assert_eq!(put[0]["Resource"], resource, "{parameters}");
+        let variables = &resources(&parameters)["PreflightHook"]["Properties"]["Environment"]["Variables"];
+        let bus = parameters["PreflightEventBus"].as_str().unwrap_or("default");
+        assert_eq!(
+            (&variables["PREFLIGHT_EVENTS"], &variables["PREFLIGHT_EVENT_BUS"]),
+            (&json!("on"), &json!(bus)),
+            "{parameters}"
+        );
+    }
+    let off = json!({"PreflightEvents": "off"});
+    assert!(statements_allowing(&policies(&off, false), "PreflightHook", "events:PutEvents").is_empty());
+    for parameters in [json!({}), json!({"PreflightEventBus": named}), off] {
+        let findings = policies(&parameters, true);
+        let real: Vec<&Value> = findings
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|finding| !known_artefact(finding))
+            .collect();
+        assert!(real.is_empty(), "{parameters}: {real:?}");
+    }
+}
+
+#[test]
+fn failed_release_alerts_send_the_failed_verdict_events_to_a_topic_only_when_asked() {
+    let none = resources(&json!({}));
+    assert!(none.get("FailedReleaseRule").is_none() && none.get("FailedReleaseTopic").is_none());
+
+    let asked = json!({"FailedReleaseAlerts": "true", "PreflightEventBus": "releases"});
+    let created = resources(&asked);
+    let rule = &created["FailedReleaseRule"]["Properties"];
+    assert_eq!(rule["EventBusName"], "releases", "the rule listens where the events go");
+    assert_eq!(
+        rule["Targets"][0]["Arn"],
+        "arn:aws:sns:us-east-1:111122223333:FailedReleaseTopic"
+    );
+    let allowed = &created["FailedReleaseTopicPolicy"]["Properties"]["PolicyDocument"]["Statement"][0];
+    assert_eq!(
+        (&allowed["Principal"]["Service"], &allowed["Action"]),
+        (&json!("events.amazonaws.com"), &json!("sns:Publish"))
+    );
+    assert_eq!(
+        allowed["Condition"]["ArnEquals"]["aws:SourceArn"],
+        "arn:aws:events:us-east-1:111122223333:rule/FailedReleaseRule",
+        "only the rule may publish"
+    );
+    assert_eq!(
+        created["FailedReleaseTopicPolicy"]["Properties"]["Topics"],
+        json!(["arn:aws:sns:us-east-1:111122223333:FailedReleaseTopic"])
+    );
+
+    let encrypted = resources(&json!({
+        "FailedReleaseAlerts": "true",
+        "KmsKeyArn": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }));
+    assert_eq!(
+        encrypted["FailedReleaseTopic"]["Properties"]["KmsMasterKeyId"],
+        "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    );
+
+    let failed = failed_assertions(json!({"FailedReleaseAlerts": "true", "PreflightEvents": "off"}));
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert!(failed[0].contains("PreflightEvents must be on"), "{failed:?}");
+    assert!(failed_assertions(asked).is_empty());
+}
+
+/// Whether `event` matches an EventBridge `pattern` made of nested objects and lists of exact
+/// values (what the template's rule uses; any other form of pattern fails the test).
+fn matches_pattern(pattern: &Value, event: &Value) -> bool {
+    let fields = pattern
+        .as_object()
+        .unwrap_or_else(|| panic!("a pattern is an object: {pattern}"));
+    fields.iter().all(|(name, wanted)| match wanted {
+        Value::Object(_) => matches_pattern(wanted, &event[name]),
+        Value::Array(allowed) => {
+            assert!(
+                allowed.iter().all(|value| value.is_string() || value.is_number()),
+                "only exact values are understood here: {wanted}"
+            );
+            match &event[name] {
+                Value::Array(values) => values.iter().any(|value| allowed.contains(value)),
+                value => allowed.contains(value),
+            }
+        }
+        other => panic!("a pattern's leaves are lists: {other}"),
+    })
+}
+
+/// The events `bootstrap` sent to the stand-in, as a rule sees them.
+fn as_matched(aws: &stand_in::LocalAws) -> Vec<Value> {
+    aws.eventbridge_events()
+        .into_iter()
+        .map(|event| json!({"source": event.source, "detail-type": event.detail_type, "detail": event.detail}))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_failed_release_rule_matches_the_failed_verdicts_the_hook_sends_and_no_other() {
+    let created = resources(&json!({"FailedReleaseAlerts": "true"}));
+    let pattern = &created["FailedReleaseRule"]["Properties"]["EventPattern"];
+    let bootstrap = std::path::Path::new(env!("CARGO_BIN_EXE_bootstrap"));
+    let timeout = std::time::Duration::from_secs(20);
+
+    // A CodeDeploy release that passes, then one that fails.
+    let rig = stand_in::Rig::start(bootstrap, &[("CHECK_ATTEMPTS", "1")])
+        .await
+        .expect("start the stand-in and bootstrap");
+    for (version, status) in [("2", 200), ("3", 500)] {
+        rig.aws.add_function(
+            "my-api",
+            version,
+            stand_in::FunctionVersion::replying(stand_in::Reply::Status(status)),
+        );
+        let appspec = stand_in::kit::lambda_appspec(&[("my-api", "1", version)]);
+        let deployment = rig.aws.create_deployment(stand_in::DeploymentSpec::lambda(appspec));
+        rig.deliver(&deployment, timeout).await;
+    }
+    // Green failing its check at an ECS-native service's test traffic.
+    let green = stand_in::HttpTarget::start(&[("/healthcheck", stand_in::Answer::Status(503))])
+        .await
+        .expect("start green");
+    let service = rig.aws.add_ecs_service(green.port(), stand_in::fixtures::test_rule());
+    rig.aws.shift_test_traffic(&service, true);
+    rig.invoke(service.hook_event("POST_TEST_TRAFFIC_SHIFT", None, None), timeout)
+        .await;
+
+    let events = as_matched(&rig.aws);
+    let statuses: Vec<&Value> = events.iter().map(|event| &event["detail"]["status"]).collect();
+    assert_eq!(
+        statuses,
+        [&json!("Succeeded"), &json!("Failed"), &json!("FAILED")],
+        "{events:?}"
+    );
+    let matched: Vec<bool> = events.iter().map(|event| matches_pattern(pattern, event)).collect();
+    assert_eq!(matched, [false, true, true], "{pattern}");
 }

@@ -6,6 +6,8 @@
 //! - [`rehearsed`]: what one rehearsed deployment tells, and a summary line's story lines.
 //! - [`canary`]: Lambda canaries, checked before traffic moves and judged on their real traffic
 //!   after it.
+//! - [`live`]: a Lambda canary stopped while its alias is split (the live judge, its metric and
+//!   the deployment group's alarm), with the time from its first errors to its rollback.
 //! - [`ecs_native`]: ECS-native blue/green releases (ECS's own lifecycle hooks, no CodeDeploy),
 //!   and a canary step judged on green's real traffic.
 //! - [`scenario`]: the built-in deployments `rehearse` runs without a mode.
@@ -18,6 +20,7 @@
 pub mod campaign;
 pub mod canary;
 pub mod ecs_native;
+pub mod live;
 pub mod maintenance;
 pub mod own_code;
 pub mod rehearsed;

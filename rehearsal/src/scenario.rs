@@ -2,7 +2,8 @@
 //! checked through its test listener, and two releases checked by check definitions
 //! (`PREFLIGHT_CHECKS`): one whose new version answers `200 {"status":"degraded"}`, one of an API
 //! and a queue consumer together; two ECS-native blue/green releases ([`crate::ecs_native`]); two
-//! Lambda canaries judged on their real traffic after it moved ([`crate::canary`]); and an
+//! Lambda canaries judged on their real traffic after it moved ([`crate::canary`]); one stopped
+//! while its alias is split ([`crate::live`]); and an
 //! ECS-native canary step judged on green's real traffic and rolled back
 //! ([`crate::ecs_native::ecs_native_canary`]).
 //! Each runs the real hook and tells the story a user would see in the console.
@@ -16,6 +17,7 @@ use stand_in::{Answer, DeploymentSpec, FunctionVersion, HttpTarget, Reply, Rig};
 
 use crate::canary::lambda_canary;
 use crate::ecs_native::{ecs_native_canary, ecs_native_release};
+use crate::live::lambda_canary_stopped_mid_split;
 use crate::rehearsed::{Rehearsed, Story, finish};
 
 /// Runs every built-in scenario against `bootstrap`.
@@ -46,6 +48,7 @@ pub async fn rehearse_all(bootstrap: &Path) -> std::io::Result<Vec<Rehearsed>> {
         ecs_native_release(bootstrap, 500).await?,
         lambda_canary(bootstrap, false).await?,
         lambda_canary(bootstrap, true).await?,
+        lambda_canary_stopped_mid_split(bootstrap).await?.0,
         ecs_native_canary(bootstrap).await?,
     ])
 }

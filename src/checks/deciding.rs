@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::canary::TargetJudgement;
 use super::config::Config;
 use super::describe::with_check_metrics;
+use super::probe::Probe;
 use super::runner::run_with_probe;
 use super::setup::CheckSetup;
 use super::verdict::{Cause, Verdict};
@@ -80,6 +81,8 @@ impl Decision for Verdict {
 pub(crate) struct Findings {
     /// What was checked: the deployment's description, or green's test listener.
     pub subject: Option<String>,
+    /// The lifecycle event that called, when the flow read it (the verdict event carries it).
+    pub stage: Option<String>,
     pub selections: Vec<Selection>,
     pub results: Vec<CheckResult>,
     /// Targets judged on their real traffic.
@@ -166,12 +169,17 @@ impl Checking {
     /// Runs `checks` with the shared probe (made by the first run that needs it), ending by the
     /// deadline.
     pub(crate) async fn run(&self, config: &Config, checks: Vec<Check>) -> Result<Vec<CheckResult>, Stop> {
-        let probe = self
-            .setup
+        let probe = self.probe(config).await?;
+        Ok(run_with_probe(probe, checks, config.concurrency, self.deadline).await)
+    }
+
+    /// The shared probe, made by the first caller that needs it (a canary's synthetic traffic
+    /// sends its requests with it too).
+    pub(crate) async fn probe(&self, config: &Config) -> Result<Arc<Probe>, Stop> {
+        self.setup
             .probe(config, &self.clients)
             .await
-            .map_err(|why| Stop::failed(Cause::Internal, why))?;
-        Ok(run_with_probe(probe, checks, config.concurrency, self.deadline).await)
+            .map_err(|why| Stop::failed(Cause::Internal, why))
     }
 }
 

@@ -2,9 +2,10 @@
 //! and per target [`definitions`]), what to poke ([`plan`], pure), how to poke it once
 //! ([`probe`]: a Lambda Invoke with a synthetic event from [`http_event`], or an HTTP request),
 //! how to judge the answer ([`judge`], against the [`assertions`]), how patiently ([`runner`]:
-//! attempts, interval, a deadline, bounded concurrency), what it all means ([`verdict`]), and
-//! when not to check at all ([`skip`]).
+//! attempts, interval, a deadline, bounded concurrency), what it all means ([`verdict`]), when
+//! not to check at all ([`skip`]), and how a verdict is told to EventBridge ([`announce`]).
 
+pub mod announce;
 pub(crate) mod assertions;
 pub mod canary;
 pub mod config;
@@ -35,8 +36,8 @@ use judge::Outcome;
 use verdict::Cause;
 
 pub use plan::{
-    Moment, Plan, PlanError, Selection, canary_for, checks_without_targets, function_subject, listener_checks,
-    plan_checks, plan_checks_at,
+    Moment, Plan, PlanError, Selection, alias_traffic, canary_for, checks_without_targets, function_subject,
+    listener_checks, listener_traffic, plan_checks, plan_checks_at, service_plan,
 };
 
 /// What a flow found deployed, in the terms the checks need.

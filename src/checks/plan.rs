@@ -259,6 +259,56 @@ fn http_check(base_url: &Url, definition: &CheckDefinition, patience: Patience) 
     })
 }
 
+/// The requests a canary's synthetic traffic sends to a function through `alias`: the checks
+/// of the entry that selects `subject` that its `traffic` may send (raw payloads, and requests
+/// whose method `traffic.methods` names), each to be sent once, its answer not judged. Empty
+/// when the entry sends no traffic.
+pub fn alias_traffic(config: &Config, subject: &Subject, function: &str, alias: &str) -> Vec<Check> {
+    let chosen = choose(config, subject);
+    let Some(traffic) = chosen.canary.and_then(|canary| canary.traffic) else {
+        return Vec::new();
+    };
+    let target = LambdaTarget {
+        function: function.to_string(),
+        version: alias.to_string(),
+    };
+    chosen
+        .checks
+        .iter()
+        .filter(|definition| definition.send.sendable_as_traffic(traffic.methods))
+        .map(|definition| lambda_check(definition, &target, chosen.patience))
+        .collect()
+}
+
+/// The entry that selects ECS service `service` (or the `CHECK_*` defaults).
+pub fn service_plan<'a>(config: &'a Config, service: Option<&str>) -> &'a TargetPlan {
+    choose(
+        config,
+        &Subject {
+            service: service.map(str::to_string),
+            ..Subject::default()
+        },
+    )
+}
+
+/// The requests a canary's synthetic traffic sends through a production listener at `base_url`:
+/// `chosen`'s checks that its `traffic` may send. Empty when it sends no traffic.
+pub fn listener_traffic(chosen: &TargetPlan, base_url: &Url) -> Result<Vec<Check>, PlanError> {
+    let Some(traffic) = chosen.canary.and_then(|canary| canary.traffic) else {
+        return Ok(Vec::new());
+    };
+    let sendable = TargetPlan {
+        checks: chosen
+            .checks
+            .iter()
+            .filter(|definition| definition.send.sendable_as_traffic(traffic.methods))
+            .cloned()
+            .collect(),
+        ..chosen.clone()
+    };
+    Ok(listener_checks(&sendable, base_url)?.checks)
+}
+
 fn lambda_check(definition: &CheckDefinition, target: &LambdaTarget, patience: Patience) -> Check {
     let request = match &definition.send {
         ToSend::Raw(payload) => Request::Lambda {

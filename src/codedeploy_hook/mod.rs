@@ -1,6 +1,7 @@
 //! The CodeDeploy lifecycle hook, end to end: payload ([`payload`]) → what was deployed
 //! ([`deployment`], [`appspec`]) → the checks ([`crate::checks`]) → exactly one report
-//! ([`report`]) → one summary line ([`summary`]).
+//! ([`report`]) → one summary line ([`summary`]) → once CodeDeploy accepted the report, the
+//! verdict event ([`crate::checks::announce`]).
 //!
 //! [`Hook::handle`] serves one invocation. Once the two ids are known, every path ends in a
 //! report: configuration errors, AWS errors, unreadable AppSpecs, failed checks, even a panic in
@@ -27,6 +28,7 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
 
+use crate::checks::announce::{Deployment, VerdictEvent, announce};
 use crate::checks::canary::{OnInconclusive, verdict_with};
 use crate::checks::config::Mode;
 use crate::checks::deciding::{Checking, Deciding, Findings, Stop, evaluate_invocation, flow_record};
@@ -140,7 +142,7 @@ impl Hook {
         deadline: Instant,
     ) -> Result<Value, HookError> {
         let started = Instant::now();
-        let (hook_event, evaluation) = evaluate_invocation(self, Arc::clone(&clients), payload, deadline)
+        let (hook_event, evaluation) = evaluate_invocation(Arc::clone(&self), Arc::clone(&clients), payload, deadline)
             .await
             .map_err(HookError::Payload)?;
         let verdict = &evaluation.decision;
@@ -177,6 +179,27 @@ impl Hook {
         .emit();
         for judgement in &evaluation.findings.judgements {
             judgement.record(Self::FLOW).emit();
+        }
+        // Announced once CodeDeploy has the verdict, and only then: a report not delivered fails
+        // the invocation (Lambda's retry reports and announces), and a retried delivery that
+        // CodeDeploy already had was announced by the first. The verdict stands whatever becomes
+        // of the event (`announce` logs and counts a failure).
+        if matches!(delivery, Ok(Delivery::Accepted)) {
+            let findings = &evaluation.findings;
+            let deployment = Deployment::CodeDeploy {
+                deployment_id: &hook_event.deployment_id,
+                deployed: findings.subject.as_deref(),
+                lifecycle_event: findings.stage.as_deref(),
+            };
+            let event = VerdictEvent::of_findings(
+                Self::FLOW,
+                deployment,
+                &verdict.status,
+                verdict.cause,
+                &verdict.reason,
+                findings,
+            );
+            let _ = announce(&clients, self.setup.events(), &event, deadline, Self::FLOW).await;
         }
         match delivery {
             Ok(report) => Ok(serde_json::to_value(Reported {
@@ -260,6 +283,7 @@ impl Deciding for Hook {
         } else {
             Lifecycle::default()
         };
+        findings.stage = lifecycle.caller.clone();
         let moment = if lifecycle.after_traffic() {
             Moment::AfterTraffic
         } else {

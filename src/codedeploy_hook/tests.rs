@@ -37,6 +37,8 @@ use crate::checks::{Check, Request};
 use crate::plumbing::aws::{AwsClients, canned};
 use crate::plumbing::env::ConfigError;
 
+mod events;
+
 /// The deployment's AppSpec: `my-api` from version 1 to 2.
 fn appspec() -> String {
     fixtures::lambda_release_appspec()

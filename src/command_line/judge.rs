@@ -192,6 +192,9 @@ pub async fn judge(config: &Config, subject: &JudgeSubject, clients: &AwsClients
             let pair = Pair {
                 new: version(new),
                 old: version(old),
+                synthetic: settings
+                    .traffic
+                    .map(|_| crate::codedeploy_hook::canary::synthetic_dimensions(function)),
             };
             let judged = side_by_side(clients, &pair, (*from, *to), &settings, &clock).await?;
             targets.push(TargetJudged {

@@ -24,6 +24,9 @@ pub(crate) struct GreenRouting {
     pub target_group: String,
     /// Blue's target group: the other of the load balancer's pair, when the revision names both.
     pub blue_target_group: Option<String>,
+    /// The production listener rule (an NLB's production listener), where real traffic comes in
+    /// and a canary's synthetic traffic is sent.
+    pub production_rule: Option<String>,
 }
 
 /// What preflight needs to check green.
@@ -129,6 +132,7 @@ pub(crate) fn routing_of(revision: &ServiceRevision, revision_arn: &str) -> Resu
         test_rule,
         target_group: target_group.to_string(),
         blue_target_group,
+        production_rule: production_rule.map(str::to_string),
     })
 }
 
@@ -186,6 +190,41 @@ pub(crate) async fn find_green(clients: &AwsClients, revision_arn: &str) -> Resu
     })
 }
 
+/// The production path of green's service: its production listener's address and what its rule
+/// asks of a request, for a canary's synthetic traffic (which the rule's weights split between
+/// blue and green as they split real traffic).
+pub(crate) async fn find_production(
+    clients: &AwsClients,
+    routing: &GreenRouting,
+) -> Result<(Url, GreenRoute), GreenError> {
+    let Some(production_rule) = &routing.production_rule else {
+        return Err(GreenError::Rule {
+            rule: routing.test_rule.clone(),
+            problem: "has no production listener rule beside it in the service revision, so there is no production \
+                      path to send canary traffic through: give the load balancer's advancedConfiguration a \
+                      productionListenerRule, or remove canary.traffic"
+                .into(),
+        });
+    };
+    let elb = clients.elb().await;
+    if is_listener_arn(production_rule) {
+        let listener = describe_listener(elb, production_rule).await?;
+        return Ok((listener_address(elb, &listener).await?, GreenRoute::default()));
+    }
+    let Some(listener_arn) = listener_of_rule(production_rule) else {
+        return Err(GreenError::Rule {
+            rule: production_rule.clone(),
+            problem: "is neither a listener rule ARN nor a listener ARN".into(),
+        });
+    };
+    let rule = describe_rule(elb, production_rule).await?;
+    let route = green_route(&rule).map_err(|problem| GreenError::Rule {
+        rule: production_rule.clone(),
+        problem,
+    })?;
+    Ok((listener_url(elb, &listener_arn).await?, route))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,6 +272,7 @@ mod tests {
                 test_rule: TEST_RULE.into(),
                 target_group: GREEN_GROUP.into(),
                 blue_target_group: Some("arn:aws:elasticloadbalancing:us-east-1:1:targetgroup/blue/2".into()),
+                production_rule: Some(PRODUCTION_RULE.into()),
             }
         );
     }

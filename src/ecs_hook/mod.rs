@@ -5,7 +5,9 @@
 //! at once, never held up) → where green answers ([`green`]: its revision's test listener rule
 //! and the listener) → the checks, as the rule routes them to green ([`rule`]) → the verdict,
 //! or `IN_PROGRESS` with the attempts used so far when the checks outlast the invocation
-//! ([`progress`]) → one summary line ([`summary`]). Nothing here calls CodeDeploy.
+//! ([`progress`]) → one summary line ([`summary`]) → the verdict event, sent just before the
+//! answer is returned (the answer is the verdict), and never for `IN_PROGRESS`
+//! ([`crate::checks::announce`]). Nothing here calls CodeDeploy.
 
 pub(crate) mod canary;
 pub(crate) mod green;
@@ -26,6 +28,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
+use crate::checks::announce::{Deployment, VerdictEvent, announce};
 use crate::checks::canary::{CanarySettings, verdict_with};
 use crate::checks::config::Mode;
 use crate::checks::deciding::{Checking, Deciding, Decision, Findings, Stop, evaluate_invocation, flow_record};
@@ -33,7 +36,7 @@ use crate::checks::definitions::Subject as Selected;
 use crate::checks::definitions::document::parse_entry;
 use crate::checks::setup::CheckSetup;
 use crate::checks::verdict::{Cause, Status, Verdict};
-use crate::checks::{Plan, Selection, ServiceTarget, Targets, canary_for, listener_checks, plan_checks};
+use crate::checks::{Plan, Selection, ServiceTarget, Targets, canary_for, listener_checks, plan_checks, service_plan};
 use crate::plumbing::aws::AwsClients;
 use canary::StepJudgement;
 use green::{GreenError, find_green};
@@ -186,7 +189,7 @@ impl EcsHook {
         deadline: Instant,
     ) -> Result<HookAnswer, EcsHookError> {
         let started = Instant::now();
-        let (event, evaluation) = evaluate_invocation(self, clients, payload, deadline)
+        let (event, evaluation) = evaluate_invocation(Arc::clone(&self), Arc::clone(&clients), payload, deadline)
             .await
             .map_err(EcsHookError::Payload)?;
         let answer = evaluation.decision;
@@ -210,6 +213,28 @@ impl EcsHook {
             started.elapsed(),
         )
         .emit();
+        // The verdict is this function's return value, so its event goes just before it, once
+        // it is final: `IN_PROGRESS` is no verdict, and sends none. The answer stands whatever
+        // becomes of the event (`announce` logs and counts a failure).
+        if answer.status != HookStatus::InProgress {
+            let findings = &evaluation.findings;
+            let deployment = Deployment::Ecs {
+                service_deployment_arn: &event.resource_arn,
+                service: event.service_name(),
+                revision: &event.target_revision_arn,
+                stage: event.stage.name(),
+                green: findings.subject.as_deref(),
+            };
+            let verdict_event = VerdictEvent::of_findings(
+                Self::FLOW,
+                deployment,
+                &answer.status,
+                answer.cause,
+                &answer.reason,
+                findings,
+            );
+            let _ = announce(&clients, self.setup.events(), &verdict_event, deadline, Self::FLOW).await;
+        }
         Ok(answer)
     }
 }
@@ -318,6 +343,15 @@ impl Deciding for EcsHook {
             ),
         }
         .filter(|_| canary::judged_at(event.stage));
+        // The entry whose traffic (if it asks for any) goes through the production listener.
+        let chosen = own_checks
+            .clone()
+            .unwrap_or_else(|| service_plan(config, event.service_name()).clone());
+        let judging = Judging {
+            routing: &green.routing,
+            chosen: &chosen,
+            config,
+        };
         let step = progress::step_of(event);
         if let Some(settings) = &canary
             && step_start
@@ -325,7 +359,7 @@ impl Deciding for EcsHook {
                 .is_some_and(|start| start.continues(&step, settings, std::time::SystemTime::now()))
         {
             // A later call of a step being judged: its checks passed in the step's first call.
-            return Self::judge(checking, event, &green.routing, step_start, settings, None, findings).await;
+            return Self::judge(checking, event, &judging, step_start, settings, None, findings).await;
         }
         let mut checks = checks
             .into_iter()
@@ -340,16 +374,8 @@ impl Deciding for EcsHook {
                 let checked = Verdict::from_results(results, Selection::skipped_in(&findings.selections));
                 match &canary {
                     Some(settings) if checked.status == Status::Succeeded => {
-                        return Self::judge(
-                            checking,
-                            event,
-                            &green.routing,
-                            step_start,
-                            settings,
-                            Some(checked),
-                            findings,
-                        )
-                        .await;
+                        return Self::judge(checking, event, &judging, step_start, settings, Some(checked), findings)
+                            .await;
                     }
                     _ => HookAnswer::from_verdict(checked),
                 }
@@ -377,7 +403,7 @@ impl EcsHook {
     async fn judge(
         checking: &Checking,
         event: &EcsHookEvent,
-        routing: &green::GreenRouting,
+        judging: &Judging<'_>,
         step_start: Option<canary::StepStart>,
         settings: &CanarySettings,
         checked: Option<Verdict>,
@@ -387,7 +413,7 @@ impl EcsHook {
         let judged = canary::judge_step(
             checking,
             &service,
-            routing,
+            judging.routing,
             canary::StepCall {
                 stage: event.stage,
                 step: &progress::step_of(event),
@@ -405,15 +431,46 @@ impl EcsHook {
                 findings.judgements = vec![judgement];
                 HookAnswer::from_verdict(verdict_with(checked, &findings.judgements))
             }
-            StepJudgement::Wait { delay, start, reason } => HookAnswer {
-                status: HookStatus::InProgress,
-                cause: Cause::InProgress,
-                reason: format!("{reason}: ECS calls again in {} s", call_back_seconds(delay)),
-                call_back_delay: Some(call_back_seconds(delay)),
-                hook_details: Some(json!({ canary::KEY: start.to_value() })),
-            },
+            StepJudgement::Wait {
+                delay,
+                mut start,
+                reason,
+            } => {
+                // Too little traffic yet: a quiet service's entry may send some while ECS waits.
+                let traffic = canary::send_step_traffic(
+                    checking,
+                    judging.config,
+                    judging.routing,
+                    judging.chosen,
+                    &service,
+                    &mut start,
+                )
+                .await?;
+                let sent = match (traffic.sent, traffic.note) {
+                    (0, None) => String::new(),
+                    (sent, None) => format!("; sent {sent} synthetic requests through the production listener"),
+                    (sent, Some(note)) => {
+                        format!("; sent {sent} synthetic requests through the production listener ({note})")
+                    }
+                };
+                HookAnswer {
+                    status: HookStatus::InProgress,
+                    cause: Cause::InProgress,
+                    reason: format!("{reason}{sent}: ECS calls again in {} s", call_back_seconds(delay)),
+                    call_back_delay: Some(call_back_seconds(delay)),
+                    hook_details: Some(json!({ canary::KEY: start.to_value() })),
+                }
+            }
         })
     }
+}
+
+/// What judging green needs beyond the call: its routing, the entry that chose its checks (and
+/// maybe traffic), and the configuration (for the probe the traffic is sent with).
+struct Judging<'a> {
+    routing: &'a green::GreenRouting,
+    chosen: &'a crate::checks::definitions::TargetPlan,
+    config: &'a crate::checks::config::Config,
 }
 
 /// ECS counts `callBackDelay` in whole seconds; at least one, so that the wait between two

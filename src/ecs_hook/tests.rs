@@ -28,6 +28,8 @@ use super::{EcsHook, EcsHookError, config_from};
 use crate::checks::setup::CheckSetup;
 use crate::plumbing::aws::{AwsClients, canned};
 
+mod events;
+
 /// The stand-in's first ECS-native service: its revisions, test listener and rules, target groups.
 static SERVICE: LazyLock<EcsNative> = LazyLock::new(|| fixtures::ecs_native(1));
 
@@ -136,6 +138,39 @@ fn test_rule(to: &'static str) -> Rule {
                                         .target_groups(
                                             TargetGroupTuple::builder().target_group_arn(to).weight(1).build(),
                                         )
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        })
+}
+
+/// The service's production rule, on the same listener as its test rule: no conditions, blue
+/// and green weighted as production traffic is.
+pub(super) fn production_rule() -> Rule {
+    mock!(aws_sdk_elasticloadbalancingv2::Client::describe_rules)
+        .match_requests(|request| request.rule_arns() == [SERVICE.production_rule.clone()])
+        .then_output(|| {
+            let weighted = |group: &str, weight: i32| {
+                TargetGroupTuple::builder()
+                    .target_group_arn(group)
+                    .weight(weight)
+                    .build()
+            };
+            DescribeRulesOutput::builder()
+                .rules(
+                    ListenerRule::builder()
+                        .rule_arn(&SERVICE.production_rule)
+                        .actions(
+                            Action::builder()
+                                .r#type(ActionTypeEnum::Forward)
+                                .forward_config(
+                                    ForwardActionConfig::builder()
+                                        .target_groups(weighted(blue_group(), 90))
+                                        .target_groups(weighted(green_group(), 10))
                                         .build(),
                                 )
                                 .build(),

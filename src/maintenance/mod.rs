@@ -240,7 +240,7 @@ fn answer(done: Vec<Done>) -> Value {
 
 /// What one invocation did, counted for its metrics record.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-struct Tally {
+pub(crate) struct Tally {
     shown: usize,
     already_shown: usize,
     removed: usize,
@@ -269,7 +269,7 @@ impl Tally {
     }
 
     /// One record, the flow its only dimension: each action is a count of its own.
-    fn record(&self) -> Record {
+    pub(crate) fn record(&self) -> Record {
         [
             ("Shown", self.shown),
             ("AlreadyShown", self.already_shown),

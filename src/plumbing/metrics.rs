@@ -3,7 +3,8 @@
 //! No API call, no client, nothing on the hook's critical path but one line.
 //!
 //! Dimensions are few and of low cardinality (the flow, the verdict or action), so that a team's
-//! alarm on failed verdicts is one metric, not one per deployment.
+//! alarm on failed verdicts is one metric, not one per deployment. [`PUBLISHED`] lists every
+//! metric preflight publishes, those sent with PutMetricData included.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -11,6 +12,127 @@ use serde_json::{Map, Value, json};
 
 /// The CloudWatch namespace of every preflight metric.
 pub const NAMESPACE: &str = "preflight";
+
+/// One metric preflight publishes in [`NAMESPACE`]: its name, every dimension set it is published
+/// under, and the values its `Flow` dimension takes. The tests hold the records the code builds,
+/// the template's dashboard and the alarms the docs give against [`PUBLISHED`], so that a renamed
+/// metric or a new dimension cannot leave a graph or an alarm watching nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Published {
+    pub metric: &'static str,
+    /// Each set of dimension names it is published under; the order within a set does not matter.
+    pub dimension_sets: &'static [&'static [&'static str]],
+    /// The values of its `Flow` dimension, when a set has one.
+    pub flows: &'static [&'static str],
+}
+
+impl Published {
+    /// Whether it is published under exactly the dimensions `names`, in any order.
+    pub fn has_set(&self, names: &[&str]) -> bool {
+        self.dimension_sets
+            .iter()
+            .any(|set| set.len() == names.len() && set.iter().all(|name| names.contains(name)))
+    }
+}
+
+/// An entry of [`PUBLISHED`], one a line.
+const fn of(
+    metric: &'static str,
+    dimension_sets: &'static [&'static [&'static str]],
+    flows: &'static [&'static str],
+) -> Published {
+    Published {
+        metric,
+        dimension_sets,
+        flows,
+    }
+}
+
+/// The hooks' `Flow` values.
+const HOOKS: &[&str] = &["codedeploy_hook", "ecs_hook"];
+/// The hooks' verdict record: by flow and status (CodeDeploy's `Verdict`, ECS's `HookStatus`).
+const BY_STATUS: &[&[&str]] = &[&["Flow", "Verdict"], &["Flow", "HookStatus"]];
+/// A record whose one dimension is its flow.
+const BY_FLOW: &[&[&str]] = &[&["Flow"]];
+const MAINTENANCE: &[&str] = &["maintenance"];
+const LIVE_JUDGE: &[&str] = &["live_judge"];
+const HOOKS_AND_LIVE_JUDGE: &[&str] = &["codedeploy_hook", "ecs_hook", "live_judge"];
+
+/// Every metric preflight publishes. A record built with [`Record`] goes out in the Embedded
+/// Metric Format; `CanaryFailing` and `SyntheticRequests` go out with PutMetricData, each stamped
+/// with the minute it tells of (the live judge's schedule time, the minute the requests were sent).
+pub const PUBLISHED: &[Published] = &[
+    // The hooks' verdict record (`checks::deciding`, `checks::describe`). `Verdicts` also by flow
+    // and cause, and by fault alone, for the two alarms of docs/operations.md.
+    of(
+        "Verdicts",
+        &[
+            &["Flow", "Verdict"],
+            &["Flow", "HookStatus"],
+            &["Flow", "Cause"],
+            &["Fault"],
+        ],
+        HOOKS,
+    ),
+    of("Checks", BY_STATUS, HOOKS),
+    of("ChecksFailed", BY_STATUS, HOOKS),
+    of("CheckLatency", BY_STATUS, HOOKS),
+    of("Duration", BY_STATUS, HOOKS),
+    of("Skipped", BY_STATUS, HOOKS),
+    // Each canary judgement (`checks::canary`): the hooks' and the live judge's.
+    of(
+        "Judgements",
+        &[&["Flow", "Judgement"]],
+        &["codedeploy_hook", "ecs_hook", "live_judge"],
+    ),
+    // A verdict event EventBridge did not take (`checks::announce`).
+    of("VerdictEventsNotSent", BY_FLOW, HOOKS_AND_LIVE_JUDGE),
+    // The maintenance page's actions, each a count (`maintenance`).
+    of("Shown", BY_FLOW, MAINTENANCE),
+    of("AlreadyShown", BY_FLOW, MAINTENANCE),
+    of("Removed", BY_FLOW, MAINTENANCE),
+    of("Unchanged", BY_FLOW, MAINTENANCE),
+    of("Ignored", BY_FLOW, MAINTENANCE),
+    of("Swept", BY_FLOW, MAINTENANCE),
+    of("Failed", BY_FLOW, MAINTENANCE),
+    of("StalePagesRemoved", BY_FLOW, MAINTENANCE),
+    // The live judge's run record (`codedeploy_hook::live`).
+    of("LiveJudgeRuns", BY_FLOW, LIVE_JUDGE),
+    of("DeploymentsInProgress", BY_FLOW, LIVE_JUDGE),
+    of("CanariesJudged", BY_FLOW, LIVE_JUDGE),
+    of("CanariesFailing", BY_FLOW, LIVE_JUDGE),
+    of("LiveJudgeErrors", BY_FLOW, LIVE_JUDGE),
+    // The live judge's per-function metric, for a deployment group's alarm (PutMetricData).
+    of("CanaryFailing", &[&["FunctionName"]], &[]),
+    // The synthetic requests sent each minute through a function's alias or an ECS service's
+    // production listener, read back by a look to say what share of the judged requests were
+    // preflight's own (PutMetricData).
+    of("SyntheticRequests", &[&["FunctionName"], &["Service"]], &[]),
+];
+
+/// The entry of `metric` in [`PUBLISHED`].
+pub fn published(metric: &str) -> Option<&'static Published> {
+    PUBLISHED.iter().find(|entry| entry.metric == metric)
+}
+
+/// Whether `metric` is published under exactly the dimensions `names` and, when they hold `Flow`
+/// and `flow` is given, with that value; `Err` says what is not, for a test's message.
+pub fn check_published(metric: &str, names: &[&str], flow: Option<&str>) -> Result<(), String> {
+    let entry = published(metric).ok_or_else(|| format!("`{metric}` is not a metric preflight publishes"))?;
+    if !entry.has_set(names) {
+        return Err(format!(
+            "`{metric}` is not published by {names:?}, only by {:?}",
+            entry.dimension_sets
+        ));
+    }
+    match flow {
+        Some(flow) if names.contains(&"Flow") && !entry.flows.contains(&flow) => Err(format!(
+            "`{metric}` is not published with Flow = `{flow}`, only with {:?}",
+            entry.flows
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// A CloudWatch unit EMF accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -259,5 +381,284 @@ mod tests {
         let mut no_timestamp = good;
         no_timestamp["_aws"]["Timestamp"] = json!("now");
         assert!(check_emf(&no_timestamp).is_err());
+    }
+
+    /// Each metric an EMF document publishes: its name, each of its dimension sets, and the
+    /// record's `Flow` value.
+    fn published_by(document: &Value) -> Vec<(String, Vec<String>, Option<String>)> {
+        let flow = document["Flow"].as_str().map(str::to_string);
+        let mut found = Vec::new();
+        for directive in document["_aws"]["CloudWatchMetrics"].as_array().into_iter().flatten() {
+            assert_eq!(directive["Namespace"], NAMESPACE, "{document}");
+            for metric in directive["Metrics"].as_array().into_iter().flatten() {
+                for set in directive["Dimensions"].as_array().into_iter().flatten() {
+                    let names = set
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string);
+                    found.push((
+                        metric["Name"].as_str().unwrap_or_default().to_string(),
+                        names.collect(),
+                        flow.clone(),
+                    ));
+                }
+            }
+        }
+        found
+    }
+
+    /// A canary judgement, as the hooks and the live judge record one.
+    fn judgement() -> crate::checks::canary::TargetJudgement {
+        use std::time::{Duration, UNIX_EPOCH};
+
+        use crate::checks::canary::window::Window;
+        use crate::checks::canary::{Judged, OnInconclusive, TargetJudgement};
+
+        let window = Window::covering(UNIX_EPOCH, UNIX_EPOCH + Duration::from_secs(600));
+        TargetJudgement {
+            target: "my-api:live".into(),
+            judged: Judged::unseen("version 2".into(), "version 1".into(), window, "no traffic".into()),
+            on_inconclusive: OnInconclusive::Succeed,
+        }
+    }
+
+    /// Every record the code builds, each from its real builder, named for the failure message.
+    /// (This test of the plumbing reaches into the flows because it is the one place where every
+    /// record is built side by side; the library's plumbing still depends on none of them.)
+    fn every_record() -> Vec<(&'static str, Record)> {
+        use std::time::Duration;
+
+        use crate::checks::CheckResult;
+        use crate::checks::announce::not_sent_record;
+        use crate::checks::deciding::{Deciding, flow_record};
+        use crate::checks::verdict::Cause;
+        use crate::codedeploy_hook::Hook;
+        use crate::codedeploy_hook::live::FLOW as LIVE_FLOW;
+        use crate::codedeploy_hook::live::{self, LiveRun, run_record};
+        use crate::ecs_hook::EcsHook;
+        use crate::maintenance::Tally;
+
+        let check = CheckResult {
+            target: "my-api:2".into(),
+            outcomes: Vec::new(),
+            status: Some(500),
+            latency: Duration::from_millis(12),
+            failure: Some("status 500".into()),
+            refused: None,
+            waited: Duration::ZERO,
+            out_of_time: false,
+        };
+        let elapsed = Duration::from_millis(40);
+        let judgement = judgement();
+        vec![
+            (
+                "the CodeDeploy hook's verdict",
+                flow_record::<Hook>(
+                    "Failed".into(),
+                    Some(Cause::ReleaseFailed),
+                    std::slice::from_ref(&check),
+                    elapsed,
+                ),
+            ),
+            (
+                "the CodeDeploy hook's unread payload",
+                flow_record::<Hook>(Hook::NO_VERDICT.into(), None, &[], elapsed),
+            ),
+            (
+                "the ECS hook's answer",
+                flow_record::<EcsHook>("FAILED".into(), Some(Cause::ReleaseFailed), &[check], elapsed),
+            ),
+            (
+                "the ECS hook's unread payload",
+                flow_record::<EcsHook>(EcsHook::NO_VERDICT.into(), None, &[], elapsed),
+            ),
+            ("the CodeDeploy hook's judgement", judgement.record(Hook::FLOW)),
+            ("the ECS hook's judgement", judgement.record(EcsHook::FLOW)),
+            ("the live judge's judgement", judgement.record(live::FLOW)),
+            ("the live judge's run", run_record(&LiveRun::default())),
+            ("the maintenance page's actions", Tally::default().record()),
+            // `announce` builds this record inline: what is held here is the metric's name, the
+            // constant it uses, under each hook's flow.
+            (
+                "the CodeDeploy hook's unsent verdict event",
+                not_sent_record(Hook::FLOW),
+            ),
+            ("the ECS hook's unsent verdict event", not_sent_record(EcsHook::FLOW)),
+            ("the live judge's unsent verdict event", not_sent_record(LIVE_FLOW)),
+        ]
+    }
+
+    #[test]
+    fn every_metric_the_code_publishes_is_in_the_registry_and_the_registry_holds_nothing_else() {
+        use std::collections::BTreeSet;
+        use std::time::UNIX_EPOCH;
+
+        use crate::codedeploy_hook::live::{LiveJudgement, canary_failing_data};
+
+        // What the records publish: (metric, its dimension names sorted), and (metric, Flow).
+        let mut sets: BTreeSet<(String, Vec<String>)> = BTreeSet::new();
+        let mut flows: BTreeSet<(String, String)> = BTreeSet::new();
+        for (builder, record) in every_record() {
+            let document = record.to_json(1);
+            assert_eq!(check_emf(&document), Ok(()), "{builder}");
+            for (metric, mut names, flow) in published_by(&document) {
+                let given: Vec<&str> = names.iter().map(String::as_str).collect();
+                if let Err(why) = check_published(&metric, &given, flow.as_deref()) {
+                    panic!("{builder}: {why}; add it to PUBLISHED (and to the dashboard) or publish what is there");
+                }
+                if let (true, Some(flow)) = (names.iter().any(|name| name == "Flow"), flow) {
+                    flows.insert((metric.clone(), flow));
+                }
+                names.sort();
+                sets.insert((metric, names));
+            }
+        }
+        // The live judge's per-function metric goes out with PutMetricData, not in a record.
+        let judged = LiveJudgement {
+            deployment_id: "d-LOCAL00001".into(),
+            deployment_group: "my-app/my-app-live".into(),
+            function: "my-api".into(),
+            judgement: judgement(),
+            traffic: None,
+        };
+        for datum in canary_failing_data(&[judged], UNIX_EPOCH) {
+            let mut names: Vec<String> = datum.dimensions.iter().map(|(name, _)| name.to_string()).collect();
+            let given: Vec<&str> = names.iter().map(String::as_str).collect();
+            assert_eq!(
+                check_published(datum.metric, &given, None),
+                Ok(()),
+                "the live judge's CanaryFailing"
+            );
+            names.sort();
+            sets.insert((datum.metric.to_string(), names));
+        }
+        // The live judge and the ECS hook build the `SyntheticRequests` data inline: what is held
+        // here is its name and its dimensions, from the constant and the functions they use.
+        for (sender, synthetic) in [
+            (
+                "the live judge's synthetic requests",
+                crate::codedeploy_hook::canary::synthetic_dimensions("my-api"),
+            ),
+            (
+                "the ECS hook's synthetic requests",
+                crate::ecs_hook::canary::synthetic_dimensions("my-service"),
+            ),
+        ] {
+            let mut names: Vec<String> = synthetic.iter().map(|(name, _)| name.to_string()).collect();
+            let given: Vec<&str> = names.iter().map(String::as_str).collect();
+            let metric = crate::checks::canary::SYNTHETIC_REQUESTS;
+            assert_eq!(check_published(metric, &given, None), Ok(()), "{sender}");
+            names.sort();
+            sets.insert((metric.to_string(), names));
+        }
+
+        // And the other way: nothing in the registry that no record publishes, which a dashboard
+        // or an alarm could name and never see.
+        for entry in PUBLISHED {
+            for set in entry.dimension_sets {
+                let mut names: Vec<String> = set.iter().map(|name| name.to_string()).collect();
+                names.sort();
+                assert!(
+                    sets.contains(&(entry.metric.to_string(), names)),
+                    "PUBLISHED has `{}` by {set:?}, which no record publishes",
+                    entry.metric
+                );
+            }
+            for flow in entry.flows {
+                assert!(
+                    flows.contains(&(entry.metric.to_string(), flow.to_string())),
+                    "PUBLISHED has `{}` with Flow = `{flow}`, which no record publishes",
+                    entry.metric
+                );
+            }
+        }
+    }
+
+    /// The files that publish metrics outside their tests, and how many times each builds a record
+    /// or calls PutMetricData: each of them is built above.
+    const PUBLISHERS: &[(&str, usize)] = &[
+        ("src/checks/announce.rs", 1),
+        ("src/checks/canary/mod.rs", 1),
+        ("src/checks/deciding.rs", 1),
+        // The run's record (twice: a schedule that cannot be read, a run), `CanaryFailing` and
+        // `SyntheticRequests`.
+        ("src/codedeploy_hook/live/mod.rs", 4),
+        // `SyntheticRequests` at an ECS step.
+        ("src/ecs_hook/canary/mod.rs", 1),
+        ("src/maintenance/mod.rs", 1),
+    ];
+
+    #[test]
+    fn every_place_that_publishes_a_metric_is_one_the_registry_test_builds() {
+        use std::collections::BTreeMap;
+        use std::path::Path;
+
+        fn scan(dir: &Path, root: &Path, found: &mut BTreeMap<String, usize>) {
+            for entry in std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
+                let path = entry.expect("a directory entry").path();
+                let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();
+                if path.is_dir() {
+                    // Test folders (`codedeploy_hook/tests/`) publish nothing the function does.
+                    if name != "tests" {
+                        scan(&path, root, found);
+                    }
+                    continue;
+                }
+                let relative = path.strip_prefix(root).expect("under the crate").display().to_string();
+                // The builder and the PutMetricData call themselves, and test files.
+                if !name.ends_with(".rs")
+                    || name == "tests.rs"
+                    || ["src/plumbing/metrics.rs", "src/plumbing/aws/cloudwatch.rs"].contains(&relative.as_str())
+                {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).expect("a source file");
+                // A file's unit tests come last, in `#[cfg(test)] mod tests { … }`.
+                let code = text.split("#[cfg(test)]\nmod tests {").next().unwrap_or_default();
+                let count = code.matches("Record::new(").count() + code.matches("put_metric_data(").count();
+                if count > 0 {
+                    found.insert(relative, count);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut found = BTreeMap::new();
+        scan(&root.join("src"), root, &mut found);
+        let known: BTreeMap<String, usize> = PUBLISHERS
+            .iter()
+            .map(|(file, count)| (file.to_string(), *count))
+            .collect();
+        assert_eq!(
+            found, known,
+            "a place that publishes a metric was added, moved or removed: put its metric in PUBLISHED, \
+             build it in this module's registry test, and update PUBLISHERS"
+        );
+    }
+
+    #[test]
+    fn the_registry_tells_a_metric_by_its_exact_dimension_set_and_flow() {
+        assert_eq!(check_published("Verdicts", &["Fault"], None), Ok(()));
+        assert_eq!(
+            check_published("Verdicts", &["Cause", "Flow"], Some("ecs_hook")),
+            Ok(())
+        );
+        assert!(
+            check_published("Verdicts", &["Flow"], None)
+                .unwrap_err()
+                .contains("not published by")
+        );
+        assert!(check_published("Verdicts", &["Flow", "Verdict", "Cause"], None).is_err());
+        assert!(
+            check_published("Verdict", &["Fault"], None)
+                .unwrap_err()
+                .contains("not a metric")
+        );
+        assert!(
+            check_published("LiveJudgeRuns", &["Flow"], Some("live-judge"))
+                .unwrap_err()
+                .contains("Flow = `live-judge`")
+        );
     }
 }

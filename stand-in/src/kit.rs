@@ -46,6 +46,13 @@ pub fn lambda_appspec(functions: &[(&str, &str, &str)]) -> String {
     text
 }
 
+/// A Lambda AppSpec as [`lambda_appspec`] writes it, with the hook at both of a canary's events
+/// (`BeforeAllowTraffic` and `AfterAllowTraffic`): a deployment of it ends only once its
+/// `AfterAllowTraffic` hook has reported.
+pub fn lambda_canary_appspec(functions: &[(&str, &str, &str)]) -> String {
+    lambda_appspec(functions) + "  - AfterAllowTraffic: CodeDeployHook_preflight\n"
+}
+
 /// An ECS AppSpec for the service `checkout`, task definition revision 8, port 8080.
 pub const ECS_APPSPEC: &str = r#"version: 0.0
 Resources:

@@ -86,6 +86,9 @@ pub struct Judged {
     pub rule: String,
     pub new: Side,
     pub old: Side,
+    /// Of both sides' requests, how many were preflight's own synthetic traffic (`None`: the
+    /// target gets none, or it was not read).
+    pub synthetic: Option<u64>,
 }
 
 impl Judged {
@@ -101,6 +104,7 @@ impl Judged {
             rule: why,
             new: side(new),
             old: side(old),
+            synthetic: None,
         }
     }
 }
@@ -113,6 +117,7 @@ pub(crate) fn judge(new: &Side, old: &Side, settings: &CanarySettings) -> Judged
         rule,
         new: new.clone(),
         old: old.clone(),
+        synthetic: None,
     }
 }
 

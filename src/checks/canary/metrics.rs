@@ -125,12 +125,50 @@ impl Subject {
 /// The query ids of a side: CloudWatch wants them to start with a lower-case letter.
 const NEW: &str = "new";
 const OLD: &str = "old";
+/// The query id of the synthetic requests preflight sent over the look.
+const SYNTHETIC: &str = "synthetic";
+
+/// The metric preflight publishes (namespace `preflight`) for each minute it sent synthetic
+/// traffic through a target's production path: how many requests it sent.
+pub const SYNTHETIC_REQUESTS: &str = "SyntheticRequests";
 
 /// The six queries of one look: requests, errors and p99 of both sides, one period each as
-/// long as the look's period (so that CloudWatch computes each p99 over exactly a side's minutes).
-pub(crate) fn queries(look: &Look, new: &Subject, old: &Subject) -> Vec<MetricDataQuery> {
+/// long as the look's period (so that CloudWatch computes each p99 over exactly a side's minutes);
+/// and, when the target gets synthetic traffic, a seventh: the `SyntheticRequests` preflight
+/// published under `synthetic`'s dimensions over the whole look.
+pub(crate) fn queries(
+    look: &Look,
+    new: &Subject,
+    old: &Subject,
+    synthetic: Option<&[(&'static str, String)]>,
+) -> Vec<MetricDataQuery> {
     let period = i32::try_from(look.period.as_secs()).unwrap_or(i32::MAX);
-    let mut queries = Vec::with_capacity(6);
+    let mut queries = Vec::with_capacity(7);
+    if let Some(dimensions) = synthetic {
+        let span = look.end().duration_since(look.start).unwrap_or_default();
+        let metric = Metric::builder()
+            .namespace(crate::plumbing::metrics::NAMESPACE)
+            .metric_name(SYNTHETIC_REQUESTS)
+            .set_dimensions(Some(
+                dimensions
+                    .iter()
+                    .map(|(name, value)| Dimension::builder().name(*name).value(value).build())
+                    .collect(),
+            ))
+            .build();
+        let stat = MetricStat::builder()
+            .metric(metric)
+            .period(i32::try_from(span.as_secs()).unwrap_or(i32::MAX).max(60))
+            .stat("Sum")
+            .build();
+        queries.push(
+            MetricDataQuery::builder()
+                .id(SYNTHETIC)
+                .metric_stat(stat)
+                .return_data(true)
+                .build(),
+        );
+    }
     for (side, subject) in [(NEW, new), (OLD, old)] {
         let series = subject.series();
         for (what, metric, stat) in [
@@ -159,6 +197,18 @@ pub(crate) fn queries(look: &Look, new: &Subject, old: &Subject) -> Vec<MetricDa
         }
     }
     queries
+}
+
+/// The synthetic requests preflight published over `look`, when they were asked for: missing
+/// points are none sent (preflight publishes a minute's count only when it sent something).
+pub(crate) fn synthetic_requests(look: &Look, datapoints: &Datapoints) -> Option<u64> {
+    let points = datapoints.get(SYNTHETIC)?;
+    let sent: f64 = points
+        .iter()
+        .filter(|(time, value)| *time >= look.start && *time < look.end() && value.is_finite())
+        .map(|(_, value)| value.max(0.0))
+        .sum();
+    Some(sent.round() as u64)
 }
 
 /// Each side's traffic in its period of `look`.
@@ -216,9 +266,39 @@ mod tests {
     }
 
     #[test]
+    fn the_synthetic_requests_are_asked_for_only_when_sent_and_read_over_the_whole_look() {
+        let look = Look::side_by_side(Window::covering(at(0), at(10))).unwrap();
+        assert_eq!(queries(&look, &lambda("7"), &lambda("6"), None).len(), 6);
+        let dimensions = [("FunctionName", "orders".to_string())];
+        let asked = queries(&look, &lambda("7"), &lambda("6"), Some(&dimensions));
+        let synthetic = asked.iter().find(|q| q.id() == Some("synthetic")).expect("asked");
+        let stat = synthetic.metric_stat().unwrap();
+        assert_eq!((stat.period(), stat.stat()), (Some(600), Some("Sum")));
+        let metric = stat.metric().unwrap();
+        assert_eq!(
+            (metric.namespace(), metric.metric_name()),
+            (Some("preflight"), Some("SyntheticRequests"))
+        );
+        let mut datapoints = Datapoints::new();
+        assert_eq!(synthetic_requests(&look, &datapoints), None, "not asked, not read");
+        datapoints.insert("synthetic".into(), vec![]);
+        assert_eq!(
+            synthetic_requests(&look, &datapoints),
+            Some(0),
+            "none published: none sent"
+        );
+        datapoints.insert("synthetic".into(), vec![(at(0), 40.0), (at(9), 2.0), (at(10), 99.0)]);
+        assert_eq!(
+            synthetic_requests(&look, &datapoints),
+            Some(42),
+            "only the look's minutes"
+        );
+    }
+
+    #[test]
     fn a_lambda_version_is_read_by_its_executed_version_behind_the_alias() {
         let look = Look::side_by_side(Window::covering(at(0), at(10))).unwrap();
-        let queries = queries(&look, &lambda("7"), &lambda("6"));
+        let queries = queries(&look, &lambda("7"), &lambda("6"), None);
         let ids: Vec<&str> = queries.iter().filter_map(|q| q.id()).collect();
         assert_eq!(
             ids,
@@ -260,7 +340,7 @@ mod tests {
             target_group: "targetgroup/web-green/943f017f100becff".into(),
         };
         let look = Look::side_by_side(Window::covering(at(0), at(5))).unwrap();
-        let queries = queries(&look, &green, &green);
+        let queries = queries(&look, &green, &green, None);
         let metric = queries[1].metric_stat().unwrap().metric().unwrap();
         assert_eq!(metric.metric_name(), Some("HTTPCode_Target_5XX_Count"));
         let datapoints: Datapoints = [

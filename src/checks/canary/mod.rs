@@ -12,6 +12,7 @@ pub(crate) mod judge;
 pub(crate) mod metrics;
 pub mod settings;
 pub(crate) mod statistics;
+pub(crate) mod traffic;
 pub(crate) mod window;
 
 use std::time::{Duration, SystemTime};
@@ -26,7 +27,7 @@ use crate::plumbing::aws::cloudwatch::get_metric_data;
 use crate::plumbing::aws::elb::target_group_load_balancers;
 use crate::plumbing::metrics::{Record, Unit};
 pub use judge::{Judged, Ruling, Side, Traffic};
-pub use metrics::Subject;
+pub use metrics::{SYNTHETIC_REQUESTS, Subject};
 pub use settings::{CanarySettings, OnInconclusive};
 use window::{Look, MINUTE, Window, complete_minutes_after, complete_until, next_minute_readable};
 
@@ -66,6 +67,9 @@ impl Clock {
 pub struct Pair {
     pub new: Subject,
     pub old: Subject,
+    /// The dimensions of the `SyntheticRequests` preflight publishes for this target, when its
+    /// entry sends synthetic traffic: a look then says what share of the requests were preflight's.
+    pub synthetic: Option<Vec<(&'static str, String)>>,
 }
 
 /// One look: a single `GetMetricData` call for both sides and every metric, judged.
@@ -75,19 +79,23 @@ pub(crate) async fn look_once(
     look: &Look,
     settings: &CanarySettings,
 ) -> Result<Judged, AwsError> {
-    let queries = metrics::queries(look, &pair.new, &pair.old);
+    let queries = metrics::queries(look, &pair.new, &pair.old, pair.synthetic.as_deref());
     let datapoints = get_metric_data(client, queries, look.start, look.end()).await?;
     let (new, old) = metrics::read(look, &datapoints, &pair.new, &pair.old);
+    let synthetic = metrics::synthetic_requests(look, &datapoints);
     let side = |subject: &Subject, period, traffic| Side {
         name: subject.shown(),
         window: look.window_of(period),
         traffic,
     };
-    Ok(judge::judge(
-        &side(&pair.new, look.new_period, new),
-        &side(&pair.old, look.old_period, old),
-        settings,
-    ))
+    Ok(Judged {
+        synthetic,
+        ..judge::judge(
+            &side(&pair.new, look.new_period, new),
+            &side(&pair.old, look.old_period, old),
+            settings,
+        )
+    })
 }
 
 /// The time a look may take, kept back from the deadline when deciding whether to wait for one
@@ -307,6 +315,7 @@ pub(crate) async fn target_group_pair(
     Ok(Pair {
         new: subject(new)?,
         old: subject(old)?,
+        synthetic: None,
     })
 }
 
@@ -343,6 +352,11 @@ pub(crate) struct JudgementShown<'a> {
     rule: &'a str,
     new: SideShown<'a>,
     old: SideShown<'a>,
+    /// Of both sides' requests, preflight's own synthetic ones, and their share.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    synthetic_requests: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    synthetic_share: Option<f64>,
 }
 
 /// A judged target, for the summary line and the metrics.
@@ -362,6 +376,16 @@ impl TargetJudgement {
             rule: &self.judged.rule,
             new: SideShown::of(&self.judged.new),
             old: SideShown::of(&self.judged.old),
+            synthetic_requests: self.judged.synthetic,
+            synthetic_share: self.judged.synthetic.map(|synthetic| {
+                let requests = self.judged.new.requests() + self.judged.old.requests();
+                if requests == 0 {
+                    0.0
+                } else {
+                    // Rounded to the thousandth: a share, not a measurement.
+                    ((synthetic as f64 / requests as f64).min(1.0) * 1000.0).round() / 1000.0
+                }
+            }),
         }
     }
 

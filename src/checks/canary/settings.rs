@@ -44,6 +44,81 @@ pub struct CanarySettings {
     pub max_p99_ratio: f64,
     /// ...or this many milliseconds above it: the latency rule fails only past both.
     pub max_p99_increase_ms: f64,
+    /// Synthetic requests through the production path while the canary window is open, for a
+    /// target whose own traffic is too light to judge (`None`: only real traffic).
+    pub traffic: Option<TrafficSettings>,
+}
+
+/// The `traffic` key under `canary`: synthetic requests sent through the production path (a
+/// Lambda alias, an ECS service's production listener), so that both versions reach
+/// `min_requests`. Only the entry's own checks are sent, and only those whose method is one of
+/// `methods` (GET and HEAD unless named) or that are raw payloads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrafficSettings {
+    /// Requests a minute, at most [`MAX_PER_MINUTE`].
+    pub per_minute: u32,
+    /// Requests in all for one target's window, at most [`MAX_TOTAL`].
+    pub max_requests: u32,
+    pub methods: Methods,
+}
+
+/// The hard caps on `traffic`: a setting above them is refused, not lowered.
+pub const MAX_PER_MINUTE: u32 = 600;
+pub const MAX_TOTAL: u32 = 20_000;
+
+impl Default for TrafficSettings {
+    fn default() -> TrafficSettings {
+        TrafficSettings {
+            per_minute: 60,
+            max_requests: 2_000,
+            methods: Methods::SAFE,
+        }
+    }
+}
+
+/// A set of HTTP methods whose checks may be sent as traffic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Methods(u8);
+
+/// The methods `traffic.methods` may name, each a bit of [`Methods`].
+const METHOD_NAMES: [&str; 7] = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+impl Methods {
+    /// GET and HEAD: what traffic sends unless other methods are named.
+    pub const SAFE: Methods = Methods(0b11);
+
+    pub fn contains(self, method: &str) -> bool {
+        METHOD_NAMES
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(method))
+            .is_some_and(|bit| self.0 & (1 << bit) != 0)
+    }
+
+    fn named(names: &[String]) -> Result<Methods, String> {
+        let mut set = 0u8;
+        for name in names {
+            let bit = METHOD_NAMES
+                .iter()
+                .position(|known| known.eq_ignore_ascii_case(name.trim()))
+                .ok_or_else(|| format!("names `{name}`: expected some of {}", METHOD_NAMES.join(", ")))?;
+            set |= 1 << bit;
+        }
+        if set == 0 {
+            return Err("is empty: name the methods whose checks may be sent (GET and HEAD by default)".into());
+        }
+        Ok(Methods(set))
+    }
+
+    /// `GET, HEAD`.
+    pub fn shown(self) -> String {
+        METHOD_NAMES
+            .iter()
+            .enumerate()
+            .filter(|(bit, _)| self.0 & (1 << bit) != 0)
+            .map(|(_, name)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 impl Default for CanarySettings {
@@ -57,6 +132,7 @@ impl Default for CanarySettings {
             max_error_increase_points: 1.0,
             max_p99_ratio: 1.5,
             max_p99_increase_ms: 100.0,
+            traffic: None,
         }
     }
 }
@@ -74,6 +150,22 @@ pub(crate) struct CanaryEntry {
     max_error_increase_points: Option<f64>,
     max_p99_ratio: Option<f64>,
     max_p99_increase_ms: Option<f64>,
+    /// `traffic:` with nothing after it sends traffic with the defaults, as `traffic: {}` does.
+    #[serde(default, deserialize_with = "present_even_if_empty")]
+    traffic: Option<TrafficEntry>,
+}
+
+/// The `traffic` key as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TrafficEntry {
+    per_minute: Option<u64>,
+    max_requests: Option<u64>,
+    methods: Option<Vec<String>>,
+}
+
+fn present_even_if_empty<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<TrafficEntry>, D::Error> {
+    Option::<TrafficEntry>::deserialize(value).map(|entry| Some(entry.unwrap_or_default()))
 }
 
 /// A bad value: the key under `canary` and what is wrong with it.
@@ -124,7 +216,34 @@ impl CanaryEntry {
                 ));
             }
         };
+        let traffic = match self.traffic {
+            None => None,
+            Some(entry) => {
+                let defaults = TrafficSettings::default();
+                Some(TrafficSettings {
+                    per_minute: whole(
+                        "traffic.per_minute",
+                        entry.per_minute,
+                        1,
+                        u64::from(MAX_PER_MINUTE),
+                        u64::from(defaults.per_minute),
+                    )? as u32,
+                    max_requests: whole(
+                        "traffic.max_requests",
+                        entry.max_requests,
+                        1,
+                        u64::from(MAX_TOTAL),
+                        u64::from(defaults.max_requests),
+                    )? as u32,
+                    methods: match entry.methods {
+                        None => Methods::SAFE,
+                        Some(names) => Methods::named(&names).map_err(|problem| refuse("traffic.methods", problem))?,
+                    },
+                })
+            }
+        };
         Ok(CanarySettings {
+            traffic,
             min_requests: whole("min_requests", self.min_requests, 1, 100_000_000, defaults.min_requests)?,
             // A CodeDeploy hook waits within its Lambda timeout (15 minutes at most); ECS's own
             // hooks wait across calls, so an hour is allowed.
@@ -167,7 +286,17 @@ impl CanarySettings {
             self.max_error_increase_points,
             self.max_p99_ratio,
             self.max_p99_increase_ms
-        )
+        ) + &self
+            .traffic
+            .map(|traffic| {
+                format!(
+                    ", traffic {}/min up to {} ({})",
+                    traffic.per_minute,
+                    traffic.max_requests,
+                    traffic.methods.shown()
+                )
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -203,8 +332,36 @@ mod tests {
                 max_error_increase_points: 0.5,
                 max_p99_ratio: 2.0,
                 max_p99_increase_ms: 250.0,
+                traffic: None,
             }
         );
+    }
+
+    #[test]
+    fn traffic_takes_its_defaults_sends_get_and_head_unless_told_and_is_capped() {
+        let bare = read(json!({"traffic": null})).unwrap().traffic;
+        assert_eq!(bare, Some(TrafficSettings::default()));
+        let methods = bare.unwrap().methods;
+        assert!(methods.contains("GET") && methods.contains("head") && !methods.contains("POST"));
+        let named = read(json!({"traffic": {"per_minute": 600, "max_requests": 500, "methods": ["GET", "post"]}}))
+            .unwrap()
+            .traffic
+            .unwrap();
+        assert_eq!((named.per_minute, named.max_requests), (600, 500));
+        assert!(named.methods.contains("POST") && !named.methods.contains("HEAD"));
+        let refused = |value| read(value).unwrap_err();
+        assert_eq!(
+            refused(json!({"traffic": {"per_minute": 601}})).key,
+            "traffic.per_minute"
+        );
+        assert_eq!(
+            refused(json!({"traffic": {"max_requests": 20_001}})).key,
+            "traffic.max_requests"
+        );
+        let unknown = refused(json!({"traffic": {"methods": ["FETCH"]}}));
+        assert_eq!(unknown.key, "traffic.methods");
+        assert!(unknown.problem.contains("`FETCH`"), "{}", unknown.problem);
+        assert_eq!(refused(json!({"traffic": {"methods": []}})).key, "traffic.methods");
     }
 
     #[test]

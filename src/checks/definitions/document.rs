@@ -109,6 +109,10 @@ pub fn keys() -> Vec<String> {
             json!({"targets": [{"checks": [{"expect": unknown()}]}]}),
         ),
         ("targets[].canary.", json!({"targets": [{"canary": unknown()}]})),
+        (
+            "targets[].canary.traffic.",
+            json!({"targets": [{"canary": {"traffic": unknown()}}]}),
+        ),
     ];
     let mut keys = Vec::new();
     for (prefix, probe) in levels {
@@ -269,6 +273,20 @@ fn entry(index: usize, target: TargetEntry, inherited: &Inherited) -> Result<Ent
             ));
         }
     };
+    if let Some(traffic) = canary.as_ref().and_then(|canary| canary.traffic)
+        && !checks
+            .iter()
+            .any(|check| check.send.sendable_as_traffic(traffic.methods))
+    {
+        return Err(at(
+            format!("{here}.canary.traffic"),
+            format!(
+                "has nothing to send: traffic sends this entry's checks whose method is one of {} and its raw \
+                 payloads, and it has none: add such a check, or name the method under traffic.methods",
+                traffic.methods.shown()
+            ),
+        ));
+    }
     Ok(Entry {
         selectors,
         plan: TargetPlan {

@@ -147,6 +147,17 @@ pub enum ToSend {
     Raw(Value),
 }
 
+impl ToSend {
+    /// Whether the canary's synthetic traffic may send this: a raw payload, or a request whose
+    /// method `methods` names (GET and HEAD unless the entry names others).
+    pub fn sendable_as_traffic(&self, methods: crate::checks::canary::settings::Methods) -> bool {
+        match self {
+            ToSend::Raw(_) => true,
+            ToSend::Http(request) => methods.contains(request.method.as_str()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct HttpRequest {
     /// May carry a query string (`/health?deep=1`).

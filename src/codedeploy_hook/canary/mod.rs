@@ -104,6 +104,8 @@ pub(crate) async fn task_set_pair(clients: &AwsClients, service: &str, task_sets
     Ok(Pair {
         new: subject(&green)?,
         old: subject(&blue)?,
+        // preflight sends no synthetic traffic to an ECS service under CodeDeploy.
+        synthetic: None,
     })
 }
 
@@ -117,7 +119,7 @@ pub(crate) async fn judge_function(
     clock: &Clock,
     deadline: Option<Instant>,
 ) -> Result<TargetJudgement, AwsError> {
-    let (target, judged) = match version_pair(function) {
+    let (target, judged) = match version_pair(function, settings) {
         Some((target, pair)) => {
             let judged = judge_baking(clients.cloudwatch().await, &pair, split, settings, clock, deadline).await?;
             (target, judged)
@@ -132,8 +134,9 @@ pub(crate) async fn judge_function(
 }
 
 /// The function's alias as targets are named (`my-api:live`), and its new version against its
-/// current one; `None` without an alias and a current version (nothing to compare with).
-pub(crate) fn version_pair(function: &LambdaFunction) -> Option<(String, Pair)> {
+/// current one (with the synthetic requests preflight sent it, when `settings` send traffic);
+/// `None` without an alias and a current version (nothing to compare with).
+pub(crate) fn version_pair(function: &LambdaFunction, settings: &CanarySettings) -> Option<(String, Pair)> {
     let (Some(alias), Some(current)) = (&function.alias, &function.current_version) else {
         return None;
     };
@@ -145,6 +148,7 @@ pub(crate) fn version_pair(function: &LambdaFunction) -> Option<(String, Pair)> 
     let pair = Pair {
         new: version(&function.target_version),
         old: version(current),
+        synthetic: settings.traffic.map(|_| synthetic_dimensions(&function.name)),
     };
     Some((format!("{}:{alias}", function.name), pair))
 }
@@ -258,4 +262,9 @@ pub(crate) fn nothing_to_compare(function: &LambdaFunction, (start, end): (Syste
             function.name
         ),
     )
+}
+
+/// The dimensions of the `SyntheticRequests` preflight publishes for a function's alias.
+pub(crate) fn synthetic_dimensions(function: &str) -> Vec<(&'static str, String)> {
+    vec![("FunctionName", function.to_string())]
 }

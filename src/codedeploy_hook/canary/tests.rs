@@ -40,54 +40,57 @@ pub(crate) fn lifecycle(caller: &'static str, allow: (SystemTime, SystemTime)) -
         .then_output(|| ListDeploymentTargetsOutput::builder().target_ids(FUNCTION).build());
     let batch = mock!(CodeDeploy::batch_get_deployment_targets)
         .match_requests(|request| request.target_ids() == [FUNCTION.to_string()])
-        .then_output(move || {
-            let events = [
-                "Start",
-                "BeforeAllowTraffic",
-                "AllowTraffic",
-                "AfterAllowTraffic",
-                "End",
-            ];
-            let position = events
-                .iter()
-                .position(|event| *event == caller)
-                .expect("a Lambda event");
-            let lifecycle_events = events.iter().enumerate().map(|(index, name)| {
-                let event = LifecycleEvent::builder().lifecycle_event_name(*name);
-                match index.cmp(&position) {
-                    std::cmp::Ordering::Less => {
-                        let (start, end) = if *name == "AllowTraffic" {
-                            allow
-                        } else {
-                            (allow.0, allow.0)
-                        };
-                        event
-                            .status(LifecycleEventStatus::Succeeded)
-                            .start_time(DateTime::from(start))
-                            .end_time(DateTime::from(end))
-                    }
-                    std::cmp::Ordering::Equal if *name == "AllowTraffic" => event
-                        .status(LifecycleEventStatus::InProgress)
-                        .start_time(DateTime::from(allow.0)),
-                    std::cmp::Ordering::Equal => event.status(LifecycleEventStatus::InProgress),
-                    std::cmp::Ordering::Greater => event.status(LifecycleEventStatus::Pending),
-                }
-                .build()
-            });
-            BatchGetDeploymentTargetsOutput::builder()
-                .deployment_targets(
-                    DeploymentTarget::builder()
-                        .lambda_target(
-                            LambdaTarget::builder()
-                                .target_id(FUNCTION)
-                                .set_lifecycle_events(Some(lifecycle_events.collect()))
-                                .build(),
-                        )
+        .then_output(move || lambda_target(caller, allow));
+    [list, batch]
+}
+
+/// BatchGetDeploymentTargets' answer for the deployment's one Lambda target, at `caller`.
+pub(crate) fn lambda_target(caller: &str, allow: (SystemTime, SystemTime)) -> BatchGetDeploymentTargetsOutput {
+    let events = [
+        "Start",
+        "BeforeAllowTraffic",
+        "AllowTraffic",
+        "AfterAllowTraffic",
+        "End",
+    ];
+    let position = events
+        .iter()
+        .position(|event| *event == caller)
+        .expect("a Lambda event");
+    let lifecycle_events = events.iter().enumerate().map(|(index, name)| {
+        let event = LifecycleEvent::builder().lifecycle_event_name(*name);
+        match index.cmp(&position) {
+            std::cmp::Ordering::Less => {
+                let (start, end) = if *name == "AllowTraffic" {
+                    allow
+                } else {
+                    (allow.0, allow.0)
+                };
+                event
+                    .status(LifecycleEventStatus::Succeeded)
+                    .start_time(DateTime::from(start))
+                    .end_time(DateTime::from(end))
+            }
+            std::cmp::Ordering::Equal if *name == "AllowTraffic" => event
+                .status(LifecycleEventStatus::InProgress)
+                .start_time(DateTime::from(allow.0)),
+            std::cmp::Ordering::Equal => event.status(LifecycleEventStatus::InProgress),
+            std::cmp::Ordering::Greater => event.status(LifecycleEventStatus::Pending),
+        }
+        .build()
+    });
+    BatchGetDeploymentTargetsOutput::builder()
+        .deployment_targets(
+            DeploymentTarget::builder()
+                .lambda_target(
+                    LambdaTarget::builder()
+                        .target_id(FUNCTION)
+                        .set_lifecycle_events(Some(lifecycle_events.collect()))
                         .build(),
                 )
-                .build()
-        });
-    [list, batch]
+                .build(),
+        )
+        .build()
 }
 
 /// A configuration whose one entry judges `my-api` with `canary`.
@@ -388,6 +391,7 @@ async fn a_throttled_look_is_retried_and_a_denied_one_names_the_permission_after
             &look,
             &version(TARGET_VERSION),
             &version(CURRENT_VERSION),
+            None,
         )))
         .start_time(DateTime::from(look.start))
         .end_time(DateTime::from(look.end()))

@@ -27,14 +27,20 @@ use tracing::Level;
 
 use super::Hook;
 use super::appspec::{Deployed, parse_appspec};
-use super::canary::{nothing_to_compare, version_pair};
+use super::canary::{nothing_to_compare, synthetic_dimensions, version_pair};
 use super::deployment::{AppSpecText, facts_of};
 use super::lifecycle::{ALLOW_TRAFFIC, lifecycle_of};
-use crate::checks::canary::{Clock, Ruling, TargetJudgement, judge_split_so_far};
+use crate::checks::Check;
+use crate::checks::announce::{EventSettings, VerdictEvent, announce};
+use crate::checks::canary::settings::TrafficSettings;
+use crate::checks::canary::traffic::{BURST_SPAN, RECHECK, Sent, allowance, send_paced, unread_minutes};
+use crate::checks::canary::{Clock, Ruling, SYNTHETIC_REQUESTS, TargetJudgement, judge_split_so_far, verdict_with};
+use crate::checks::config::Config;
 use crate::checks::deciding::{Checking, Stop};
 use crate::checks::definitions::Definitions;
 use crate::checks::skip::description_asks_to_skip;
-use crate::checks::{canary_for, function_subject};
+use crate::checks::verdict::Cause;
+use crate::checks::{alias_traffic, canary_for, function_subject};
 use crate::plumbing::aws::cloudwatch::{Datum, put_metric_data};
 use crate::plumbing::aws::codedeploy::{deployments_in_progress, get_deployment};
 use crate::plumbing::aws::{AwsClients, AwsError};
@@ -88,6 +94,27 @@ pub(crate) struct LiveJudgement {
     pub deployment_group: String,
     pub function: String,
     pub judgement: TargetJudgement,
+    /// The synthetic traffic its entry asks for, when it does.
+    pub traffic: Option<TrafficPlan>,
+}
+
+/// Synthetic traffic to send a function through its alias after this run's look.
+#[derive(Debug, Clone)]
+pub(crate) struct TrafficPlan {
+    pub settings: TrafficSettings,
+    /// The entry's checks that traffic may send, addressed to the alias.
+    pub requests: Vec<Check>,
+    /// At most this many were sent earlier in the split: what CloudWatch counted, and the rate
+    /// for every minute it could not count yet.
+    pub already: u64,
+}
+
+/// What a run's traffic sent to one function.
+#[derive(Debug, Clone)]
+pub(crate) struct TrafficSent {
+    pub target: String,
+    pub function: String,
+    pub sent: Sent,
 }
 
 impl LiveJudgement {
@@ -109,6 +136,8 @@ pub(crate) struct LiveRun {
     pub errors: Vec<String>,
     /// Whether the `CanaryFailing` values went out.
     pub published: bool,
+    /// The synthetic traffic sent after the look.
+    pub traffic: Vec<TrafficSent>,
 }
 
 /// The answer of a run, for whoever invoked it by hand.
@@ -117,6 +146,9 @@ pub(crate) struct LiveRun {
 struct Answered<'a> {
     in_progress: usize,
     judged: Vec<AnsweredJudgement<'a>>,
+    /// Synthetic requests sent this run, by target.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    synthetic_sent: Vec<(&'a str, u32)>,
     #[serde(skip_serializing_if = "<[String]>::is_empty")]
     errors: &'a [String],
 }
@@ -150,7 +182,9 @@ impl Hook {
         let deadline = keep_back(deadline, self.setup.deadline_margin()).min(started + RUN_BUDGET);
         let checking = Checking::new(Arc::clone(&self.setup), Arc::clone(&clients), deadline);
         let clock = Clock::at(time);
-        let run = match run_guarded(async move { judge_running_canaries(&checking, &clock).await }, deadline).await {
+        let events = self.setup.events().clone();
+        let judging = async move { judge_running_canaries(&checking, &clock, &events).await };
+        let run = match run_guarded(judging, deadline).await {
             Ok(run) => run,
             Err(Stopped::Panicked(why)) => LiveRun {
                 errors: vec![format!("internal error while judging: {why}")],
@@ -182,6 +216,11 @@ impl Hook {
         Ok(serde_json::to_value(Answered {
             in_progress: run.in_progress.unwrap_or(0),
             judged,
+            synthetic_sent: run
+                .traffic
+                .iter()
+                .map(|traffic| (traffic.target.as_str(), traffic.sent.total))
+                .collect(),
             errors: &run.errors,
         })
         .unwrap_or(Value::Null))
@@ -191,13 +230,18 @@ impl Hook {
 /// Lists the deployments in progress, judges each Lambda canary in its split, and publishes
 /// `CanaryFailing` for each function judged. An error with one deployment leaves the others
 /// judged.
-pub(crate) async fn judge_running_canaries(checking: &Checking, clock: &Clock) -> LiveRun {
+pub(crate) async fn judge_running_canaries(checking: &Checking, clock: &Clock, events: &EventSettings) -> LiveRun {
     let mut run = LiveRun::default();
     let config = match checking.config() {
         Ok(config) => config,
-        // A bad configuration fails every hook's verdict already; an emergency skip stops judging.
-        Err(Stop(verdict)) => {
+        // An emergency skip stops judging; a bad configuration is this run's error too (every
+        // hook's verdict fails on it already).
+        Err(Stop(verdict)) if verdict.cause == Cause::Skipped => {
             run.idle = Some(verdict.reason);
+            return run;
+        }
+        Err(Stop(verdict)) => {
+            run.errors.push(verdict.reason);
             return run;
         }
     };
@@ -239,7 +283,101 @@ pub(crate) async fn judge_running_canaries(checking: &Checking, clock: &Clock) -
             Err(error) => run.errors.push(error.to_string()),
         }
     }
+    // The metric is out, which is what stops the deployment; now the team is told why, once per
+    // deployment that failed (a failure to send is logged and counted, and changes nothing).
+    for (deployment_id, judgements) in failing_deployments(&run.judged) {
+        let verdict = verdict_with(None, &judgements);
+        let event = VerdictEvent::during_allow_traffic(FLOW, &deployment_id, None, &verdict, &judgements);
+        let _ = announce(clients, events, &event, look_until, FLOW).await;
+    }
+    // Then the traffic for quiet canaries, in the run's time left.
+    send_traffic(checking, config, clock, look_until, &mut run).await;
     run
+}
+
+/// Each deployment with a function judged `Fail`, with every judgement of its functions.
+fn failing_deployments(judged: &[LiveJudgement]) -> Vec<(String, Vec<TargetJudgement>)> {
+    let mut failing: Vec<(String, Vec<TargetJudgement>)> = Vec::new();
+    for judgement in judged.iter().filter(|judgement| judgement.failing()) {
+        if failing.iter().all(|(id, _)| *id != judgement.deployment_id) {
+            let all = judged
+                .iter()
+                .filter(|other| other.deployment_id == judgement.deployment_id)
+                .map(|other| other.judgement.clone())
+                .collect();
+            failing.push((judgement.deployment_id.clone(), all));
+        }
+    }
+    failing
+}
+
+/// Sends each judged function whose entry asks for `traffic` (and that is not failing: its
+/// evidence is in) its burst through the alias, then publishes `SyntheticRequests` by minute.
+async fn send_traffic(checking: &Checking, config: &Config, clock: &Clock, until: Instant, run: &mut LiveRun) {
+    let senders: Vec<(LiveJudgement, TrafficPlan)> = run
+        .judged
+        .iter()
+        .filter(|judged| !judged.failing())
+        .filter_map(|judged| Some((judged.clone(), judged.traffic.clone()?)))
+        .filter(|(_, plan)| !plan.requests.is_empty() && allowance(&plan.settings, plan.already) > 0)
+        .collect();
+    if senders.is_empty() {
+        return;
+    }
+    let probe = match checking.probe(config).await {
+        Ok(probe) => probe,
+        Err(Stop(verdict)) => {
+            run.errors.push(verdict.reason);
+            return;
+        }
+    };
+    let codedeploy = checking.clients().codedeploy().await;
+    let span = BURST_SPAN / senders.len() as u32;
+    for (judged, plan) in senders {
+        let count = allowance(&plan.settings, plan.already);
+        let deployment_id = judged.deployment_id.as_str();
+        let still_splitting = || async move {
+            let targets = crate::plumbing::aws::codedeploy::deployment_targets(codedeploy, deployment_id)
+                .await
+                .map_err(|error| error.to_string())?;
+            Ok(lifecycle_of(&targets).caller.as_deref() == Some(ALLOW_TRAFFIC))
+        };
+        let sent = send_paced(
+            &probe,
+            &plan.requests,
+            count,
+            plan.settings.per_minute,
+            span,
+            clock,
+            until,
+            RECHECK,
+            still_splitting,
+        )
+        .await;
+        run.traffic.push(TrafficSent {
+            target: judged.judgement.target.clone(),
+            function: judged.function.clone(),
+            sent,
+        });
+    }
+    let data: Vec<Datum> = run
+        .traffic
+        .iter()
+        .flat_map(|traffic| {
+            traffic.sent.by_minute.iter().map(|(minute, count)| Datum {
+                metric: SYNTHETIC_REQUESTS,
+                dimensions: synthetic_dimensions(&traffic.function),
+                value: f64::from(*count),
+                timestamp: *minute,
+            })
+        })
+        .collect();
+    if !data.is_empty()
+        && let Err(error) = put_metric_data(checking.clients().cloudwatch().await, NAMESPACE, &data).await
+    {
+        run.errors
+            .push(format!("the synthetic requests sent could not be counted: {error}"));
+    }
 }
 
 /// One `CanaryFailing` value per function judged (a function in two deployments at once fails if
@@ -275,7 +413,7 @@ enum Judging {
 /// whose entry has `canary`.
 async fn judge_deployment(
     checking: &Checking,
-    config: &crate::checks::config::Config,
+    config: &Config,
     deployment_id: &str,
     clock: &Clock,
     look_until: Instant,
@@ -319,10 +457,11 @@ async fn judge_deployment(
     };
     let mut judged = Vec::new();
     for function in &functions {
-        let Some(settings) = canary_for(config, &function_subject(&function.name, Some(&group))) else {
+        let subject = function_subject(&function.name, Some(&group));
+        let Some(settings) = canary_for(config, &subject) else {
             continue;
         };
-        let (target, judgement) = match version_pair(function) {
+        let (target, judgement) = match version_pair(function, &settings) {
             Some((target, pair)) => {
                 let cloudwatch = clients.cloudwatch().await;
                 let judged = judge_split_so_far(cloudwatch, &pair, split_start, &settings, clock, Some(look_until))
@@ -335,6 +474,23 @@ async fn judge_deployment(
                 nothing_to_compare(function, (split_start, clock.now())),
             ),
         };
+        let traffic = match (settings.traffic, &function.alias) {
+            (Some(traffic), Some(alias)) => {
+                // What CloudWatch counted of earlier bursts, and the rate for each minute since
+                // that it has not counted yet: the cap is never overrun.
+                let read_until = match judgement.synthetic {
+                    Some(_) => judgement.new.window.end,
+                    None => split_start,
+                };
+                let unread = unread_minutes(read_until, clock.now()) * u64::from(traffic.per_minute);
+                Some(TrafficPlan {
+                    settings: traffic,
+                    requests: alias_traffic(config, &subject, &function.name, alias),
+                    already: judgement.synthetic.unwrap_or(0) + unread,
+                })
+            }
+            _ => None,
+        };
         judged.push(LiveJudgement {
             deployment_id: deployment_id.to_string(),
             deployment_group: group.clone(),
@@ -344,6 +500,7 @@ async fn judge_deployment(
                 judged: judgement,
                 on_inconclusive: settings.on_inconclusive,
             },
+            traffic,
         });
     }
     if judged.is_empty() {
@@ -355,7 +512,7 @@ async fn judge_deployment(
 }
 
 /// The run's metrics: that it ran (the dashboard's "last run"), what it found, and its errors.
-fn run_record(run: &LiveRun) -> Record {
+pub(crate) fn run_record(run: &LiveRun) -> Record {
     let failing = run.judged.iter().filter(|judged| judged.failing()).count();
     Record::new(FLOW)
         .metric("LiveJudgeRuns", Unit::Count, 1.0)
@@ -389,6 +546,16 @@ fn log_summary(run: &LiveRun, time: SystemTime, elapsed: Duration) {
             .collect::<Vec<_>>()
             .join(", ")
     });
+    let synthetic_sent = (!run.traffic.is_empty()).then(|| {
+        run.traffic
+            .iter()
+            .map(|traffic| match &traffic.sent.stopped {
+                Some(why) => format!("{}={} (stopped: {why})", traffic.target, traffic.sent.total),
+                None => format!("{}={}", traffic.target, traffic.sent.total),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
     let errors = (!run.errors.is_empty()).then(|| run.errors.join(" | "));
     let passed_over = (!run.passed_over.is_empty()).then(|| run.passed_over.join(" | "));
     let time = crate::checks::canary::window::shown_time(time);
@@ -405,6 +572,7 @@ fn log_summary(run: &LiveRun, time: SystemTime, elapsed: Duration) {
                 deployments,
                 judged,
                 published,
+                synthetic_sent,
                 passed_over,
                 idle,
                 errors,

@@ -19,8 +19,11 @@ use stand_in::fixtures::FUNCTION;
 use stand_in::kit::minutes_ago;
 use tokio::time::Instant;
 
+use crate::checks::announce::EventSettings;
 use crate::checks::config::Config;
-use crate::codedeploy_hook::canary::tests::lifecycle;
+use crate::checks::setup::CheckSetup;
+use crate::codedeploy_hook::Hook;
+use crate::codedeploy_hook::canary::tests::{lambda_target, lifecycle};
 use crate::codedeploy_hook::tests::{deployment_named_by_sha, hook_with, revision_by_sha};
 use crate::plumbing::aws::canned::{Served, answering};
 use crate::plumbing::aws::{AwsClients, canned};
@@ -69,15 +72,31 @@ struct Run {
     metric_reads: usize,
 }
 
-/// One run of the schedule at `time`, answered from these rules.
+/// One run of the schedule at `time`, answered from these rules, sending no verdict event.
 async fn run_at(config: Config, time: SystemTime, codedeploy: &[&Rule], metrics: Option<&Rule>) -> Run {
+    run_announcing(config, time, codedeploy, metrics, None).await
+}
+
+/// [`run_at`], with verdict events on and sent to `eventbridge` when it is given.
+async fn run_announcing(
+    config: Config,
+    time: SystemTime,
+    codedeploy: &[&Rule],
+    metrics: Option<&Rule>,
+    eventbridge: Option<&Rule>,
+) -> Run {
     let (put, kept) = published();
     let mut cloudwatch = vec![&put];
     cloudwatch.extend(metrics);
-    let clients = AwsClients::from_clients(canned::codedeploy(codedeploy), canned::lambda(&[]), canned::elb(&[]))
+    let mut clients = AwsClients::from_clients(canned::codedeploy(codedeploy), canned::lambda(&[]), canned::elb(&[]))
         .with_cloudwatch(canned::cloudwatch(&cloudwatch));
+    let mut setup = CheckSetup::new(Ok(config));
+    if let Some(eventbridge) = eventbridge {
+        clients = clients.with_eventbridge(canned::eventbridge(&[eventbridge]));
+        setup = setup.with_events(Ok(EventSettings::default()));
+    }
     let time = crate::checks::canary::window::shown_time(time);
-    let answer = Arc::new(hook_with(Ok(config)))
+    let answer = Arc::new(Hook::new(Arc::new(setup)))
         .judge_live(
             Arc::new(clients),
             &json!({"preflight": "judge-live", "time": time}),
@@ -266,6 +285,228 @@ async fn every_page_of_deployments_is_read_and_one_deployment_s_error_leaves_the
     assert_eq!(canary_failing(&run.put)[0].1, 1.0);
 }
 
+/// An entry judging `my-api` that sends it traffic, with a GET and a POST check.
+fn judging_with_traffic(traffic: &str) -> Config {
+    let checks = format!(
+        "targets: [{{function: {FUNCTION}, checks: [{{path: /health}}, {{path: /orders, method: POST}}], \
+         canary: {{traffic: {traffic}}}}}]"
+    );
+    Config::from_lookup(&|name| (name == "PREFLIGHT_CHECKS").then(|| checks.clone())).expect("config")
+}
+
+/// What each invocation was sent: its qualifier and its HTTP method.
+type Sent = Arc<Mutex<Vec<(String, String)>>>;
+
+/// Invoke answering 200, each request's qualifier and HTTP method kept.
+fn invocations() -> (Rule, Sent) {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&kept);
+    let rule = mock!(aws_sdk_lambda::Client::invoke).then_compute_output(move |request| {
+        let payload: Value = request
+            .payload()
+            .and_then(|blob| serde_json::from_slice(blob.as_ref()).ok())
+            .unwrap_or_default();
+        keep.lock().expect("not poisoned").push((
+            request.qualifier().unwrap_or_default().to_string(),
+            payload["httpMethod"].as_str().unwrap_or_default().to_string(),
+        ));
+        aws_sdk_lambda::operation::invoke::InvokeOutput::builder()
+            .status_code(200)
+            .payload(aws_sdk_lambda::primitives::Blob::new(
+                json!({"statusCode": 200}).to_string(),
+            ))
+            .build()
+    });
+    (rule, kept)
+}
+
+/// A quiet split (3 requests a minute on the new version, 27 on the old) that began twelve
+/// minutes before the run.
+fn quiet_split(split_start: SystemTime) -> Rule {
+    let far = split_start + Duration::from_secs(3600);
+    mock!(CloudWatch::get_metric_data).then_compute_output(answering(
+        Served::during(split_start, far, 3.0, 0.0, 80.0),
+        Served::during(split_start, far, 27.0, 0.0, 80.0),
+    ))
+}
+
+struct Traffic {
+    answer: Value,
+    sent: Vec<(String, String)>,
+    synthetic_published: f64,
+    batch_calls: usize,
+}
+
+/// One run at a quiet split with `config`, the split ending (AllowTraffic no longer in progress)
+/// after `splitting_answers` answers about the deployment's lifecycle.
+async fn traffic_run(config: Config, splitting_answers: usize) -> Traffic {
+    // Twenty seconds into a minute, so that how many minutes have not settled is always the same.
+    let time = crate::checks::canary::window::floor_minute(minutes_ago(0)) + Duration::from_secs(20);
+    let split_start = time - Duration::from_secs(12 * 60);
+    let allow = (split_start, split_start);
+    let targets = mock!(CodeDeploy::list_deployment_targets).then_output(|| {
+        aws_sdk_codedeploy::operation::list_deployment_targets::ListDeploymentTargetsOutput::builder()
+            .target_ids(FUNCTION)
+            .build()
+    });
+    let batch = mock!(CodeDeploy::batch_get_deployment_targets)
+        .sequence()
+        .output(move || lambda_target("AllowTraffic", allow))
+        .times(splitting_answers)
+        .output(move || lambda_target("AfterAllowTraffic", (split_start, time)))
+        .repeatedly()
+        .build();
+    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
+    let metrics = quiet_split(split_start);
+    let (invoke, kept) = invocations();
+    let (put, published) = published();
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&list, &deployment, &revision, &targets, &batch]),
+        canned::lambda(&[&invoke]),
+        canned::elb(&[]),
+    )
+    .with_cloudwatch(canned::cloudwatch(&[&put, &metrics]));
+    let shown = crate::checks::canary::window::shown_time(time);
+    let answer = Arc::new(hook_with(Ok(config)))
+        .judge_live(
+            Arc::new(clients),
+            &json!({"preflight": "judge-live", "time": shown}),
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await
+        .expect("a readable payload");
+    let synthetic_published = published
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .flat_map(|request| request.metric_data())
+        .filter(|datum| datum.metric_name() == Some("SyntheticRequests"))
+        .inspect(|datum| {
+            let dimensions: Vec<_> = datum.dimensions().iter().map(|d| (d.name(), d.value())).collect();
+            assert_eq!(dimensions, [(Some("FunctionName"), Some(FUNCTION))]);
+        })
+        .filter_map(|datum| datum.value())
+        .sum();
+    let sent = kept.lock().expect("not poisoned").clone();
+    Traffic {
+        answer,
+        sent,
+        synthetic_published,
+        batch_calls: batch.num_calls(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_canary_gets_a_minute_of_its_get_checks_through_the_alias_never_its_post() {
+    let run = traffic_run(judging_with_traffic("{per_minute: 30}"), usize::MAX).await;
+    assert_eq!(run.answer["judged"][0]["ruling"], "Inconclusive", "{}", run.answer);
+    assert_eq!(run.sent.len(), 30, "a minute at the rate");
+    assert!(
+        run.sent
+            .iter()
+            .all(|(qualifier, method)| qualifier == "live" && method == "GET"),
+        "{:?}",
+        run.sent
+    );
+    assert_eq!(run.synthetic_published, 30.0, "counted for the next look");
+    assert_eq!(
+        run.answer["syntheticSent"],
+        json!([["my-api:live", 30]]),
+        "{}",
+        run.answer
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_post_is_sent_only_when_the_entry_names_it() {
+    let run = traffic_run(
+        judging_with_traffic("{per_minute: 30, methods: [GET, POST]}"),
+        usize::MAX,
+    )
+    .await;
+    let posts = run.sent.iter().filter(|(_, method)| method == "POST").count();
+    assert_eq!((run.sent.len(), posts), (30, 15), "round robin over both checks");
+}
+
+#[tokio::test(start_paused = true)]
+async fn traffic_stays_within_its_cap_across_the_split() {
+    // CloudWatch counted no synthetic requests up to 3 to 4 minutes ago (the minutes that have
+    // settled); each of the 4 minutes since, begun or whole, is taken to have had 30: 120 of the cap.
+    let run = traffic_run(judging_with_traffic("{per_minute: 30, max_requests: 140}"), usize::MAX).await;
+    assert_eq!(run.sent.len(), 20, "{}", run.answer);
+    let spent = traffic_run(judging_with_traffic("{per_minute: 30, max_requests: 120}"), usize::MAX).await;
+    assert_eq!(spent.sent.len(), 0, "{}", spent.answer);
+}
+
+#[tokio::test(start_paused = true)]
+async fn traffic_stops_when_the_split_ends() {
+    // The look, the first check before sending, then the split is over at the next check.
+    let run = traffic_run(judging_with_traffic("{per_minute: 30}"), 2).await;
+    assert_eq!(run.batch_calls, 3);
+    // 30 a minute over at most 40 s is one every 1 1/3 s: 10 s hold 8 of them.
+    assert_eq!(run.sent.len(), 8, "{:?}", run.answer);
+    assert_eq!(run.synthetic_published, 8.0);
+}
+
+/// PutEvents accepted, each event's detail kept.
+fn events_kept() -> (Rule, Arc<Mutex<Vec<Value>>>) {
+    let kept = Arc::new(Mutex::new(Vec::new()));
+    let keep = Arc::clone(&kept);
+    let rule = mock!(aws_sdk_eventbridge::Client::put_events).then_compute_output(move |request| {
+        for entry in request.entries() {
+            assert_eq!(
+                (entry.source(), entry.detail_type()),
+                (Some("preflight"), Some("Preflight Verdict"))
+            );
+            let detail = entry.detail().and_then(|detail| serde_json::from_str(detail).ok());
+            keep.lock().expect("not poisoned").push(detail.unwrap_or_default());
+        }
+        aws_sdk_eventbridge::operation::put_events::PutEventsOutput::builder()
+            .failed_entry_count(0)
+            .entries(
+                aws_sdk_eventbridge::types::PutEventsResultEntry::builder()
+                    .event_id("e-1")
+                    .build(),
+            )
+            .build()
+    });
+    (rule, kept)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_team_is_told_of_a_failing_canary_with_its_evidence_and_of_nothing_else() {
+    let time = minutes_ago(0);
+    let split_start = time - Duration::from_secs(12 * 60);
+    let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
+    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
+    let codedeploy = [&list, &deployment, &revision, &targets, &batch];
+
+    let (sent, events) = events_kept();
+    let failing = split_traffic(split_start, 0.2);
+    run_announcing(judging(), time, &codedeploy, Some(&failing), Some(&sent)).await;
+    let events = events.lock().expect("not poisoned").clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    let detail = &events[0];
+    assert_eq!(
+        (&detail["flow"], &detail["deploymentId"], &detail["lifecycleEvent"]),
+        (&json!("live_judge"), &json!("d-1"), &json!("AllowTraffic")),
+        "{detail}"
+    );
+    assert_eq!(
+        (&detail["status"], &detail["cause"]),
+        (&json!("Failed"), &json!("ReleaseFailed"))
+    );
+    assert_eq!(detail["targets"][0]["judged"]["ruling"], "Fail", "{detail}");
+
+    let (quiet, none) = events_kept();
+    let healthy = split_traffic(split_start, 0.0);
+    run_announcing(judging(), time, &codedeploy, Some(&healthy), Some(&quiet)).await;
+    assert!(
+        none.lock().expect("not poisoned").is_empty(),
+        "a pass is no verdict to tell"
+    );
+}
+
 #[test]
 fn a_function_failing_in_either_of_two_deployments_is_failing() {
     use crate::checks::canary::window::Window;
@@ -287,6 +528,7 @@ fn a_function_failing_in_either_of_two_deployments_is_failing() {
                 judged,
                 on_inconclusive: OnInconclusive::Succeed,
             },
+            traffic: None,
         }
     };
     let data = super::canary_failing_data(
@@ -295,4 +537,21 @@ fn a_function_failing_in_either_of_two_deployments_is_failing() {
     );
     assert_eq!(data.len(), 1);
     assert_eq!(data[0].value, 1.0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bad_configuration_is_the_run_s_error_and_asks_aws_nothing() {
+    let list = in_progress(&[&["d-1"]]);
+    let clients = AwsClients::from_clients(canned::codedeploy(&[&list]), canned::lambda(&[]), canned::elb(&[]));
+    let bad = Config::from_lookup(&|name| (name == "CHECK_ATTEMPTS").then(|| "lots".to_string()));
+    let answer = Arc::new(hook_with(bad))
+        .judge_live(
+            Arc::new(clients),
+            &json!({"preflight": "judge-live"}),
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await
+        .expect("a readable payload");
+    assert!(answer["errors"].to_string().contains("CHECK_ATTEMPTS"), "{answer}");
+    assert_eq!(list.num_calls(), 0);
 }

@@ -16,7 +16,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::{Value, json};
 
 use super::green::GreenRouting;
+use super::green::find_production;
 use super::payload::Stage;
+use crate::checks::canary::SYNTHETIC_REQUESTS;
+use crate::checks::canary::settings::TrafficSettings;
+use crate::checks::canary::traffic::{BURST_SPAN, RECHECK, send_paced};
 use crate::checks::canary::window::{
     Look, MINUTE, Window, complete_minutes_after, complete_until, floor_minute, next_minute_readable,
 };
@@ -24,9 +28,14 @@ use crate::checks::canary::{
     CanarySettings, Clock, Judged, Pair, Ruling, TargetJudgement, before_the_deadline, ended, look_once,
     nothing_complete, target_group_pair as shared_pair,
 };
+use crate::checks::config::Config;
 use crate::checks::deciding::{Checking, Stop};
+use crate::checks::definitions::TargetPlan;
+use crate::checks::listener_traffic;
 use crate::checks::verdict::Cause;
 use crate::plumbing::aws::AwsClients;
+use crate::plumbing::aws::cloudwatch::{Datum, put_metric_data};
+use crate::plumbing::metrics::NAMESPACE;
 
 /// The `hookDetails` key the step's start travels under.
 pub(crate) const KEY: &str = "preflightCanary";
@@ -37,6 +46,8 @@ pub(crate) struct StepStart {
     /// The stage and green's production weight, as `progress::step_of` writes them.
     pub step: String,
     pub since: SystemTime,
+    /// The synthetic requests sent through the production path in this step so far.
+    pub synthetic: u64,
 }
 
 impl StepStart {
@@ -53,7 +64,7 @@ impl StepStart {
 
     pub(crate) fn to_value(&self) -> Value {
         let seconds = self.since.duration_since(UNIX_EPOCH).unwrap_or_default().as_secs();
-        json!({"step": self.step, "since": seconds})
+        json!({"step": self.step, "since": seconds, "synthetic": self.synthetic})
     }
 }
 
@@ -71,12 +82,102 @@ pub(crate) fn read(hook_details: Option<&Value>) -> Result<Option<StepStart>, St
         (Some(step), Some(since)) => Ok(Some(StepStart {
             step: step.to_string(),
             since,
+            // Absent from what an earlier release of preflight left: none sent.
+            synthetic: state.get("synthetic").and_then(Value::as_u64).unwrap_or(0),
         })),
         _ => Err(format!(
             "hookDetails.{KEY} is not what preflight leaves there ({state}): remove it from the hook's hookDetails, \
              which ECS fills in by itself"
         )),
     }
+}
+
+/// The dimensions of the `SyntheticRequests` preflight publishes for an ECS service.
+pub(crate) fn synthetic_dimensions(service: &str) -> Vec<(&'static str, String)> {
+    vec![("Service", service.to_string())]
+}
+
+/// How many synthetic requests this call may send in `start`'s step: the rate for each minute
+/// begun since the step started, within the cap, less what earlier calls sent; never more than a
+/// minute's worth at once.
+pub(crate) fn step_allowance(traffic: &TrafficSettings, start: &StepStart, now: SystemTime) -> u32 {
+    let minutes_begun = now.duration_since(start.since).unwrap_or_default().as_secs() / 60 + 1;
+    let allowed = (u64::from(traffic.per_minute) * minutes_begun).min(u64::from(traffic.max_requests));
+    let left = allowed
+        .saturating_sub(start.synthetic)
+        .min(u64::from(traffic.per_minute));
+    u32::try_from(left).unwrap_or(traffic.per_minute)
+}
+
+/// What this call's synthetic traffic did, for the answer's reason.
+pub(crate) struct StepTraffic {
+    pub sent: u32,
+    /// Why it stopped early, or why the count was not published.
+    pub note: Option<String>,
+}
+
+/// Sends this call's share of the step's synthetic traffic through green's production path (the
+/// production listener, whose weights split it between blue and green as they split real
+/// traffic), `start` counting it, then publishes `SyntheticRequests` (`Service`) by minute. ECS
+/// holds the step while the hook answers `IN_PROGRESS`, so the window stays open for the burst;
+/// the call's deadline bounds it.
+pub(crate) async fn send_step_traffic(
+    checking: &Checking,
+    config: &Config,
+    routing: &GreenRouting,
+    chosen: &TargetPlan,
+    service: &str,
+    start: &mut StepStart,
+) -> Result<StepTraffic, Stop> {
+    let Some(traffic) = chosen.canary.and_then(|canary| canary.traffic) else {
+        return Ok(StepTraffic { sent: 0, note: None });
+    };
+    let clock = Clock::start();
+    let count = step_allowance(&traffic, start, clock.now());
+    if count == 0 {
+        return Ok(StepTraffic { sent: 0, note: None });
+    }
+    let (listener, route) = find_production(checking.clients(), routing).await?;
+    let requests = listener_traffic(chosen, &listener)?
+        .into_iter()
+        .map(|check| route.apply(check))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
+    let probe = checking.probe(config).await?;
+    let until = checking
+        .deadline()
+        .checked_sub(Duration::from_secs(2))
+        .unwrap_or(checking.deadline());
+    let sent = send_paced(
+        &probe,
+        &requests,
+        count,
+        traffic.per_minute,
+        BURST_SPAN,
+        &clock,
+        until,
+        RECHECK,
+        || async { Ok(true) },
+    )
+    .await;
+    start.synthetic += u64::from(sent.total);
+    let data: Vec<Datum> = sent
+        .by_minute
+        .iter()
+        .map(|(minute, count)| Datum {
+            metric: SYNTHETIC_REQUESTS,
+            dimensions: synthetic_dimensions(service),
+            value: f64::from(*count),
+            timestamp: *minute,
+        })
+        .collect();
+    let mut note = sent.stopped.clone();
+    if !data.is_empty()
+        && let Err(error) = put_metric_data(checking.clients().cloudwatch().await, NAMESPACE, &data).await
+    {
+        note = Some(format!("the synthetic requests sent could not be counted: {error}"));
+    }
+    Ok(StepTraffic { sent: sent.total, note })
 }
 
 /// Whether green is judged at `stage`: where traffic has moved to it in production.
@@ -135,14 +236,19 @@ pub(crate) async fn judge_step(
             StepStart {
                 step: step.to_string(),
                 since: start.since,
+                synthetic: 0,
             }
         }
         _ => StepStart {
             step: step.to_string(),
             since: now,
+            synthetic: 0,
         },
     };
-    let pair = target_group_pair(clients, routing).await?;
+    let pair = Pair {
+        synthetic: settings.traffic.map(|_| synthetic_dimensions(service)),
+        ..target_group_pair(clients, routing).await?
+    };
     // The bake counts readable minutes, as the CodeDeploy hook's does: the settle time comes on top.
     let done = complete_minutes_after(start.since, now, settings.settle);
     // Before and after the shift once all production traffic is green's (blue has none left to

@@ -12,10 +12,11 @@ use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeT
 use aws_sdk_elasticloadbalancingv2::types::TargetGroup;
 use aws_smithy_mocks::{Rule, mock};
 use serde_json::{Value, json};
+use stand_in::fixtures::TEST_RULE_HOST;
 
 use super::{KEY, StepStart, judged_at, read};
 use crate::ecs_hook::payload::Stage;
-use crate::ecs_hook::tests::{CannedAws, blue_group, call, green, green_group, payload};
+use crate::ecs_hook::tests::{CannedAws, blue_group, call, green, green_group, payload, production_rule};
 use crate::plumbing::aws::canned::{Served, cloudwatch_serving};
 use crate::plumbing::aws::{AwsClients, canned};
 
@@ -48,6 +49,7 @@ fn hook_details(canary: Value, step_began: Option<(&str, SystemTime)>) -> Value 
         details[KEY] = StepStart {
             step: step.into(),
             since,
+            synthetic: 0,
         }
         .to_value();
     }
@@ -233,6 +235,7 @@ fn a_step_start_travels_in_hook_details_and_a_broken_one_is_refused() {
     let start = StepStart {
         step: "PRODUCTION_TRAFFIC_SHIFT@10".into(),
         since: UNIX_EPOCH + Duration::from_secs(1_796_637_600),
+        synthetic: 7,
     };
     let details = json!({ KEY: start.to_value(), "preflight": {} });
     assert_eq!(read(Some(&details)), Ok(Some(start)));
@@ -289,4 +292,92 @@ async fn a_step_start_in_the_future_or_too_long_ago_starts_the_step_afresh() {
     }
     let overflowing = read(Some(&json!({ KEY: {"step": JUDGED, "since": u64::MAX} })));
     assert!(overflowing.is_err(), "{overflowing:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_step_gets_a_minute_of_get_checks_through_the_production_listener_and_counts_them() {
+    let began = minutes_ago(0);
+    let (target, port) = green(200).await;
+    let aws = CannedAws::routing_to(green_group(), port);
+    let (groups, production) = (target_groups(), production_rule());
+    let metrics = cloudwatch_serving(serving(began, 1.0, 0.0, 80.0), serving(began, 9.0, 0.0, 80.0));
+    let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = Arc::clone(&kept);
+    let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |request| {
+        keep.lock().expect("not poisoned").push(request.clone());
+        aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput::builder().build()
+    });
+    let clients = Arc::new(
+        AwsClients::from_clients(
+            canned::codedeploy(&[]),
+            canned::lambda(&[]),
+            canned::elb(&[&aws.rule, &production, &aws.listeners, &aws.balancers, &groups]),
+        )
+        .with_ecs(canned::ecs(&[&aws.revision]))
+        .with_cloudwatch(canned::cloudwatch(&[&metrics, &put])),
+    );
+    let details = json!({"preflight": {
+        "checks": [{"path": "/healthcheck"}],
+        "canary": {"traffic": {"per_minute": 20}}
+    }});
+    let (answer, reason) = call(
+        &[],
+        clients,
+        &payload("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), Some(details)),
+    )
+    .await
+    .expect("answered");
+
+    assert_eq!(answer["hookStatus"], "IN_PROGRESS", "{reason}");
+    assert!(
+        reason.contains("sent 20 synthetic requests through the production listener"),
+        "{reason}"
+    );
+    let requests = target.requests();
+    // The step's one check through the test rule, then a minute's traffic through the production
+    // rule (which asks for no host, where the test rule asks for its own).
+    assert_eq!(requests.len(), 21, "{reason}");
+    let through_production = requests
+        .iter()
+        .filter(|request| request.header("host") != Some(format!("{TEST_RULE_HOST}:{port}").as_str()))
+        .count();
+    assert_eq!(through_production, 20, "{reason}");
+    assert_eq!(
+        answer["hookDetails"][KEY]["synthetic"], 20,
+        "the step remembers what it sent"
+    );
+    let counted: f64 = kept
+        .lock()
+        .expect("not poisoned")
+        .iter()
+        .flat_map(|request| request.metric_data())
+        .inspect(|datum| assert_eq!(datum.metric_name(), Some("SyntheticRequests")))
+        .filter_map(|datum| datum.value())
+        .sum();
+    assert_eq!(counted, 20.0);
+}
+
+#[test]
+fn a_step_sends_at_its_rate_for_each_minute_begun_within_its_cap() {
+    let since = UNIX_EPOCH + Duration::from_secs(1_796_637_600);
+    let traffic = crate::checks::canary::settings::TrafficSettings {
+        per_minute: 20,
+        max_requests: 50,
+        ..Default::default()
+    };
+    let start = |synthetic| StepStart {
+        step: JUDGED.into(),
+        since,
+        synthetic,
+    };
+    let at = |seconds| since + Duration::from_secs(seconds);
+    assert_eq!(super::step_allowance(&traffic, &start(0), at(5)), 20);
+    assert_eq!(
+        super::step_allowance(&traffic, &start(20), at(30)),
+        0,
+        "a call back within the minute"
+    );
+    assert_eq!(super::step_allowance(&traffic, &start(20), at(61)), 20);
+    assert_eq!(super::step_allowance(&traffic, &start(40), at(150)), 10, "the cap");
+    assert_eq!(super::step_allowance(&traffic, &start(50), at(600)), 0);
 }

@@ -124,6 +124,16 @@ pub(crate) fn elb(rules: &[&Rule]) -> aws_sdk_elasticloadbalancingv2::Client {
     )
 }
 
+/// An EventBridge client answering from `rules`, retrying as production does.
+pub(crate) fn eventbridge(rules: &[&Rule]) -> aws_sdk_eventbridge::Client {
+    mock_client!(
+        aws_sdk_eventbridge,
+        RuleMode::MatchAny,
+        rules.iter().copied(),
+        |config| config.retry_config(super::retry_config())
+    )
+}
+
 /// An ECS client answering from `rules`, retrying as production does.
 pub(crate) fn ecs(rules: &[&Rule]) -> aws_sdk_ecs::Client {
     mock_client!(aws_sdk_ecs, RuleMode::MatchAny, rules.iter().copied(), |config| {

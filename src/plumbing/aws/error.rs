@@ -22,6 +22,7 @@ pub enum Service {
     ElasticLoadBalancing,
     Ecs,
     CloudWatch,
+    EventBridge,
 }
 
 impl Service {
@@ -33,6 +34,7 @@ impl Service {
             Service::ElasticLoadBalancing => "elasticloadbalancing",
             Service::Ecs => "ecs",
             Service::CloudWatch => "cloudwatch",
+            Service::EventBridge => "events",
         }
     }
 }

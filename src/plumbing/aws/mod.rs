@@ -1,7 +1,7 @@
 //! AWS for every flow: the SDK's set-up, one lazily built set of clients ([`AwsClients`]) that
 //! the router owns and lends, the typed error of every call ([`error`]), and the calls with their
 //! errors typed once: CodeDeploy's ([`codedeploy`]), ELBv2's ([`elb`]), ECS's ([`ecs`]), Lambda's
-//! ([`lambda`]) and CloudWatch's ([`cloudwatch`]).
+//! ([`lambda`]), CloudWatch's ([`cloudwatch`]) and EventBridge's ([`eventbridge`]).
 
 #[cfg(test)]
 pub(crate) mod canned;
@@ -10,6 +10,7 @@ pub(crate) mod codedeploy;
 pub(crate) mod ecs;
 pub(crate) mod elb;
 pub(crate) mod error;
+pub(crate) mod eventbridge;
 pub(crate) mod lambda;
 
 use std::collections::BTreeSet;
@@ -36,6 +37,7 @@ pub struct AwsClients {
     elb: tokio::sync::OnceCell<aws_sdk_elasticloadbalancingv2::Client>,
     ecs: tokio::sync::OnceCell<aws_sdk_ecs::Client>,
     cloudwatch: tokio::sync::OnceCell<aws_sdk_cloudwatch::Client>,
+    eventbridge: tokio::sync::OnceCell<aws_sdk_eventbridge::Client>,
 }
 
 impl AwsClients {
@@ -49,6 +51,7 @@ impl AwsClients {
             elb: tokio::sync::OnceCell::new(),
             ecs: tokio::sync::OnceCell::new(),
             cloudwatch: tokio::sync::OnceCell::new(),
+            eventbridge: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -65,6 +68,7 @@ impl AwsClients {
             elb: tokio::sync::OnceCell::new_with(Some(elb)),
             ecs: tokio::sync::OnceCell::new(),
             cloudwatch: tokio::sync::OnceCell::new(),
+            eventbridge: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -80,6 +84,14 @@ impl AwsClients {
     pub fn with_cloudwatch(self, cloudwatch: aws_sdk_cloudwatch::Client) -> AwsClients {
         AwsClients {
             cloudwatch: tokio::sync::OnceCell::new_with(Some(cloudwatch)),
+            ..self
+        }
+    }
+
+    /// These clients with a ready-made EventBridge client too.
+    pub fn with_eventbridge(self, eventbridge: aws_sdk_eventbridge::Client) -> AwsClients {
+        AwsClients {
+            eventbridge: tokio::sync::OnceCell::new_with(Some(eventbridge)),
             ..self
         }
     }
@@ -123,6 +135,19 @@ impl AwsClients {
         self.cloudwatch
             .get_or_init(|| async { aws_sdk_cloudwatch::Client::new(self.sdk().await) })
             .await
+    }
+
+    /// Built only when a verdict is first announced: with `PREFLIGHT_EVENTS=off` never.
+    pub async fn eventbridge(&self) -> &aws_sdk_eventbridge::Client {
+        self.eventbridge
+            .get_or_init(|| async { aws_sdk_eventbridge::Client::new(self.sdk().await) })
+            .await
+    }
+
+    /// Whether the EventBridge client was built (for the tests that hold it unbuilt).
+    #[cfg(test)]
+    pub(crate) fn eventbridge_built(&self) -> bool {
+        self.eventbridge.initialized()
     }
 }
 

@@ -218,13 +218,15 @@ pub(crate) async fn invoke(
         (in_name, in_query) => in_name.or(in_query),
     };
     let payload: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let started_at = SystemTime::now();
+    let selected = select(&shared, &name, qualifier.as_deref());
     shared.records().invocations.push(InvocationRecord {
         function: name.clone(),
         qualifier: qualifier.clone(),
         payload: payload.clone(),
+        executed_version: selected.as_ref().map(|selected| selected.version.clone()),
     });
-    let started_at = SystemTime::now();
-    let Some(selected) = select(&shared, &name, qualifier.as_deref()) else {
+    let Some(selected) = selected else {
         let version = qualifier.as_deref().unwrap_or("$LATEST");
         return error(
             StatusCode::NOT_FOUND,

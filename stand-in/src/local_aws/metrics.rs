@@ -1,8 +1,9 @@
-//! The stand-in's CloudWatch metrics: the samples its Lambda and the tests publish, kept per
-//! series (namespace, metric name and exact dimension set), and the statistics GetMetricData
-//! computes over them per period. Plain data; `cloudwatch.rs` serves it.
+//! The stand-in's CloudWatch metrics: the samples its Lambda, PutMetricData and the tests publish,
+//! kept per series (namespace, metric name and exact dimension set), and the statistics
+//! GetMetricData and the alarms compute over them per period. Plain data; `cloudwatch.rs` serves
+//! it and `alarms.rs` evaluates the alarms on it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, SystemTime};
 
 /// A series: a metric under exactly one set of dimensions (sorted by name, so that a query
@@ -29,33 +30,90 @@ impl SeriesKey {
     }
 }
 
-/// One series' unit and raw samples, in the order they were published.
+/// What one publication put into a series at one time: a single value (a count of 1), a value
+/// that occurred `count` times (PutMetricData's `Values` and `Counts`), or a statistic set whose
+/// values are not known one by one (`StatisticValues`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Sample {
+    pub(super) at: SystemTime,
+    pub(super) count: f64,
+    pub(super) sum: f64,
+    pub(super) minimum: f64,
+    pub(super) maximum: f64,
+}
+
+impl Sample {
+    /// One value.
+    pub(super) fn value(at: SystemTime, value: f64) -> Sample {
+        Sample::repeated(at, value, 1.0)
+    }
+
+    /// A value that occurred `count` times.
+    pub(super) fn repeated(at: SystemTime, value: f64, count: f64) -> Sample {
+        Sample {
+            at,
+            count,
+            sum: value * count,
+            minimum: value,
+            maximum: value,
+        }
+    }
+
+    /// The single value all of the sample's occurrences had, when it is known (CloudWatch computes
+    /// percentiles only from such samples).
+    fn exact(&self) -> Option<f64> {
+        (self.minimum == self.maximum).then_some(self.minimum)
+    }
+}
+
+/// One series' unit and samples, in the order they were published.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Series {
     pub(super) unit: String,
-    pub(super) samples: Vec<(SystemTime, f64)>,
+    pub(super) samples: Vec<Sample>,
 }
 
-/// Every series published so far.
+/// Every series published so far, and which of the watched ones (those an alarm evaluates) got
+/// samples since the alarms last looked.
 #[derive(Debug, Default)]
 pub(super) struct MetricStore {
     series: HashMap<SeriesKey, Series>,
+    watched: HashSet<SeriesKey>,
+    fresh: Vec<(SeriesKey, SystemTime)>,
 }
 
 impl MetricStore {
+    /// Publishes one value.
+    pub(super) fn record(&mut self, key: SeriesKey, unit: &str, at: SystemTime, value: f64) {
+        self.record_sample(key, unit, Sample::value(at, value));
+    }
+
     /// Publishes one sample. A series keeps the unit of its first sample, as a series published
     /// under one unit is another series under another in CloudWatch.
-    pub(super) fn record(&mut self, key: SeriesKey, unit: &str, at: SystemTime, value: f64) {
+    pub(super) fn record_sample(&mut self, key: SeriesKey, unit: &str, sample: Sample) {
+        if self.watched.contains(&key) {
+            self.fresh.push((key.clone(), sample.at));
+        }
         let series = self.series.entry(key).or_insert_with(|| Series {
             unit: unit.into(),
             samples: Vec::new(),
         });
-        series.samples.push((at, value));
+        series.samples.push(sample);
     }
 
     /// The series `key` names exactly, if anything was published in it.
     pub(super) fn series(&self, key: &SeriesKey) -> Option<&Series> {
         self.series.get(key)
+    }
+
+    /// From now on, samples published in `key` are handed to [`MetricStore::take_fresh`].
+    pub(super) fn watch(&mut self, key: SeriesKey) {
+        self.watched.insert(key);
+    }
+
+    /// The watched series that got samples since the last call, each with its sample's time.
+    pub(super) fn take_fresh(&mut self) -> Vec<(SeriesKey, SystemTime)> {
+        std::mem::take(&mut self.fresh)
     }
 
     /// What Lambda publishes for one invocation started `at`, in namespace `AWS/Lambda`: under
@@ -166,23 +224,39 @@ impl Statistic {
     }
 
     /// The statistic of a period's samples (never empty: a period without samples has no
-    /// datapoint at all).
-    fn of(self, values: &mut [f64]) -> f64 {
-        let count = values.len() as f64;
-        match self {
-            Statistic::Sum => values.iter().sum(),
+    /// datapoint at all); `None` for a percentile of samples whose values are not known one by
+    /// one (statistic sets), which CloudWatch cannot compute either.
+    fn of(self, samples: &[Sample]) -> Option<f64> {
+        let count: f64 = samples.iter().map(|sample| sample.count).sum();
+        let sum: f64 = samples.iter().map(|sample| sample.sum).sum();
+        let value = match self {
+            Statistic::Sum => sum,
             Statistic::SampleCount => count,
-            Statistic::Average => values.iter().sum::<f64>() / count,
-            Statistic::Minimum => values.iter().copied().fold(f64::INFINITY, f64::min),
-            Statistic::Maximum => values.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            Statistic::Average => sum / count,
+            Statistic::Minimum => samples.iter().map(|s| s.minimum).fold(f64::INFINITY, f64::min),
+            Statistic::Maximum => samples.iter().map(|s| s.maximum).fold(f64::NEG_INFINITY, f64::max),
             // By nearest rank over the raw samples: exact, where CloudWatch's percentiles are an
             // approximation from its own sketches; a judge must not depend on the difference.
             Statistic::Percentile(p) => {
-                values.sort_by(f64::total_cmp);
-                let rank = ((p / 100.0) * count).ceil().max(1.0) as usize;
-                values[rank.min(values.len()) - 1]
+                let mut values = samples
+                    .iter()
+                    .map(|sample| sample.exact().map(|value| (value, sample.count)))
+                    .collect::<Option<Vec<(f64, f64)>>>()?;
+                values.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let rank = ((p / 100.0) * count).ceil().max(1.0);
+                let mut seen = 0.0;
+                let mut found = values.last()?.0;
+                for (value, occurrences) in values {
+                    seen += occurrences;
+                    if seen >= rank {
+                        found = value;
+                        break;
+                    }
+                }
+                found
             }
-        }
+        };
+        Some(value)
     }
 }
 
@@ -201,20 +275,20 @@ pub(super) fn datapoints(
     if unit.is_some_and(|unit| unit != series.unit) || period.is_zero() {
         return Vec::new();
     }
-    let mut by_period: std::collections::BTreeMap<u64, Vec<f64>> = std::collections::BTreeMap::new();
-    for (at, value) in &series.samples {
-        if *at < start || *at >= end {
+    let mut by_period: std::collections::BTreeMap<u64, Vec<Sample>> = std::collections::BTreeMap::new();
+    for sample in &series.samples {
+        if sample.at < start || sample.at >= end {
             continue;
         }
-        let since = at.duration_since(start).unwrap_or_default();
+        let since = sample.at.duration_since(start).unwrap_or_default();
         let index = since.as_nanos() / period.as_nanos();
-        by_period.entry(index as u64).or_default().push(*value);
+        by_period.entry(index as u64).or_default().push(*sample);
     }
     by_period
         .into_iter()
-        .map(|(index, mut values)| {
+        .filter_map(|(index, samples)| {
             let period_start = start + period * u32::try_from(index).unwrap_or(u32::MAX);
-            (period_start, statistic.of(&mut values))
+            Some((period_start, statistic.of(&samples)?))
         })
         .collect()
 }
@@ -235,12 +309,38 @@ mod tests {
 
     #[test]
     fn percentiles_by_nearest_rank() {
-        let mut values: Vec<f64> = (1..=10).rev().map(f64::from).collect();
-        assert_eq!(Statistic::Percentile(90.0).of(&mut values), 9.0);
-        assert_eq!(Statistic::Percentile(91.0).of(&mut values), 10.0);
-        assert_eq!(Statistic::Percentile(0.0).of(&mut values), 1.0);
-        assert_eq!(Statistic::Percentile(50.0).of(&mut values), 5.0);
-        assert_eq!(Statistic::Average.of(&mut values), 5.5);
+        let at = SystemTime::UNIX_EPOCH;
+        let values: Vec<Sample> = (1..=10).rev().map(|v| Sample::value(at, f64::from(v))).collect();
+        assert_eq!(Statistic::Percentile(90.0).of(&values), Some(9.0));
+        assert_eq!(Statistic::Percentile(91.0).of(&values), Some(10.0));
+        assert_eq!(Statistic::Percentile(0.0).of(&values), Some(1.0));
+        assert_eq!(Statistic::Percentile(50.0).of(&values), Some(5.0));
+        assert_eq!(Statistic::Average.of(&values), Some(5.5));
+    }
+
+    #[test]
+    fn repeated_values_and_statistic_sets_count_as_their_occurrences() {
+        let at = SystemTime::UNIX_EPOCH;
+        // 1 three times and 10 once: the median is 1, the 80th percentile 10.
+        let repeated = [Sample::repeated(at, 1.0, 3.0), Sample::value(at, 10.0)];
+        assert_eq!(Statistic::SampleCount.of(&repeated), Some(4.0));
+        assert_eq!(Statistic::Sum.of(&repeated), Some(13.0));
+        assert_eq!(Statistic::Percentile(50.0).of(&repeated), Some(1.0));
+        assert_eq!(Statistic::Percentile(80.0).of(&repeated), Some(10.0));
+        let set = Sample {
+            at,
+            count: 4.0,
+            sum: 10.0,
+            minimum: 1.0,
+            maximum: 4.0,
+        };
+        assert_eq!(Statistic::Average.of(&[set]), Some(2.5));
+        assert_eq!(Statistic::Maximum.of(&[set]), Some(4.0));
+        assert_eq!(
+            Statistic::Percentile(50.0).of(&[set]),
+            None,
+            "no percentile of a statistic set"
+        );
     }
 
     #[test]
@@ -248,13 +348,10 @@ mod tests {
         let start = SystemTime::UNIX_EPOCH + Duration::from_secs(600);
         let series = Series {
             unit: "Count".into(),
-            samples: vec![
-                (start + Duration::from_secs(10), 1.0),
-                (start + Duration::from_secs(70), 1.0),
-                (start + Duration::from_secs(119), 1.0),
-                (start + Duration::from_secs(250), 1.0),
-                (start + Duration::from_secs(300), 1.0),
-            ],
+            samples: [10, 70, 119, 250, 300]
+                .into_iter()
+                .map(|seconds| Sample::value(start + Duration::from_secs(seconds), 1.0))
+                .collect(),
         };
         let minute = Duration::from_secs(60);
         let points = datapoints(&series, Statistic::Sum, None, start, start + minute * 5, minute);

@@ -1,12 +1,14 @@
 //! A local stand-in for the AWS side of a deployment, on one loopback port, split by service:
-//! [`codedeploy`] (GetDeployment, GetApplicationRevision, GetDeploymentGroup,
-//! PutLifecycleEventHookExecutionStatus, and the deployment targets with their lifecycle
-//! events: ListDeploymentTargets, BatchGetDeploymentTargets, GetDeploymentTarget), [`elb`]
-//! (DescribeListeners, DescribeLoadBalancers, DescribeRules, for ECS test listeners, and
+//! [`codedeploy`] (GetDeployment, BatchGetDeployments, ListDeployments, GetApplicationRevision,
+//! GetDeploymentGroup, PutLifecycleEventHookExecutionStatus, and the deployment targets with their
+//! lifecycle events: ListDeploymentTargets, BatchGetDeploymentTargets, GetDeploymentTarget),
+//! [`elb`] (DescribeListeners, DescribeLoadBalancers, DescribeRules, for ECS test listeners, and
 //! DescribeTargetGroups, for the load balancer of an ECS canary's target groups), [`ecs`]
 //! (DescribeServiceRevisions, for ECS-native deployments), [`lambda`] (Invoke, for locally
 //! defined function versions and weighted aliases, publishing Lambda's metrics), [`cloudwatch`]
-//! (GetMetricData in Smithy RPC v2 CBOR, for the canary judge), [`runtime_api`] (what the
+//! (GetMetricData, PutMetricData and DescribeAlarms in Smithy RPC v2 CBOR, for the canary judge
+//! and the live judge's metric), [`alarms`] (CloudWatch's metric alarms, which the stand-in's
+//! CodeDeploy honours), [`eventbridge`] (PutEvents, the verdict events), [`runtime_api`] (what the
 //! function under test polls), and [`faults`] (errors injected into any operation).
 //!
 //! The stand-in's [`model`] is plain data; [`records`] holds what it keeps while it runs, and
@@ -24,13 +26,21 @@
 //! metrics over a past window, and [`LocalAws::simulate_target_group_traffic`] publishes a load
 //! balancer's counts for one (the stand-in has no load balancer of its own to count requests).
 //!
+//! A deployment is `InProgress` until its last hook reports once traffic has moved, a hook
+//! reports `Failed`, or a CloudWatch alarm its group names ([`DeploymentSpec::alarms`],
+//! [`LocalAws::put_metric_alarm`]) goes to `ALARM`: then it is stopped and, if its group says so,
+//! rolled back (a Lambda alias back on its current version), as CodeDeploy does; tests read what
+//! became of it with [`LocalAws::deployment_state`]. Time there is the data's: an alarm's period
+//! is evaluated once data stamped in it has arrived, at the period's end, so that datapoints
+//! stamped in the past move the simulated clock ([`LocalAws::evaluate_alarms_until`] lets it run
+//! without data).
+//!
 //! Each answers with AWS's shapes, status codes and error codes; where it simplifies on
 //! purpose, a comment says so. It keeps a record of every call, report and invocation so that
 //! tests can assert on what the hook did, and wakes waiters when something is recorded.
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use axum::Router;
@@ -43,11 +53,13 @@ use serde_json::Value;
 
 use crate::server::Server;
 
+mod alarms;
 mod aws_json;
 mod cloudwatch;
 mod codedeploy;
 mod ecs;
 mod elb;
+mod eventbridge;
 mod faults;
 mod lambda;
 mod metrics;
@@ -56,16 +68,19 @@ mod records;
 mod runtime_api;
 
 pub use codedeploy::sha256_hex;
+pub use eventbridge::PutEventRecord;
 pub use model::{
-    Delivered, Deployment, DeploymentSpec, DeploymentTarget, ECS_LIFECYCLE_EVENTS, EcsService, EcsServiceRecord,
-    EcsTarget, Fault, FunctionVersion, InvocationRecord, LAMBDA_LIFECYCLE_EVENTS, LambdaTarget, Lifecycle,
-    ListenerRecord, Operation, OwnRuntime, Reply, ReportRecord, RevisionForm, Runtime, RuntimeOutcome,
-    TargetGroupRequests, TargetGroupTraffic, TestRule, TrafficSummary, VersionTraffic,
+    AlarmConfiguration, AlarmState, AlarmStateValue, AutoRollback, Delivered, Deployment, DeploymentSpec,
+    DeploymentState, DeploymentTarget, ECS_LIFECYCLE_EVENTS, EcsService, EcsServiceRecord, EcsTarget, ErrorInformation,
+    Fault, FunctionVersion, InvocationRecord, LAMBDA_LIFECYCLE_EVENTS, LambdaTarget, Lifecycle, ListenerRecord,
+    MetricAlarm, MetricDataRecord, MetricDatumRecord, Operation, OwnRuntime, Reply, ReportRecord, RevisionForm,
+    RollbackInfo, Runtime, RuntimeOutcome, SAM_AUTO_ROLLBACK_EVENTS, TargetGroupRequests, TargetGroupTraffic, TestRule,
+    TrafficSummary, VersionTraffic,
 };
 use records::{AliasRecord, Shared};
 
-/// `POST /` is shared by three protocols: CodeDeploy and ECS (awsJson1_1) name their operation
-/// in `X-Amz-Target`; ELBv2 (awsQuery) names its action in a form body.
+/// `POST /` is shared by three protocols: CodeDeploy, ECS and EventBridge (awsJson1_1) name their
+/// operation in `X-Amz-Target`; ELBv2 (awsQuery) names its action in a form body.
 async fn serve_json_or_query(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let target = headers
         .get("x-amz-target")
@@ -78,6 +93,9 @@ async fn serve_json_or_query(State(shared): State<Arc<Shared>>, headers: HeaderM
     if target.starts_with(ecs::TARGET_PREFIX) {
         let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
         return ecs::serve(&shared, target, &request).await;
+    }
+    if target.starts_with(eventbridge::TARGET_PREFIX) {
+        return eventbridge::serve(&shared, target, &body).await;
     }
     codedeploy::serve(&shared, target, &body).await
 }
@@ -255,7 +273,8 @@ impl LocalAws {
     }
 
     /// Publishes one sample of any metric, as a service would (`unit` as CloudWatch names it:
-    /// `Count`, `Milliseconds`, `Seconds`, …).
+    /// `Count`, `Milliseconds`, `Seconds`, …); the alarms on its series are evaluated on it, as on
+    /// any sample.
     pub fn record_metric(
         &self,
         namespace: &str,
@@ -407,11 +426,9 @@ impl LocalAws {
         }
     }
 
-    /// Creates a deployment with fresh ids.
+    /// Creates a deployment with fresh ids, `InProgress` unless its spec says otherwise.
     pub fn create_deployment(&self, spec: DeploymentSpec) -> Deployment {
-        // Ids are unique across stand-ins, as they are across a real account.
-        static NEXT_DEPLOYMENT: AtomicU64 = AtomicU64::new(1);
-        let n = NEXT_DEPLOYMENT.fetch_add(1, Ordering::Relaxed);
+        let n = records::next_deployment_number();
         self.create_deployment_with_ids(spec, &format!("d-LOCAL{n:05}"), &format!("local-hook-execution-{n:05}"))
     }
 
@@ -426,19 +443,105 @@ impl LocalAws {
             id: id.to_string(),
             execution_id: execution_id.to_string(),
         };
-        self.shared
-            .records()
+        let mut records = self.shared.records();
+        records.start_run(&deployment.id, &spec);
+        records
             .deployments
             .insert(deployment.id.clone(), (spec, deployment.execution_id.clone()));
         deployment
     }
 
     /// Moves a deployment to `status` (`Succeeded`, `Failed`, `Stopped`, …), as GetDeployment
-    /// will then report it.
+    /// will then report it; a status that ends it (`Succeeded`, `Failed`, `Stopped`) completes it
+    /// now, if nothing did before.
     pub fn set_status(&self, deployment: &Deployment, status: &str) {
-        if let Some((spec, _)) = self.shared.records().deployments.get_mut(&deployment.id) {
+        let mut records = self.shared.records();
+        if let Some((spec, _)) = records.deployments.get_mut(&deployment.id) {
             spec.status = status.to_string();
         }
+        let ended = matches!(status, "Succeeded" | "Failed" | "Stopped");
+        if let (true, Some(run)) = (ended, records.runs.get_mut(&deployment.id)) {
+            run.complete_time.get_or_insert_with(SystemTime::now);
+        }
+    }
+
+    /// What became of the deployment, as GetDeployment reports it (status, when it was created and
+    /// completed, why it failed or was stopped, its rollback), with every alarm brought up to
+    /// date first; `None` for a deployment the stand-in does not have.
+    pub fn deployment_state(&self, deployment: &Deployment) -> Option<DeploymentState> {
+        let records = alarms::settled(&self.shared);
+        let (spec, _) = records.deployments.get(&deployment.id)?;
+        let run = records.runs.get(&deployment.id)?;
+        Some(DeploymentState {
+            status: spec.status.clone(),
+            create_time: run.create_time,
+            complete_time: run.complete_time,
+            error: run.error.clone(),
+            rollback: run.rollback.clone(),
+            creator: spec.creator.clone(),
+        })
+    }
+
+    /// ListDeployments' pages hold at most `ids` deployment ids (the stand-in's default is 100:
+    /// AWS does not document its own), so that a test sees its client follow `nextToken`.
+    pub fn set_list_deployments_page_size(&self, ids: usize) {
+        self.shared.records().deployment_page_size = Some(ids);
+    }
+
+    /// Defines a CloudWatch metric alarm, as PutMetricAlarm: a new one is `INSUFFICIENT_DATA`
+    /// until evaluated (samples stored before it was defined count from its first evaluation on);
+    /// redefining one keeps its state. It is evaluated over the stored series as
+    /// CloudWatch evaluates it, each period once data for it arrives (see
+    /// [`LocalAws::evaluate_alarms_until`] for time passing without data); a deployment in
+    /// progress whose group names it is stopped when it is in `ALARM`, as CodeDeploy does.
+    ///
+    /// Panics, as a set-up bug, on a definition CloudWatch refuses (M of N with M > N, a period
+    /// that is not 10, 20, 30 or a multiple of 60, an unknown statistic, comparison or
+    /// missing-data treatment) or the stand-in does not evaluate (anomaly detection).
+    pub fn put_metric_alarm(&self, alarm: MetricAlarm) {
+        let name = alarm.name.clone();
+        let record =
+            alarms::AlarmRecord::new(alarm).unwrap_or_else(|problem| panic!("put_metric_alarm {name}: {problem}"));
+        let mut records = alarms::settled(&self.shared);
+        records.metrics.watch(record.key.clone());
+        let record = match records.alarms.get(&name) {
+            Some(previous) => record.redefined(previous),
+            None => record,
+        };
+        records.alarms.insert(name, record);
+    }
+
+    /// The alarm's state and since when (simulated time), with every sample stored evaluated;
+    /// `None` for an alarm never defined.
+    pub fn alarm_state(&self, name: &str) -> Option<AlarmState> {
+        alarms::settled(&self.shared)
+            .alarms
+            .get(name)
+            .map(|record| record.state.clone())
+    }
+
+    /// Every state the alarm changed to, oldest first.
+    pub fn alarm_history(&self, name: &str) -> Vec<AlarmState> {
+        alarms::settled(&self.shared)
+            .alarms
+            .get(name)
+            .map(|record| record.history.clone())
+            .unwrap_or_default()
+    }
+
+    /// Lets simulated time pass until `until` without more data: each alarm is evaluated at each
+    /// of its period ends up to then, as CloudWatch's schedule evaluates it (an alarm whose
+    /// missing data is not breaching goes back to `OK` once its range holds no breaching
+    /// datapoint), and CodeDeploy honours the alarms. Time never goes back: an alarm already
+    /// evaluated past `until` is left alone.
+    pub fn evaluate_alarms_until(&self, until: SystemTime) {
+        alarms::advance_all(&mut self.shared.records(), until);
+    }
+
+    /// Every PutMetricData call that got past injected faults: what it sent, and the error code
+    /// it was refused with, if it was.
+    pub fn put_metric_data_calls(&self) -> Vec<MetricDataRecord> {
+        self.shared.records().metric_data_calls.clone()
     }
 
     /// Moves the deployment's targets to `lifecycle` (the event in progress, `AllowTraffic`'s
@@ -474,6 +577,12 @@ impl LocalAws {
             .deployments
             .get_mut(&deployment.id)
             .unwrap_or_else(|| panic!("next_hook_execution: no deployment {}", deployment.id));
+        assert!(
+            spec.status == "InProgress",
+            "next_hook_execution: deployment {} is {}: CodeDeploy starts no further hook",
+            deployment.id,
+            spec.status
+        );
         check_lifecycle(&spec.platform, &lifecycle);
         let events = codedeploy::lifecycle_events(&spec.platform);
         let position = |event: &str| events.iter().position(|known| *known == event);

@@ -33,6 +33,16 @@ pub enum Operation {
     BatchGetDeploymentTargets,
     /// CodeDeploy's GetDeploymentTarget.
     GetDeploymentTarget,
+    /// CodeDeploy's ListDeployments.
+    ListDeployments,
+    /// CodeDeploy's BatchGetDeployments.
+    BatchGetDeployments,
+    /// CloudWatch's PutMetricData.
+    PutMetricData,
+    /// CloudWatch's DescribeAlarms.
+    DescribeAlarms,
+    /// EventBridge's PutEvents.
+    PutEvents,
 }
 
 /// A fault the next call(s) of an operation meet.
@@ -86,6 +96,16 @@ pub struct DeploymentSpec {
     /// Where the targets' lifecycle stands; `None`: at the hook preflight has always served
     /// (`BeforeAllowTraffic` for Lambda, `AfterAllowTestTraffic` for ECS).
     pub lifecycle: Option<Lifecycle>,
+    /// The group's CloudWatch alarms (GetDeploymentGroup's `alarmConfiguration`, SAM's
+    /// `DeploymentPreference.Alarms`): while the deployment is `InProgress`, one of them in
+    /// `ALARM` stops it, as CodeDeploy does. `None`: the group has none.
+    pub alarm_configuration: Option<AlarmConfiguration>,
+    /// The group's `autoRollbackConfiguration`: on which events CodeDeploy rolls the deployment
+    /// back. `None`: it never does.
+    pub auto_rollback: Option<AutoRollback>,
+    /// GetDeployment's `createTime` (what ListDeployments' `createTimeRange` filters on);
+    /// `None`: when the deployment is created.
+    pub created: Option<SystemTime>,
 }
 
 impl DeploymentSpec {
@@ -103,6 +123,9 @@ impl DeploymentSpec {
             test_listener: None,
             targets: Vec::new(),
             lifecycle: None,
+            alarm_configuration: None,
+            auto_rollback: None,
+            created: None,
         }
     }
 
@@ -167,6 +190,210 @@ impl DeploymentSpec {
         self.lifecycle = Some(lifecycle);
         self
     }
+
+    /// The group's alarms, enabled, polling failures not ignored: what SAM makes of
+    /// `DeploymentPreference.Alarms`.
+    pub fn alarms(mut self, names: &[&str]) -> DeploymentSpec {
+        self.alarm_configuration = Some(AlarmConfiguration {
+            enabled: true,
+            ignore_poll_alarm_failure: false,
+            alarms: names.iter().map(|name| name.to_string()).collect(),
+        });
+        self
+    }
+
+    /// The group rolls its deployments back, enabled, on `events` (`DEPLOYMENT_FAILURE`,
+    /// `DEPLOYMENT_STOP_ON_ALARM`, `DEPLOYMENT_STOP_ON_REQUEST`).
+    pub fn auto_rollback(mut self, events: &[&str]) -> DeploymentSpec {
+        self.auto_rollback = Some(AutoRollback {
+            enabled: true,
+            events: events.iter().map(|event| event.to_string()).collect(),
+        });
+        self
+    }
+
+    /// When the deployment was created, as GetDeployment's `createTime` says.
+    pub fn created_at(mut self, at: SystemTime) -> DeploymentSpec {
+        self.created = Some(at);
+        self
+    }
+
+    /// A Lambda deployment in a group as SAM makes it of a `DeploymentPreference` with `Alarms`:
+    /// the alarms enabled, rolled back on [`SAM_AUTO_ROLLBACK_EVENTS`].
+    pub fn sam_lambda(appspec: impl Into<String>, alarms: &[&str]) -> DeploymentSpec {
+        DeploymentSpec::lambda(appspec)
+            .alarms(alarms)
+            .auto_rollback(&SAM_AUTO_ROLLBACK_EVENTS)
+    }
+}
+
+/// The events on which SAM's deployment groups roll back (its `AutoRollbackConfiguration`).
+pub const SAM_AUTO_ROLLBACK_EVENTS: [&str; 3] = [
+    "DEPLOYMENT_FAILURE",
+    "DEPLOYMENT_STOP_ON_ALARM",
+    "DEPLOYMENT_STOP_ON_REQUEST",
+];
+
+/// A deployment group's `alarmConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmConfiguration {
+    pub enabled: bool,
+    /// Whether a deployment goes on when CloudWatch cannot tell the alarms' state (the stand-in's
+    /// CloudWatch always can).
+    pub ignore_poll_alarm_failure: bool,
+    /// The alarms' names (at most 10 in AWS).
+    pub alarms: Vec<String>,
+}
+
+/// A deployment group's `autoRollbackConfiguration`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoRollback {
+    pub enabled: bool,
+    /// `DEPLOYMENT_FAILURE`, `DEPLOYMENT_STOP_ON_ALARM` or `DEPLOYMENT_STOP_ON_REQUEST`.
+    pub events: Vec<String>,
+}
+
+impl AutoRollback {
+    /// Whether the group rolls back on `event`.
+    pub fn on(&self, event: &str) -> bool {
+        self.enabled && self.events.iter().any(|known| known == event)
+    }
+}
+
+/// What became of a deployment, as GetDeployment reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeploymentState {
+    /// `InProgress` from its creation until a hook's report ends it (`Failed`, or `Succeeded`
+    /// after the last hook once traffic has moved), a stop ends it (`Stopped`), or the facade's
+    /// `set_status` moves it.
+    pub status: String,
+    pub create_time: SystemTime,
+    /// When it ended: for a stop on an alarm, the (simulated) time the alarm went to `ALARM`.
+    pub complete_time: Option<SystemTime>,
+    /// Why it failed or was stopped (`errorInformation`): `ALARM_ACTIVE`, `HOOK_EXECUTION_FAILURE`.
+    pub error: Option<ErrorInformation>,
+    /// Its rollback (`rollbackInfo`), or, for a rollback, the deployment it rolled back.
+    pub rollback: Option<RollbackInfo>,
+    /// Who created it: `user`, or `codeDeployRollback` for a rollback.
+    pub creator: String,
+}
+
+/// GetDeployment's `errorInformation`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorInformation {
+    pub code: String,
+    pub message: String,
+}
+
+/// GetDeployment's `rollbackInfo`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RollbackInfo {
+    /// On a rolled-back deployment: the rollback deployment's id.
+    pub rollback_deployment_id: Option<String>,
+    /// On a rollback deployment: the deployment it rolled back.
+    pub rollback_triggering_deployment_id: Option<String>,
+    pub rollback_message: Option<String>,
+}
+
+/// A CloudWatch metric alarm on one series, as PutMetricAlarm defines it (the members the
+/// stand-in evaluates, in CloudWatch's names and values).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricAlarm {
+    pub name: String,
+    pub namespace: String,
+    pub metric_name: String,
+    /// Exactly the series' dimensions, `(name, value)`.
+    pub dimensions: Vec<(String, String)>,
+    /// `SampleCount`, `Average`, `Sum`, `Minimum`, `Maximum`, or a percentile `pNN`
+    /// (PutMetricAlarm's `ExtendedStatistic`).
+    pub statistic: String,
+    /// Seconds: 10, 20, 30 or a multiple of 60.
+    pub period: u32,
+    pub evaluation_periods: u32,
+    /// How many of the `evaluation_periods` must breach (M of N).
+    pub datapoints_to_alarm: u32,
+    pub threshold: f64,
+    /// `GreaterThanOrEqualToThreshold`, `GreaterThanThreshold`, `LessThanThreshold` or
+    /// `LessThanOrEqualToThreshold`.
+    pub comparison_operator: String,
+    /// `missing` (CloudWatch's default), `notBreaching`, `breaching` or `ignore`.
+    pub treat_missing_data: String,
+}
+
+impl MetricAlarm {
+    /// The alarm a team puts on the live judge's metric for `function`, named
+    /// `FUNCTION-canary-failing`: namespace `preflight`, metric `CanaryFailing` under exactly
+    /// `FunctionName` = `function`, its `Maximum` per 60 s `>= 1` in 1 of 1 periods, missing data
+    /// not breaching (no judgement is no failure).
+    pub fn canary_failing(function: &str) -> MetricAlarm {
+        MetricAlarm {
+            name: format!("{function}-canary-failing"),
+            namespace: "preflight".into(),
+            metric_name: "CanaryFailing".into(),
+            dimensions: vec![("FunctionName".into(), function.into())],
+            statistic: "Maximum".into(),
+            period: 60,
+            evaluation_periods: 1,
+            datapoints_to_alarm: 1,
+            threshold: 1.0,
+            comparison_operator: "GreaterThanOrEqualToThreshold".into(),
+            treat_missing_data: "notBreaching".into(),
+        }
+    }
+}
+
+/// An alarm's state value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmStateValue {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl AlarmStateValue {
+    /// CloudWatch's name for it: `OK`, `ALARM`, `INSUFFICIENT_DATA`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmStateValue::Ok => "OK",
+            AlarmStateValue::Alarm => "ALARM",
+            AlarmStateValue::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// An alarm's state, and since when (simulated time: the end of the period whose evaluation
+/// changed it; `None` while it has never been evaluated).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmState {
+    pub value: AlarmStateValue,
+    pub since: Option<SystemTime>,
+    /// CloudWatch's `StateReason`, in the stand-in's words.
+    pub reason: String,
+}
+
+/// A PutMetricData call as it arrived (injected faults are not among them).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDataRecord {
+    pub namespace: String,
+    /// `MetricData`, then each `EntityMetricData`'s.
+    pub data: Vec<MetricDatumRecord>,
+    /// The error code it was refused with (`InvalidParameterValue`, …); `None`: stored.
+    pub refused: Option<String>,
+}
+
+/// One `MetricDatum` as it arrived.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricDatumRecord {
+    pub metric_name: String,
+    /// In the order sent.
+    pub dimensions: Vec<(String, String)>,
+    pub timestamp: Option<SystemTime>,
+    pub value: Option<f64>,
+    pub values: Vec<f64>,
+    pub counts: Vec<f64>,
+    /// `StatisticValues`: sample count, sum, minimum, maximum.
+    pub statistic_values: Option<[f64; 4]>,
+    pub unit: Option<String>,
 }
 
 /// A Lambda deployment's lifecycle events, in CodeDeploy's order.
@@ -271,8 +498,9 @@ pub struct Lifecycle {
     /// (the deployment's platform's): the hook being called, since its payload does not say.
     pub in_progress: String,
     /// `AllowTraffic`'s start and end, once it has succeeded: the window in which a Canary or
-    /// Linear configuration split the traffic. `None`: as if it took no time, just before the
-    /// event in progress started.
+    /// Linear configuration split the traffic. While `AllowTraffic` itself is in progress, only
+    /// the start counts. `None`: as if it took no time, just before the event in progress
+    /// started (or, before it, just after).
     pub allow_traffic: Option<(SystemTime, SystemTime)>,
     /// The share (0.0 to 1.0) of production traffic on the new version (Lambda's
     /// `targetVersionWeight`; green's `trafficWeight`, in percent, for ECS). `None`: 1.0 once
@@ -294,6 +522,13 @@ impl Lifecycle {
     /// judge reads.
     pub fn after_allow_traffic(start: SystemTime, end: SystemTime) -> Lifecycle {
         Lifecycle::in_progress("AfterAllowTraffic").allow_traffic(start, end)
+    }
+
+    /// In `AllowTraffic` since `start`: the traffic is being split (what a live judge reads), the
+    /// events before it `Succeeded`, the ones after `Pending`. The new version's share is 0.0
+    /// unless [`Lifecycle::target_weight`] says otherwise (a canary's 0.1, say).
+    pub fn allowing_traffic(start: SystemTime) -> Lifecycle {
+        Lifecycle::in_progress("AllowTraffic").allow_traffic(start, start)
     }
 
     /// `AllowTraffic` ran from `start` to `end`.
@@ -471,6 +706,8 @@ pub struct InvocationRecord {
     pub function: String,
     pub qualifier: Option<String>,
     pub payload: Value,
+    /// The version that ran (an alias's weights choose it); `None` when nothing could run.
+    pub executed_version: Option<String>,
 }
 
 /// How one delivery of an event to the hook ended, as the Runtime API saw it.

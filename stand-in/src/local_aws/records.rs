@@ -1,19 +1,21 @@
 //! What the stand-in holds while it runs: the [`Records`] of what was created, injected and
-//! called (with the Lambda aliases' routing and the CloudWatch metrics), under one lock, and the
-//! Runtime API's queue of events, with the waits on both. The services write here and the
-//! facade reads; both reach it through [`Shared`].
+//! called (with the Lambda aliases' routing, the CloudWatch metrics and alarms, and what became of
+//! each deployment), under one lock, and the Runtime API's queue of events, with the waits on
+//! both. The services write here and the facade reads; both reach it through [`Shared`].
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::alarms::AlarmRecord;
 use super::metrics::MetricStore;
 use super::model::{
-    Delivered, DeploymentSpec, EcsServiceRecord, Fault, FunctionVersion, InvocationRecord, ListenerRecord, Operation,
-    ReportRecord, RuntimeOutcome,
+    Delivered, DeploymentSpec, EcsServiceRecord, ErrorInformation, Fault, FunctionVersion, InvocationRecord,
+    ListenerRecord, MetricDataRecord, Operation, ReportRecord, RollbackInfo, RuntimeOutcome,
 };
 
 /// An event waiting for the function's next poll.
@@ -50,6 +52,53 @@ pub(super) struct Records {
     pub(super) metrics: MetricStore,
     /// How many datapoints a GetMetricData page holds; `None`: AWS's 100,800.
     pub(super) metric_page_size: Option<usize>,
+    /// What became of each deployment, by id (its status is its spec's).
+    pub(super) runs: HashMap<String, DeploymentRun>,
+    /// How many deployments were created before, for ListDeployments' order.
+    pub(super) created_count: u64,
+    /// How many ids a ListDeployments page holds; `None`: the stand-in's 100.
+    pub(super) deployment_page_size: Option<usize>,
+    /// The CloudWatch metric alarms, by name.
+    pub(super) alarms: BTreeMap<String, AlarmRecord>,
+    /// Every PutMetricData call that got past injected faults.
+    pub(super) metric_data_calls: Vec<MetricDataRecord>,
+    /// EventBridge's buses and the events put on them.
+    pub(super) event_bridge: super::eventbridge::EventBridgeRecords,
+}
+
+/// What became of one deployment, beside its spec's status.
+#[derive(Debug, Clone)]
+pub(super) struct DeploymentRun {
+    pub(super) create_time: SystemTime,
+    /// Its place in the order of creation.
+    pub(super) sequence: u64,
+    pub(super) complete_time: Option<SystemTime>,
+    /// When an alarm stopped it: its targets' event in progress then ended.
+    pub(super) stopped_at: Option<SystemTime>,
+    pub(super) error: Option<ErrorInformation>,
+    pub(super) rollback: Option<RollbackInfo>,
+}
+
+impl Records {
+    /// Records that deployment `id` was created now (or when its spec says).
+    pub(super) fn start_run(&mut self, id: &str, spec: &DeploymentSpec) {
+        self.created_count += 1;
+        let run = DeploymentRun {
+            create_time: spec.created.unwrap_or_else(SystemTime::now),
+            sequence: self.created_count,
+            complete_time: None,
+            stopped_at: None,
+            error: None,
+            rollback: None,
+        };
+        self.runs.insert(id.to_string(), run);
+    }
+}
+
+/// A fresh deployment number: ids are unique across stand-ins, as they are across a real account.
+pub(super) fn next_deployment_number() -> u64 {
+    static NEXT_DEPLOYMENT: AtomicU64 = AtomicU64::new(1);
+    NEXT_DEPLOYMENT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// The scale of an alias's weights: Lambda takes weights with up to this many parts in one.

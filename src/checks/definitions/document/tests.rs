@@ -410,7 +410,7 @@ fn the_keys_are_read_from_the_shape_itself() {
     ] {
         assert!(keys.contains(&key.to_string()), "{key} missing from {keys:?}");
     }
-    assert_eq!(keys.len(), 1 + 9 + 7 + 6 + 8, "{keys:?}");
+    assert_eq!(keys.len(), 1 + 9 + 7 + 6 + 9 + 3, "{keys:?}");
 }
 
 #[test]
@@ -435,4 +435,22 @@ fn a_canary_key_turns_judging_on_and_its_bad_values_name_their_place() {
     assert!(error.problem.contains("min_requests"), "{}", error.problem);
     let error = plan("targets: [{skip: true, canary: {}}]").unwrap_err();
     assert_eq!(error.place, "targets[0].canary");
+}
+
+#[test]
+fn traffic_needs_a_check_it_may_send_and_sends_other_methods_only_when_named() {
+    let plan = |text: &str| parse(text, &inherited(false)).map(|definitions| definitions.entries[0].plan.canary);
+    let posting = "targets: [{checks: [{path: /orders, method: POST}], canary: {traffic: {}}}]";
+    let error = plan(posting).unwrap_err();
+    assert_eq!(error.place, "targets[0].canary.traffic");
+    assert!(error.problem.contains("GET, HEAD"), "{}", error.problem);
+    let named = "targets: [{checks: [{path: /orders, method: POST}], canary: {traffic: {methods: [POST]}}}]";
+    assert!(plan(named).unwrap().unwrap().traffic.is_some());
+    let raw = r#"targets: [{checks: [{payload: {"ping": 1}}], canary: {traffic: }}]"#;
+    assert_eq!(
+        plan(raw).unwrap().unwrap().traffic,
+        Some(crate::checks::canary::settings::TrafficSettings::default())
+    );
+    let error = plan("targets: [{checks: [{path: /}], canary: {traffic: {per_minute: 0}}}]").unwrap_err();
+    assert_eq!(error.place, "targets[0].canary.traffic.per_minute");
 }
