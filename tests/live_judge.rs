@@ -34,12 +34,7 @@ fn schedule_at(time: SystemTime) -> Value {
 /// The start of a whole minute an hour ago: the story runs in the past, where CloudWatch (the
 /// stand-in's too) takes datapoints, and every minute of it can settle.
 fn an_hour_ago() -> SystemTime {
-    let now = minutes_ago(60);
-    let seconds = now
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .expect("after 1970")
-        .as_secs();
-    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds - seconds % 60)
+    minutes_ago(60)
 }
 
 /// A canary release of `my-api` from version 1 to the new version `new`, its alias `live`

@@ -57,14 +57,6 @@ impl Stopped {
     }
 }
 
-/// The start of a whole minute `minutes` ago.
-fn whole_minute_ago(minutes: u64) -> SystemTime {
-    let seconds = minutes_ago(minutes)
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    SystemTime::UNIX_EPOCH + Duration::from_secs(seconds - seconds % 60)
-}
-
 /// `05:07:20`, UTC.
 fn clock_seconds(time: SystemTime) -> String {
     let seconds = time
@@ -135,7 +127,8 @@ pub async fn lambda_canary_stopped_mid_split(bootstrap: &Path) -> std::io::Resul
         ));
     }
 
-    let split_start = whole_minute_ago(45);
+    // A whole minute (as the stand-in's `minutes_ago` gives) three quarters of an hour back.
+    let split_start = minutes_ago(45);
     aws.set_lifecycle(&deployment, Lifecycle::allowing_traffic(split_start).target_weight(0.1));
     aws.set_alias_routing("my-api", "live", old, Some((new, 0.1)));
     lines.push(format!(

@@ -69,7 +69,13 @@ Hooks:
 
 /// An ELBv2 client for a local endpoint (moto), with test credentials.
 pub async fn elb_client(endpoint: &str) -> ElbClient {
-    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+    ElbClient::new(&local_sdk_config(endpoint, true).await)
+}
+
+/// The SDK's configuration for a local endpoint (the stand-in, moto), with test credentials; the
+/// SDK's own retries only when `retries`.
+pub async fn local_sdk_config(endpoint: &str, retries: bool) -> aws_config::SdkConfig {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_elasticloadbalancingv2::config::Credentials::new(
@@ -78,10 +84,11 @@ pub async fn elb_client(endpoint: &str) -> ElbClient {
             None,
             None,
             "rehearsal",
-        ))
-        .load()
-        .await;
-    ElbClient::new(&config)
+        ));
+    if !retries {
+        loader = loader.retry_config(aws_config::retry::RetryConfig::disabled());
+    }
+    loader.load().await
 }
 
 /// The start of the minute `minutes` before the current one: whole minutes of the past, as

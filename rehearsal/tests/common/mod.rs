@@ -23,3 +23,15 @@ pub fn bootstrap() -> &'static Path {
         path
     })
 }
+
+/// The story of `rehearsed`, after asserting that it ended as expected, reported `reported`, and
+/// tells each of `told`.
+pub fn story_telling(rehearsed: &rehearsal::rehearsed::Rehearsed, reported: &str, told: &[&str]) -> String {
+    let story = rehearsed.lines.join("\n");
+    assert!(rehearsed.as_expected(), "{story}");
+    assert_eq!(rehearsed.reported.as_deref(), Some(reported), "{story}");
+    for told in told {
+        assert!(story.contains(told), "{told:?} not in\n{story}");
+    }
+    story
+}

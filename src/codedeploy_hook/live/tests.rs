@@ -142,20 +142,23 @@ fn split_traffic(split_start: SystemTime, new_errors: f64) -> Rule {
     ))
 }
 
-#[tokio::test(start_paused = true)]
-async fn a_failing_canary_in_its_split_publishes_1_for_its_function_at_the_schedule_s_time() {
+/// One run `minutes_in` minutes into the split of the one deployment in progress (`d-1`, at
+/// `AllowTraffic`), whose new version fails `new_errors` of its requests; verdict events go to
+/// `eventbridge` when it is given. Returns the run and the schedule's time.
+async fn run_into_split(minutes_in: u64, new_errors: f64, eventbridge: Option<&Rule>) -> (Run, SystemTime) {
     let time = minutes_ago(0);
-    let split_start = time - Duration::from_secs(12 * 60);
+    let split_start = time - Duration::from_secs(minutes_in * 60);
     let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
     let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
-    let metrics = split_traffic(split_start, 0.2);
-    let run = run_at(
-        judging(),
-        time,
-        &[&list, &deployment, &revision, &targets, &batch],
-        Some(&metrics),
-    )
-    .await;
+    let metrics = split_traffic(split_start, new_errors);
+    let codedeploy = [&list, &deployment, &revision, &targets, &batch];
+    let run = run_announcing(judging(), time, &codedeploy, Some(&metrics), eventbridge).await;
+    (run, time)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failing_canary_in_its_split_publishes_1_for_its_function_at_the_schedule_s_time() {
+    let (run, time) = run_into_split(12, 0.2, None).await;
     let published = canary_failing(&run.put);
     assert_eq!(published.len(), 1, "{published:?}");
     assert_eq!((published[0].0.as_str(), published[0].1), (FUNCTION, 1.0));
@@ -169,18 +172,7 @@ async fn a_failing_canary_in_its_split_publishes_1_for_its_function_at_the_sched
 
 #[tokio::test(start_paused = true)]
 async fn a_healthy_canary_publishes_0() {
-    let time = minutes_ago(0);
-    let split_start = time - Duration::from_secs(12 * 60);
-    let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
-    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
-    let metrics = split_traffic(split_start, 0.0);
-    let run = run_at(
-        judging(),
-        time,
-        &[&list, &deployment, &revision, &targets, &batch],
-        Some(&metrics),
-    )
-    .await;
+    let (run, _) = run_into_split(12, 0.0, None).await;
     assert_eq!(run.answer["judged"][0]["ruling"], "Pass", "{}", run.answer);
     let published = canary_failing(&run.put);
     assert_eq!(
@@ -191,18 +183,7 @@ async fn a_healthy_canary_publishes_0() {
 
 #[tokio::test(start_paused = true)]
 async fn a_split_too_young_to_read_is_inconclusive_publishes_0_and_reads_nothing() {
-    let time = minutes_ago(0);
-    let split_start = time - Duration::from_secs(2 * 60);
-    let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
-    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
-    let metrics = split_traffic(split_start, 0.5);
-    let run = run_at(
-        judging(),
-        time,
-        &[&list, &deployment, &revision, &targets, &batch],
-        Some(&metrics),
-    )
-    .await;
+    let (run, _) = run_into_split(2, 0.5, None).await;
     assert_eq!(run.answer["judged"][0]["ruling"], "Inconclusive", "{}", run.answer);
     assert!(
         run.answer["judged"][0]["rule"]
@@ -341,7 +322,7 @@ struct Traffic {
 /// after `splitting_answers` answers about the deployment's lifecycle.
 async fn traffic_run(config: Config, splitting_answers: usize) -> Traffic {
     // Twenty seconds into a minute, so that how many minutes have not settled is always the same.
-    let time = crate::checks::canary::window::floor_minute(minutes_ago(0)) + Duration::from_secs(20);
+    let time = minutes_ago(0) + Duration::from_secs(20);
     let split_start = time - Duration::from_secs(12 * 60);
     let allow = (split_start, split_start);
     let targets = mock!(CodeDeploy::list_deployment_targets).then_output(|| {
@@ -475,15 +456,8 @@ fn events_kept() -> (Rule, Arc<Mutex<Vec<Value>>>) {
 
 #[tokio::test(start_paused = true)]
 async fn the_team_is_told_of_a_failing_canary_with_its_evidence_and_of_nothing_else() {
-    let time = minutes_ago(0);
-    let split_start = time - Duration::from_secs(12 * 60);
-    let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
-    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
-    let codedeploy = [&list, &deployment, &revision, &targets, &batch];
-
     let (sent, events) = events_kept();
-    let failing = split_traffic(split_start, 0.2);
-    run_announcing(judging(), time, &codedeploy, Some(&failing), Some(&sent)).await;
+    run_into_split(12, 0.2, Some(&sent)).await;
     let events = events.lock().expect("not poisoned").clone();
     assert_eq!(events.len(), 1, "{events:?}");
     let detail = &events[0];
@@ -499,8 +473,7 @@ async fn the_team_is_told_of_a_failing_canary_with_its_evidence_and_of_nothing_e
     assert_eq!(detail["targets"][0]["judged"]["ruling"], "Fail", "{detail}");
 
     let (quiet, none) = events_kept();
-    let healthy = split_traffic(split_start, 0.0);
-    run_announcing(judging(), time, &codedeploy, Some(&healthy), Some(&quiet)).await;
+    run_into_split(12, 0.0, Some(&quiet)).await;
     assert!(
         none.lock().expect("not poisoned").is_empty(),
         "a pass is no verdict to tell"

@@ -1243,7 +1243,6 @@ mod tests {
     mod through_the_sdk {
         use std::time::{Duration, SystemTime};
 
-        use aws_config::retry::RetryConfig;
         use aws_sdk_cloudwatch::Client;
         use aws_sdk_cloudwatch::error::ProvideErrorMetadata;
         use aws_sdk_cloudwatch::primitives::DateTime;
@@ -1257,20 +1256,7 @@ mod tests {
         const MINUTE: Duration = Duration::from_secs(60);
 
         async fn cloudwatch(aws: &LocalAws) -> Client {
-            let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .endpoint_url(aws.endpoint_url())
-                .region(aws_config::Region::new("us-east-1"))
-                .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-                    "AKIASTANDIN000000000",
-                    "stand-in-secret-not-real",
-                    None,
-                    None,
-                    "cloudwatch-tests",
-                ))
-                .retry_config(RetryConfig::disabled())
-                .load()
-                .await;
-            Client::new(&config)
+            Client::new(&crate::kit::local_sdk_config(&aws.endpoint_url(), false).await)
         }
 
         /// A `metric` datum of `function` (dimension `FunctionName`) valued `value` at `at`.

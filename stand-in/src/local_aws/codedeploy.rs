@@ -1168,19 +1168,7 @@ mod tests {
 
     /// A CodeDeploy client for the stand-in, with test credentials.
     async fn codedeploy(aws: &LocalAws) -> aws_sdk_codedeploy::Client {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(aws.endpoint_url())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_codedeploy::config::Credentials::new(
-                "AKIASTANDIN000000000",
-                "stand-in-secret-not-real",
-                None,
-                None,
-                "codedeploy-tests",
-            ))
-            .load()
-            .await;
-        aws_sdk_codedeploy::Client::new(&config)
+        aws_sdk_codedeploy::Client::new(&crate::kit::local_sdk_config(&aws.endpoint_url(), true).await)
     }
 
     /// Reports `status` for `execution`, as the hook does; the error code CodeDeploy refuses with.
@@ -1271,19 +1259,7 @@ mod tests {
 
     /// A CloudWatch client for the stand-in, as the live judge publishes with.
     async fn cloudwatch(aws: &LocalAws) -> aws_sdk_cloudwatch::Client {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .endpoint_url(aws.endpoint_url())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
-                "AKIASTANDIN000000000",
-                "stand-in-secret-not-real",
-                None,
-                None,
-                "codedeploy-tests",
-            ))
-            .load()
-            .await;
-        aws_sdk_cloudwatch::Client::new(&config)
+        aws_sdk_cloudwatch::Client::new(&crate::kit::local_sdk_config(&aws.endpoint_url(), true).await)
     }
 
     /// Publishes the live judge's `CanaryFailing` for `function`: `value` at `at`.
