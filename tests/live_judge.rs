@@ -170,17 +170,21 @@ async fn with_no_deployment_in_progress_a_run_is_one_list_call() {
 
 #[tokio::test]
 async fn a_quiet_canary_s_traffic_goes_through_its_alias_split_by_its_weights_within_its_cap() {
-    // 600 a minute, and a cap that leaves 40 after the 3 minutes not yet counted (1,800).
+    // 600 a minute, and a cap that leaves 40 after the 3 minutes CloudWatch cannot count yet
+    // (1,800).
     let config = "targets: [{function: my-api, checks: [{path: /healthcheck}, {path: /orders, method: POST}], \
                   canary: {traffic: {per_minute: 600, max_requests: 1840}}}]";
     let rig = Rig::start(&[("PREFLIGHT_CHECKS", config)]).await;
-    let split_start = an_hour_ago();
+    // A run on time (a late one sends no traffic): at the start of this minute, the split having
+    // begun 14 minutes before, its first 10 minutes simulated.
+    let now = minutes_ago(0);
+    let split_start = now - 14 * MINUTE;
     let deployment = splitting(&rig, FunctionVersion::replying(Reply::Status(200)), split_start);
     rig.aws
         .simulate_alias_traffic(FUNCTION, "live", 100, split_start, split_start + 10 * MINUTE)
         .await;
 
-    let (answer, summary) = run_at(&rig, split_start + 14 * MINUTE, 1).await;
+    let (answer, summary) = run_at(&rig, now, 1).await;
 
     assert_eq!(answer["judged"][0]["ruling"], "Inconclusive", "{answer}");
     let sent: Vec<_> = rig

@@ -410,6 +410,10 @@ impl EcsHook {
         findings: &mut Findings,
     ) -> Result<HookAnswer, Stop> {
         let service = event.service_name().unwrap_or(&event.service_arn).to_string();
+        let all_on_green = event
+            .production_weights
+            .get(&event.target_revision_arn)
+            .is_none_or(|weight| *weight >= 100.0);
         let judged = canary::judge_step(
             checking,
             &service,
@@ -417,10 +421,7 @@ impl EcsHook {
             canary::StepCall {
                 stage: event.stage,
                 step: &progress::step_of(event),
-                all_on_green: event
-                    .production_weights
-                    .get(&event.target_revision_arn)
-                    .is_none_or(|weight| *weight >= 100.0),
+                all_on_green,
             },
             step_start,
             settings,
@@ -436,18 +437,27 @@ impl EcsHook {
                 mut start,
                 reason,
             } => {
-                // Too little traffic yet: a quiet service's entry may send some while ECS waits.
-                let traffic = canary::send_step_traffic(
-                    checking,
-                    judging.config,
-                    judging.routing,
-                    judging.chosen,
-                    &service,
-                    &mut start,
-                )
-                .await?;
+                // Too little traffic yet: a quiet service's entry may send some while ECS waits,
+                // but only while production is split: once green has it all, green's minutes are
+                // judged against blue's before the shift, and synthetic requests on green's side
+                // alone would water its error rate down.
+                let split = event.stage == payload::Stage::ProductionTrafficShift && !all_on_green;
+                let traffic = if split {
+                    canary::send_step_traffic(
+                        checking,
+                        judging.config,
+                        judging.routing,
+                        judging.chosen,
+                        &service,
+                        &mut start,
+                    )
+                    .await
+                } else {
+                    canary::StepTraffic { sent: 0, note: None }
+                };
                 let sent = match (traffic.sent, traffic.note) {
                     (0, None) => String::new(),
+                    (0, Some(note)) => format!("; {note}"),
                     (sent, None) => format!("; sent {sent} synthetic requests through the production listener"),
                     (sent, Some(note)) => {
                         format!("; sent {sent} synthetic requests through the production listener ({note})")

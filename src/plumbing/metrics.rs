@@ -477,7 +477,14 @@ mod tests {
             ("the CodeDeploy hook's judgement", judgement.record(Hook::FLOW)),
             ("the ECS hook's judgement", judgement.record(EcsHook::FLOW)),
             ("the live judge's judgement", judgement.record(live::FLOW)),
-            ("the live judge's run", run_record(&LiveRun::default())),
+            ("the live judge's idle run", run_record(&LiveRun::default())),
+            (
+                "the live judge's run with a deployment in progress",
+                run_record(&LiveRun {
+                    in_progress: Some(1),
+                    ..LiveRun::default()
+                }),
+            ),
             ("the maintenance page's actions", Tally::default().record()),
             // `announce` builds this record inline: what is held here is the metric's name, the
             // constant it uses, under each hook's flow.
@@ -522,6 +529,7 @@ mod tests {
             function: "my-api".into(),
             judgement: judgement(),
             traffic: None,
+            split_start: UNIX_EPOCH,
         };
         for datum in canary_failing_data(&[judged], UNIX_EPOCH) {
             let mut names: Vec<String> = datum.dimensions.iter().map(|(name, _)| name.to_string()).collect();

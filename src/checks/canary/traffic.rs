@@ -1,16 +1,15 @@
 //! Synthetic traffic for a quiet canary (the `traffic` key): the entry's own requests sent
 //! through the production path, paced at its rate, within its cap, stopped as soon as the window
 //! closes or the deadline nears. The answers are not judged here (the metrics judge them, as they
-//! judge real traffic); what was sent is counted by minute, for the `SyntheticRequests` metric.
+//! judge real traffic). The callers count a burst (`SyntheticRequests`) before they send it.
 
 use std::future::Future;
 use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
-use super::Clock;
 use super::settings::TrafficSettings;
-use super::window::{MINUTE, floor_minute};
+use super::window::MINUTE;
 use crate::checks::Check;
 use crate::checks::probe::Probe;
 
@@ -24,21 +23,8 @@ pub(crate) const RECHECK: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Sent {
     pub total: u32,
-    /// Requests by the minute they were sent in, oldest first.
-    pub by_minute: Vec<(SystemTime, u32)>,
     /// Why sending stopped early, if it did.
     pub stopped: Option<String>,
-}
-
-impl Sent {
-    fn count(&mut self, at: SystemTime) {
-        let minute = floor_minute(at);
-        match self.by_minute.last_mut() {
-            Some((last, count)) if *last == minute => *count += 1,
-            _ => self.by_minute.push((minute, 1)),
-        }
-        self.total += 1;
-    }
 }
 
 /// How many requests one burst may send: a minute's worth at the rate, less what the cap leaves
@@ -48,10 +34,10 @@ pub(crate) fn allowance(traffic: &TrafficSettings, already: u64) -> u32 {
     u32::try_from(left.min(u64::from(traffic.per_minute))).unwrap_or(traffic.per_minute)
 }
 
-/// Sends `count` requests, round robin over `requests`, one every minute ÷ `per_minute` (or
-/// closer, so that they all fit in `span`), one at a time: a slow target slows the burst down,
-/// never speeds it up. Asks `still_open` before the first and then every `recheck`; stops when it
-/// says no, or before `deadline`.
+/// Sends `count` requests, round robin over `requests`, each one at least minute ÷ `per_minute`
+/// after the one before (or closer, so that they all fit in `span`), one at a time: a slow target
+/// slows the burst down, never speeds it up. Asks `still_open` before the first and then every
+/// `recheck`; stops when it says no, or before `deadline`.
 #[allow(clippy::too_many_arguments)] // each is one setting of the burst; a struct would only rename them
 pub(crate) async fn send_paced<F, Fut>(
     probe: &Probe,
@@ -59,7 +45,6 @@ pub(crate) async fn send_paced<F, Fut>(
     count: u32,
     per_minute: u32,
     span: Duration,
-    clock: &Clock,
     deadline: Instant,
     recheck: Duration,
     mut still_open: F,
@@ -77,8 +62,8 @@ where
     let span = span.min(deadline.saturating_duration_since(started));
     let interval = (MINUTE / per_minute.max(1)).min(span / count);
     let mut next_recheck = started;
-    for (index, request) in requests.iter().cycle().take(count as usize).enumerate() {
-        let at = started + interval * index as u32;
+    let mut at = started;
+    for request in requests.iter().cycle().take(count as usize) {
         if at >= deadline {
             sent.stopped = Some("the deadline came".into());
             break;
@@ -97,7 +82,9 @@ where
                 }
             }
         }
-        sent.count(clock.now());
+        sent.total += 1;
+        // The next one no sooner than an interval after this one was sent.
+        at = Instant::now() + interval;
         // The answer is the metrics' to judge; only the deadline bounds the wait for it.
         let _ = tokio::time::timeout_at(deadline, probe.attempt(request)).await;
     }

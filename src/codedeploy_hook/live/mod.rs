@@ -34,6 +34,7 @@ use crate::checks::Check;
 use crate::checks::announce::{EventSettings, VerdictEvent, announce};
 use crate::checks::canary::settings::TrafficSettings;
 use crate::checks::canary::traffic::{BURST_SPAN, RECHECK, Sent, allowance, send_paced, unread_minutes};
+use crate::checks::canary::window::floor_minute;
 use crate::checks::canary::{Clock, Ruling, SYNTHETIC_REQUESTS, TargetJudgement, judge_split_so_far, verdict_with};
 use crate::checks::config::Config;
 use crate::checks::deciding::{Checking, Stop};
@@ -41,7 +42,7 @@ use crate::checks::definitions::Definitions;
 use crate::checks::skip::description_asks_to_skip;
 use crate::checks::verdict::Cause;
 use crate::checks::{alias_traffic, canary_for, function_subject};
-use crate::plumbing::aws::cloudwatch::{Datum, put_metric_data};
+use crate::plumbing::aws::cloudwatch::{Datum, get_metric_data, put_metric_data};
 use crate::plumbing::aws::codedeploy::{deployments_in_progress, get_deployment};
 use crate::plumbing::aws::{AwsClients, AwsError};
 use crate::plumbing::deadline::{Stopped, keep_back, run_guarded};
@@ -64,6 +65,8 @@ const PUBLISH_MARGIN: Duration = Duration::from_secs(5);
 const MAX_DEPLOYMENTS: usize = 25;
 /// A schedule time this far ahead of the clock is not believed.
 const CLOCK_SKEW: Duration = Duration::from_secs(5);
+/// A run whose schedule time is this far behind the clock is late: it sends no traffic.
+const LATE_AFTER: Duration = Duration::from_secs(120);
 
 /// Why a live judge invocation itself failed: only a payload that cannot be read. Everything
 /// else (AWS errors, bad configuration) is logged in the run's summary, and the next run tries
@@ -96,6 +99,8 @@ pub(crate) struct LiveJudgement {
     pub judgement: TargetJudgement,
     /// The synthetic traffic its entry asks for, when it does.
     pub traffic: Option<TrafficPlan>,
+    /// When its split began.
+    pub split_start: SystemTime,
 }
 
 /// Synthetic traffic to send a function through its alias after this run's look.
@@ -113,7 +118,6 @@ pub(crate) struct TrafficPlan {
 #[derive(Debug, Clone)]
 pub(crate) struct TrafficSent {
     pub target: String,
-    pub function: String,
     pub sent: Sent,
 }
 
@@ -179,11 +183,14 @@ impl Hook {
         })?;
         let now = SystemTime::now();
         let time = schedule.time.filter(|time| *time <= now + CLOCK_SKEW).unwrap_or(now);
+        // A run Lambda delivers late (held back, retried, replayed) judges the minutes of its
+        // schedule time, but sends no traffic: runs on time may be sending now.
+        let late = now.duration_since(time).unwrap_or_default() > LATE_AFTER;
         let deadline = keep_back(deadline, self.setup.deadline_margin()).min(started + RUN_BUDGET);
         let checking = Checking::new(Arc::clone(&self.setup), Arc::clone(&clients), deadline);
         let clock = Clock::at(time);
         let events = self.setup.events().clone();
-        let judging = async move { judge_running_canaries(&checking, &clock, &events).await };
+        let judging = async move { judge_running_canaries(&checking, &clock, &events, late).await };
         let run = match run_guarded(judging, deadline).await {
             Ok(run) => run,
             Err(Stopped::Panicked(why)) => LiveRun {
@@ -230,8 +237,15 @@ impl Hook {
 /// Lists the deployments in progress, judges each Lambda canary in its split, and publishes
 /// `CanaryFailing` for each function judged. An error with one deployment leaves the others
 /// judged.
-pub(crate) async fn judge_running_canaries(checking: &Checking, clock: &Clock, events: &EventSettings) -> LiveRun {
+pub(crate) async fn judge_running_canaries(
+    checking: &Checking,
+    clock: &Clock,
+    events: &EventSettings,
+    late: bool,
+) -> LiveRun {
     let mut run = LiveRun::default();
+    // The schedule's time, which the published points are stamped with.
+    let scheduled = clock.now();
     let config = match checking.config() {
         Ok(config) => config,
         // An emergency skip stops judging; a bad configuration is this run's error too (every
@@ -270,45 +284,133 @@ pub(crate) async fn judge_running_canaries(checking: &Checking, clock: &Clock, e
         .checked_sub(PUBLISH_MARGIN)
         .unwrap_or(checking.deadline());
     for id in ids.iter().take(MAX_DEPLOYMENTS) {
-        match judge_deployment(checking, config, id, clock, look_until).await {
-            Ok(Judging::Judged(judged)) => run.judged.extend(judged),
-            Ok(Judging::PassedOver(why)) => run.passed_over.push(format!("{id}: {why}")),
-            Err(error) => run.errors.push(format!("{id}: {error}")),
+        // Each deployment within the run's time, so that what was judged is still published.
+        let judging = tokio::time::timeout_at(look_until, judge_deployment(checking, config, id, clock, look_until));
+        match judging.await {
+            Ok(Ok(Judging::Judged(judged))) => run.judged.extend(judged),
+            Ok(Ok(Judging::PassedOver(why))) => run.passed_over.push(format!("{id}: {why}")),
+            Ok(Err(error)) => run.errors.push(format!("{id}: {error}")),
+            Err(_) => run.errors.push(format!(
+                "{id}: not judged: CodeDeploy or CloudWatch answered too slowly for this run"
+            )),
         }
     }
     if !run.judged.is_empty() {
-        let data = canary_failing_data(&run.judged, clock.now());
+        let data = canary_failing_data(&run.judged, scheduled);
         match put_metric_data(clients.cloudwatch().await, NAMESPACE, &data).await {
             Ok(()) => run.published = true,
             Err(error) => run.errors.push(error.to_string()),
         }
     }
     // The metric is out, which is what stops the deployment; now the team is told why, once per
-    // deployment that failed (a failure to send is logged and counted, and changes nothing).
-    for (deployment_id, judgements) in failing_deployments(&run.judged) {
-        let verdict = verdict_with(None, &judgements);
-        let event = VerdictEvent::during_allow_traffic(FLOW, &deployment_id, None, &verdict, &judgements);
-        let _ = announce(clients, events, &event, look_until, FLOW).await;
+    // deployment that failed, the first time it failed: a canary still failing a minute later
+    // (CodeDeploy has not stopped it yet) was announced by the run that first failed it. A failure
+    // to send is logged and counted, and changes nothing.
+    for failing in failing_deployments(&run.judged) {
+        if events.enabled && !announced_before(clients, &failing, scheduled).await {
+            let verdict = verdict_with(None, &failing.judgements);
+            let event = VerdictEvent::during_allow_traffic(
+                FLOW,
+                &failing.deployment_id,
+                Some(&failing.deployment_group),
+                &verdict,
+                &failing.judgements,
+            );
+            let _ = announce(clients, events, &event, look_until, FLOW).await;
+        }
     }
     // Then the traffic for quiet canaries, in the run's time left.
-    send_traffic(checking, config, clock, look_until, &mut run).await;
+    if late {
+        if run.judged.iter().any(|judged| judged.traffic.is_some()) {
+            run.passed_over
+                .push("synthetic traffic: none, this run came late (another may be sending now)".into());
+        }
+    } else {
+        send_traffic(checking, config, clock, look_until, &mut run).await;
+    }
     run
 }
 
-/// Each deployment with a function judged `Fail`, with every judgement of its functions.
-fn failing_deployments(judged: &[LiveJudgement]) -> Vec<(String, Vec<TargetJudgement>)> {
-    let mut failing: Vec<(String, Vec<TargetJudgement>)> = Vec::new();
+/// A deployment with a function judged `Fail`.
+struct Failing {
+    deployment_id: String,
+    deployment_group: String,
+    /// Every judgement of its functions.
+    judgements: Vec<TargetJudgement>,
+    /// Its failing functions, and when their split began.
+    functions: Vec<(String, SystemTime)>,
+}
+
+/// Each deployment with a function judged `Fail`.
+fn failing_deployments(judged: &[LiveJudgement]) -> Vec<Failing> {
+    let mut failing: Vec<Failing> = Vec::new();
     for judgement in judged.iter().filter(|judgement| judgement.failing()) {
-        if failing.iter().all(|(id, _)| *id != judgement.deployment_id) {
-            let all = judged
-                .iter()
-                .filter(|other| other.deployment_id == judgement.deployment_id)
-                .map(|other| other.judgement.clone())
-                .collect();
-            failing.push((judgement.deployment_id.clone(), all));
+        if failing
+            .iter()
+            .all(|known| known.deployment_id != judgement.deployment_id)
+        {
+            let of_it = || {
+                judged
+                    .iter()
+                    .filter(|other| other.deployment_id == judgement.deployment_id)
+            };
+            failing.push(Failing {
+                deployment_id: judgement.deployment_id.clone(),
+                deployment_group: judgement.deployment_group.clone(),
+                judgements: of_it().map(|other| other.judgement.clone()).collect(),
+                functions: of_it()
+                    .filter(|other| other.failing())
+                    .map(|other| (other.function.clone(), other.split_start))
+                    .collect(),
+            });
         }
     }
     failing
+}
+
+/// Whether an earlier run of this split already published `CanaryFailing` = 1 for one of the
+/// deployment's failing functions, and so announced it. When CloudWatch cannot say, it is
+/// announced again: a second event beats none.
+async fn announced_before(clients: &AwsClients, failing: &Failing, scheduled: SystemTime) -> bool {
+    let until = floor_minute(scheduled);
+    let Some(since) = failing.functions.iter().map(|(_, start)| floor_minute(*start)).min() else {
+        return false;
+    };
+    if until <= since {
+        return false;
+    }
+    let period = i32::try_from(until.duration_since(since).unwrap_or_default().as_secs()).unwrap_or(i32::MAX);
+    let queries = failing
+        .functions
+        .iter()
+        .enumerate()
+        .map(|(index, (function, _))| {
+            let metric = aws_sdk_cloudwatch::types::Metric::builder()
+                .namespace(NAMESPACE)
+                .metric_name(CANARY_FAILING)
+                .dimensions(
+                    aws_sdk_cloudwatch::types::Dimension::builder()
+                        .name(FUNCTION_NAME)
+                        .value(function)
+                        .build(),
+                )
+                .build();
+            aws_sdk_cloudwatch::types::MetricDataQuery::builder()
+                .id(format!("failing{index}"))
+                .metric_stat(
+                    aws_sdk_cloudwatch::types::MetricStat::builder()
+                        .metric(metric)
+                        .period(period.max(60))
+                        .stat("Maximum")
+                        .build(),
+                )
+                .build()
+        })
+        .collect();
+    match get_metric_data(clients.cloudwatch().await, queries, since, until).await {
+        Ok(points) => points.values().flatten().any(|(_, value)| *value >= 1.0),
+        Err(_) => false,
+    }
 }
 
 /// Sends each judged function whose entry asks for `traffic` (and that is not failing: its
@@ -333,8 +435,24 @@ async fn send_traffic(checking: &Checking, config: &Config, clock: &Clock, until
     };
     let codedeploy = checking.clients().codedeploy().await;
     let span = BURST_SPAN / senders.len() as u32;
+    let cloudwatch = checking.clients().cloudwatch().await;
     for (judged, plan) in senders {
         let count = allowance(&plan.settings, plan.already);
+        // Counted before it is sent, so that the cap holds even for a burst cut short or a run
+        // that ends before it could count (a burst the window closes early counts what it planned).
+        let counted = Datum {
+            metric: SYNTHETIC_REQUESTS,
+            dimensions: synthetic_dimensions(&judged.function),
+            value: f64::from(count),
+            timestamp: floor_minute(clock.now()),
+        };
+        if let Err(error) = put_metric_data(cloudwatch, NAMESPACE, &[counted]).await {
+            run.errors.push(format!(
+                "no synthetic traffic sent to {}: it could not be counted first: {error}",
+                judged.judgement.target
+            ));
+            continue;
+        }
         let deployment_id = judged.deployment_id.as_str();
         let still_splitting = || async move {
             let targets = crate::plumbing::aws::codedeploy::deployment_targets(codedeploy, deployment_id)
@@ -348,7 +466,6 @@ async fn send_traffic(checking: &Checking, config: &Config, clock: &Clock, until
             count,
             plan.settings.per_minute,
             span,
-            clock,
             until,
             RECHECK,
             still_splitting,
@@ -356,27 +473,8 @@ async fn send_traffic(checking: &Checking, config: &Config, clock: &Clock, until
         .await;
         run.traffic.push(TrafficSent {
             target: judged.judgement.target.clone(),
-            function: judged.function.clone(),
             sent,
         });
-    }
-    let data: Vec<Datum> = run
-        .traffic
-        .iter()
-        .flat_map(|traffic| {
-            traffic.sent.by_minute.iter().map(|(minute, count)| Datum {
-                metric: SYNTHETIC_REQUESTS,
-                dimensions: synthetic_dimensions(&traffic.function),
-                value: f64::from(*count),
-                timestamp: *minute,
-            })
-        })
-        .collect();
-    if !data.is_empty()
-        && let Err(error) = put_metric_data(checking.clients().cloudwatch().await, NAMESPACE, &data).await
-    {
-        run.errors
-            .push(format!("the synthetic requests sent could not be counted: {error}"));
     }
 }
 
@@ -501,6 +599,7 @@ async fn judge_deployment(
                 on_inconclusive: settings.on_inconclusive,
             },
             traffic,
+            split_start,
         });
     }
     if judged.is_empty() {
@@ -513,17 +612,21 @@ async fn judge_deployment(
 
 /// The run's metrics: that it ran (the dashboard's "last run"), what it found, and its errors.
 pub(crate) fn run_record(run: &LiveRun) -> Record {
+    let runs = Record::new(FLOW).metric("LiveJudgeRuns", Unit::Count, 1.0);
+    // A custom metric costs by the month it has data in: an idle run (nothing in progress, no
+    // error: nearly every minute) publishes only that it ran.
+    if run.in_progress.unwrap_or(0) == 0 && run.errors.is_empty() {
+        return runs;
+    }
     let failing = run.judged.iter().filter(|judged| judged.failing()).count();
-    Record::new(FLOW)
-        .metric("LiveJudgeRuns", Unit::Count, 1.0)
-        .metric(
-            "DeploymentsInProgress",
-            Unit::Count,
-            run.in_progress.unwrap_or(0) as f64,
-        )
-        .metric("CanariesJudged", Unit::Count, run.judged.len() as f64)
-        .metric("CanariesFailing", Unit::Count, failing as f64)
-        .metric("LiveJudgeErrors", Unit::Count, run.errors.len() as f64)
+    runs.metric(
+        "DeploymentsInProgress",
+        Unit::Count,
+        run.in_progress.unwrap_or(0) as f64,
+    )
+    .metric("CanariesJudged", Unit::Count, run.judged.len() as f64)
+    .metric("CanariesFailing", Unit::Count, failing as f64)
+    .metric("LiveJudgeErrors", Unit::Count, run.errors.len() as f64)
 }
 
 /// The run's one summary line: what was in progress, each function's judgement with its

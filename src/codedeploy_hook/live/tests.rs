@@ -85,6 +85,18 @@ async fn run_announcing(
     metrics: Option<&Rule>,
     eventbridge: Option<&Rule>,
 ) -> Run {
+    let metrics: Vec<&Rule> = metrics.into_iter().collect();
+    run_announcing_with(config, time, codedeploy, &metrics, eventbridge).await
+}
+
+/// [`run_announcing`] with CloudWatch answering from the first of `metrics` that matches.
+async fn run_announcing_with(
+    config: Config,
+    time: SystemTime,
+    codedeploy: &[&Rule],
+    metrics: &[&Rule],
+    eventbridge: Option<&Rule>,
+) -> Run {
     let (put, kept) = published();
     let mut cloudwatch = vec![&put];
     cloudwatch.extend(metrics);
@@ -108,7 +120,7 @@ async fn run_announcing(
     Run {
         answer,
         put,
-        metric_reads: metrics.map_or(0, Rule::num_calls),
+        metric_reads: metrics.iter().map(|rule| rule.num_calls()).sum(),
     }
 }
 
@@ -321,8 +333,14 @@ struct Traffic {
 /// One run at a quiet split with `config`, the split ending (AllowTraffic no longer in progress)
 /// after `splitting_answers` answers about the deployment's lifecycle.
 async fn traffic_run(config: Config, splitting_answers: usize) -> Traffic {
-    // Twenty seconds into a minute, so that how many minutes have not settled is always the same.
-    let time = minutes_ago(0) + Duration::from_secs(20);
+    traffic_run_late(config, splitting_answers, Duration::ZERO).await
+}
+
+/// [`traffic_run`], its schedule time `late` behind the clock.
+async fn traffic_run_late(config: Config, splitting_answers: usize, late: Duration) -> Traffic {
+    // Twenty seconds into the minute before this one (never ahead of the clock, never late), so
+    // that how many minutes have not settled is always the same.
+    let time = minutes_ago(1) + Duration::from_secs(20) - late;
     let split_start = time - Duration::from_secs(12 * 60);
     let allow = (split_start, split_start);
     let targets = mock!(CodeDeploy::list_deployment_targets).then_output(|| {
@@ -426,7 +444,61 @@ async fn traffic_stops_when_the_split_ends() {
     assert_eq!(run.batch_calls, 3);
     // 30 a minute over at most 40 s is one every 1 1/3 s: 10 s hold 8 of them.
     assert_eq!(run.sent.len(), 8, "{:?}", run.answer);
-    assert_eq!(run.synthetic_published, 8.0);
+    assert_eq!(
+        run.synthetic_published, 30.0,
+        "counted before sending: the cap never forgets"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_late_run_judges_its_minutes_but_sends_no_traffic() {
+    let run = traffic_run_late(
+        judging_with_traffic("{per_minute: 30}"),
+        usize::MAX,
+        Duration::from_secs(300),
+    )
+    .await;
+    assert_eq!(run.answer["judged"][0]["ruling"], "Inconclusive", "{}", run.answer);
+    assert_eq!((run.sent.len(), run.synthetic_published), (0, 0.0), "{}", run.answer);
+}
+
+#[tokio::test(start_paused = true)]
+async fn traffic_that_cannot_be_counted_first_is_not_sent() {
+    let time = minutes_ago(1) + Duration::from_secs(20);
+    let split_start = time - Duration::from_secs(12 * 60);
+    let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
+    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
+    let metrics = quiet_split(split_start);
+    let (invoke, kept) = invocations();
+    // CanaryFailing goes out; SyntheticRequests is refused.
+    let put = mock!(CloudWatch::put_metric_data)
+        .match_requests(|request| {
+            request
+                .metric_data()
+                .iter()
+                .any(|datum| datum.metric_name() == Some("SyntheticRequests"))
+        })
+        .then_http_response(|| HttpResponse::new(StatusCode::try_from(500).expect("a status"), SdkBody::from("{}")));
+    let (accepted, _) = published();
+    let clients = AwsClients::from_clients(
+        canned::codedeploy(&[&list, &deployment, &revision, &targets, &batch]),
+        canned::lambda(&[&invoke]),
+        canned::elb(&[]),
+    )
+    .with_cloudwatch(canned::cloudwatch(&[&put, &accepted, &metrics]));
+    let answer = Arc::new(hook_with(Ok(judging_with_traffic("{per_minute: 30}"))))
+        .judge_live(
+            Arc::new(clients),
+            &json!({"preflight": "judge-live", "time": crate::checks::canary::window::shown_time(time)}),
+            Instant::now() + Duration::from_secs(60),
+        )
+        .await
+        .expect("a readable payload");
+    assert!(kept.lock().expect("not poisoned").is_empty(), "nothing sent uncounted");
+    assert!(
+        answer["errors"].to_string().contains("could not be counted first"),
+        "{answer}"
+    );
 }
 
 /// PutEvents accepted, each event's detail kept.
@@ -478,6 +550,39 @@ async fn the_team_is_told_of_a_failing_canary_with_its_evidence_and_of_nothing_e
         none.lock().expect("not poisoned").is_empty(),
         "a pass is no verdict to tell"
     );
+
+    // Still failing a minute after a run that failed it (CodeDeploy has not stopped it yet):
+    // that run told the team already.
+    let (again, repeated) = events_kept();
+    let time = minutes_ago(0);
+    let split_start = time - Duration::from_secs(12 * 60);
+    let [targets, batch] = lifecycle("AllowTraffic", (split_start, split_start));
+    let (list, deployment, revision) = (in_progress(&[&["d-1"]]), deployment_named_by_sha(), revision_by_sha());
+    let failed_before = mock!(CloudWatch::get_metric_data)
+        .match_requests(|request| {
+            request
+                .metric_data_queries()
+                .iter()
+                .any(|query| query.id() == Some("failing0"))
+        })
+        .then_output(move || {
+            aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput::builder()
+                .metric_data_results(
+                    aws_sdk_cloudwatch::types::MetricDataResult::builder()
+                        .id("failing0")
+                        .status_code(aws_sdk_cloudwatch::types::StatusCode::Complete)
+                        .timestamps(aws_smithy_types::DateTime::from(split_start))
+                        .values(1.0)
+                        .build(),
+                )
+                .build()
+        });
+    let failing = split_traffic(split_start, 0.2);
+    let codedeploy = [&list, &deployment, &revision, &targets, &batch];
+    let run = run_announcing_with(judging(), time, &codedeploy, &[&failed_before, &failing], Some(&again)).await;
+    assert_eq!(canary_failing(&run.put)[0].1, 1.0, "still failing");
+    assert!(repeated.lock().expect("not poisoned").is_empty(), "told once");
+    assert_eq!(failed_before.num_calls(), 1);
 }
 
 #[test]
@@ -502,6 +607,7 @@ fn a_function_failing_in_either_of_two_deployments_is_failing() {
                 on_inconclusive: OnInconclusive::Succeed,
             },
             traffic: None,
+            split_start: minutes_ago(5),
         }
     };
     let data = super::canary_failing_data(

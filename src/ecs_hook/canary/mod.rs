@@ -36,6 +36,7 @@ use crate::checks::verdict::Cause;
 use crate::plumbing::aws::AwsClients;
 use crate::plumbing::aws::cloudwatch::{Datum, put_metric_data};
 use crate::plumbing::metrics::NAMESPACE;
+use tokio::time::Instant;
 
 /// The `hookDetails` key the step's start travels under.
 pub(crate) const KEY: &str = "preflightCanary";
@@ -118,9 +119,11 @@ pub(crate) struct StepTraffic {
 
 /// Sends this call's share of the step's synthetic traffic through green's production path (the
 /// production listener, whose weights split it between blue and green as they split real
-/// traffic), `start` counting it, then publishes `SyntheticRequests` (`Service`) by minute. ECS
-/// holds the step while the hook answers `IN_PROGRESS`, so the window stays open for the burst;
-/// the call's deadline bounds it.
+/// traffic), `start` counting it. ECS holds the step while the hook answers `IN_PROGRESS`, so the
+/// window stays open for the burst, which ends `BURST_MARGIN` before the call's deadline. What is
+/// sent is counted first (`SyntheticRequests`, `Service`), so that the cap holds even for a
+/// burst cut short. Traffic is optional: anything that keeps it from going out is a note in the
+/// answer, never the step's failure.
 pub(crate) async fn send_step_traffic(
     checking: &Checking,
     config: &Config,
@@ -128,57 +131,76 @@ pub(crate) async fn send_step_traffic(
     chosen: &TargetPlan,
     service: &str,
     start: &mut StepStart,
-) -> Result<StepTraffic, Stop> {
+) -> StepTraffic {
     let Some(traffic) = chosen.canary.and_then(|canary| canary.traffic) else {
-        return Ok(StepTraffic { sent: 0, note: None });
+        return StepTraffic { sent: 0, note: None };
     };
     let clock = Clock::start();
     let count = step_allowance(&traffic, start, clock.now());
-    if count == 0 {
-        return Ok(StepTraffic { sent: 0, note: None });
-    }
-    let (listener, route) = find_production(checking.clients(), routing).await?;
-    let requests = listener_traffic(chosen, &listener)?
-        .into_iter()
-        .map(|check| route.apply(check))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|why| Stop::failed(Cause::Misconfigured, why))?;
-    let probe = checking.probe(config).await?;
     let until = checking
         .deadline()
-        .checked_sub(Duration::from_secs(2))
+        .checked_sub(BURST_MARGIN)
         .unwrap_or(checking.deadline());
+    if count == 0 || Instant::now() + BURST_MARGIN >= until {
+        return StepTraffic { sent: 0, note: None };
+    }
+    let prepared = tokio::time::timeout_at(until, async {
+        let (listener, route) = find_production(checking.clients(), routing)
+            .await
+            .map_err(|error| error.to_string())?;
+        let requests = listener_traffic(chosen, &listener)
+            .map_err(|error| error.to_string())?
+            .into_iter()
+            .map(|check| route.apply(check))
+            .collect::<Result<Vec<_>, _>>()?;
+        let probe = checking.probe(config).await.map_err(|Stop(verdict)| verdict.reason)?;
+        let counted = Datum {
+            metric: SYNTHETIC_REQUESTS,
+            dimensions: synthetic_dimensions(service),
+            value: f64::from(count),
+            timestamp: floor_minute(clock.now()),
+        };
+        put_metric_data(checking.clients().cloudwatch().await, NAMESPACE, &[counted])
+            .await
+            .map_err(|error| format!("it could not be counted first: {error}"))?;
+        Ok::<_, String>((requests, probe))
+    });
+    let (requests, probe) = match prepared.await {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(why)) => {
+            return StepTraffic {
+                sent: 0,
+                note: Some(format!("no synthetic traffic sent: {why}")),
+            };
+        }
+        Err(_) => {
+            return StepTraffic {
+                sent: 0,
+                note: Some("no synthetic traffic sent: this call's time ran out first".into()),
+            };
+        }
+    };
+    // The count went out: from here on it is spent, whatever the burst manages.
+    start.synthetic += u64::from(count);
     let sent = send_paced(
         &probe,
         &requests,
         count,
         traffic.per_minute,
         BURST_SPAN,
-        &clock,
         until,
         RECHECK,
         || async { Ok(true) },
     )
     .await;
-    start.synthetic += u64::from(sent.total);
-    let data: Vec<Datum> = sent
-        .by_minute
-        .iter()
-        .map(|(minute, count)| Datum {
-            metric: SYNTHETIC_REQUESTS,
-            dimensions: synthetic_dimensions(service),
-            value: f64::from(*count),
-            timestamp: *minute,
-        })
-        .collect();
-    let mut note = sent.stopped.clone();
-    if !data.is_empty()
-        && let Err(error) = put_metric_data(checking.clients().cloudwatch().await, NAMESPACE, &data).await
-    {
-        note = Some(format!("the synthetic requests sent could not be counted: {error}"));
+    StepTraffic {
+        sent: sent.total,
+        note: sent.stopped,
     }
-    Ok(StepTraffic { sent: sent.total, note })
 }
+
+/// Kept free before an ECS call's deadline by its synthetic traffic: the answer must go out.
+const BURST_MARGIN: Duration = Duration::from_secs(3);
 
 /// Whether green is judged at `stage`: where traffic has moved to it in production.
 pub(crate) fn judged_at(stage: Stage) -> bool {
@@ -236,7 +258,8 @@ pub(crate) async fn judge_step(
             StepStart {
                 step: step.to_string(),
                 since: start.since,
-                synthetic: 0,
+                // The same minutes, so the same cap: what the shift's calls sent still counts.
+                synthetic: start.synthetic,
             }
         }
         _ => StepStart {

@@ -381,3 +381,60 @@ fn a_step_sends_at_its_rate_for_each_minute_begun_within_its_cap() {
     assert_eq!(super::step_allowance(&traffic, &start(40), at(150)), 10, "the cap");
     assert_eq!(super::step_allowance(&traffic, &start(50), at(600)), 0);
 }
+
+#[tokio::test]
+async fn traffic_that_cannot_go_out_is_a_note_never_the_step_s_failure() {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_rules::DescribeRulesError;
+    use aws_sdk_elasticloadbalancingv2::types::error::RuleNotFoundException;
+    let began = minutes_ago(0);
+    let (_target, port) = green(200).await;
+    let aws = CannedAws::routing_to(green_group(), port);
+    // The production rule is gone: the production path cannot be found.
+    let missing = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_rules)
+        .match_requests(|request| {
+            request
+                .rule_arns()
+                .iter()
+                .any(|rule| rule.ends_with("/0467ef3c8400ae65"))
+        })
+        .then_error(|| DescribeRulesError::RuleNotFoundException(RuleNotFoundException::builder().build()));
+    let groups = target_groups();
+    let metrics = cloudwatch_serving(serving(began, 1.0, 0.0, 80.0), serving(began, 9.0, 0.0, 80.0));
+    let clients = Arc::new(
+        AwsClients::from_clients(
+            canned::codedeploy(&[]),
+            canned::lambda(&[]),
+            canned::elb(&[&aws.rule, &missing, &aws.listeners, &aws.balancers, &groups]),
+        )
+        .with_ecs(canned::ecs(&[&aws.revision]))
+        .with_cloudwatch(canned::cloudwatch(&[&metrics])),
+    );
+    let details = hook_details(json!({"traffic": {}}), None);
+    let (answer, reason) = call(
+        &[],
+        clients,
+        &payload("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), Some(details)),
+    )
+    .await
+    .expect("answered");
+    assert_eq!(answer["hookStatus"], "IN_PROGRESS", "{reason}");
+    assert!(reason.contains("no synthetic traffic sent"), "{reason}");
+    assert_eq!(answer["hookDetails"][KEY]["synthetic"], 0, "nothing counted as spent");
+}
+
+#[tokio::test]
+async fn no_traffic_once_green_has_all_of_production() {
+    // Green's minutes are then judged against blue's before the shift: synthetic requests on
+    // green's side alone would water its error rate down.
+    let shifted = minutes_ago(1);
+    let call = call_at(
+        "POST_PRODUCTION_TRAFFIC_SHIFT",
+        None,
+        hook_details(json!({"traffic": {}}), Some(("PRODUCTION_TRAFFIC_SHIFT@100", shifted))),
+        serving(shifted, 1.0, 0.0, 80.0),
+        serving(shifted - MINUTE * 30, 9.0, 0.0, 80.0),
+    )
+    .await;
+    assert_eq!(call.answer["hookStatus"], "IN_PROGRESS", "{}", call.reason);
+    assert!(!call.reason.contains("synthetic"), "{}", call.reason);
+}
