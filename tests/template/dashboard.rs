@@ -438,7 +438,7 @@ fn the_reader_finds_each_metric_a_row_or_a_search_names() {
     let rows = json!([
         ["preflight", "Verdicts", "Fault", "Release", {"label": "stopped"}],
         [".", ".", ".", "Preflight"],
-        [{"id": "e1", "expression": "SUM(SEARCH('{preflight,Flow,Verdict} MetricName=\"Checks\" OR MetricName=\"ChecksFailed\" Flow=\"ecs_hook\"', 'Sum', 300))"}],
+        [{"id": "e1", "expression": "SUM(SEARCH('{preflight,Flow,Verdict} MetricName=\"Checks\" OR MetricName=\"ChecksFailed\" Flow=\"codedeploy_hook\"', 'Sum', 300))"}],
         [{"id": "e2", "expression": "SUM(METRICS())"}]
     ]);
     let mut previous = Vec::new();
@@ -454,12 +454,17 @@ fn the_reader_finds_each_metric_a_row_or_a_search_names() {
         [
             r#"preflight/Verdicts [("Fault", Some("Release"))]"#,
             r#"preflight/Verdicts [("Fault", Some("Preflight"))]"#,
-            r#"preflight/Checks [("Flow", Some("ecs_hook")), ("Verdict", None)]"#,
-            r#"preflight/ChecksFailed [("Flow", Some("ecs_hook")), ("Verdict", None)]"#,
+            r#"preflight/Checks [("Flow", Some("codedeploy_hook")), ("Verdict", None)]"#,
+            r#"preflight/ChecksFailed [("Flow", Some("codedeploy_hook")), ("Verdict", None)]"#,
         ]
     );
-    // The checks that would hold them: a Flow the hooks do not have is refused.
+    // The checks that would hold them: a Flow the hooks do not have is refused, and so is a hook's
+    // status under the other hook's name for it (ECS's verdicts are by `HookStatus`).
     assert_eq!(named[2].check(), Ok(()));
+    let wrong_status =
+        &searches("SEARCH('{preflight,Flow,Verdict} MetricName=\"Checks\" Flow=\"ecs_hook\"', 'Sum', 300)")
+            .expect("readable")[0];
+    assert!(wrong_status.check().is_err(), "{wrong_status}");
     let unknown_flow =
         &searches("SEARCH('{preflight,Flow} MetricName=\"LiveJudgeRuns\" Flow=\"live-judge\"', 'Sum', 60)")
             .expect("readable")[0];
