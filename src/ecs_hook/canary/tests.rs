@@ -60,31 +60,52 @@ struct Call {
     answer: Value,
     reason: String,
     green_requests: usize,
+    /// Of those, the ones that came through the production rule, which asks for no host (the
+    /// test rule asks for its own).
+    through_production: usize,
     looks: usize,
 }
 
 /// One call at `stage` with green at `weight`, the two sides having served `green` and `blue`.
 async fn call_at(stage: &str, weight: Option<f64>, details: Value, green_served: Served, blue_served: Served) -> Call {
+    call_with(stage, weight, details, (green_served, blue_served), &[], &[]).await
+}
+
+/// [`call_at`], ELBv2 and CloudWatch answering from `elb` and `cloudwatch` first.
+async fn call_with(
+    stage: &str,
+    weight: Option<f64>,
+    details: Value,
+    (green_served, blue_served): (Served, Served),
+    elb: &[&Rule],
+    cloudwatch: &[&Rule],
+) -> Call {
     let (target, port) = green(200).await;
     let aws = CannedAws::routing_to(green_group(), port);
     let groups = target_groups();
     let metrics = cloudwatch_serving(green_served, blue_served);
+    let mut elb = elb.to_vec();
+    elb.extend([&aws.rule, &aws.listeners, &aws.balancers, &groups]);
+    let mut cloudwatch = cloudwatch.to_vec();
+    cloudwatch.push(&metrics);
     let clients = Arc::new(
-        AwsClients::from_clients(
-            canned::codedeploy(&[]),
-            canned::lambda(&[]),
-            canned::elb(&[&aws.rule, &aws.listeners, &aws.balancers, &groups]),
-        )
-        .with_ecs(canned::ecs(&[&aws.revision]))
-        .with_cloudwatch(canned::cloudwatch(&[&metrics])),
+        AwsClients::from_clients(canned::codedeploy(&[]), canned::lambda(&[]), canned::elb(&elb))
+            .with_ecs(canned::ecs(&[&aws.revision]))
+            .with_cloudwatch(canned::cloudwatch(&cloudwatch)),
     );
     let (answer, reason) = call(&[], clients, &payload(stage, weight, Some(details)))
         .await
         .expect("answered");
+    let requests = target.requests();
+    let test_host = format!("{TEST_RULE_HOST}:{port}");
     Call {
         answer,
         reason,
-        green_requests: target.requests().len(),
+        green_requests: requests.len(),
+        through_production: requests
+            .iter()
+            .filter(|request| request.header("host") != Some(test_host.as_str()))
+            .count(),
         looks: metrics.num_calls(),
     }
 }
@@ -297,53 +318,35 @@ async fn a_step_start_in_the_future_or_too_long_ago_starts_the_step_afresh() {
 #[tokio::test(start_paused = true)]
 async fn a_quiet_step_gets_a_minute_of_get_checks_through_the_production_listener_and_counts_them() {
     let began = minutes_ago(0);
-    let (target, port) = green(200).await;
-    let aws = CannedAws::routing_to(green_group(), port);
-    let (groups, production) = (target_groups(), production_rule());
-    let metrics = cloudwatch_serving(serving(began, 1.0, 0.0, 80.0), serving(began, 9.0, 0.0, 80.0));
+    let production = production_rule();
     let kept = Arc::new(std::sync::Mutex::new(Vec::new()));
     let keep = Arc::clone(&kept);
     let put = mock!(aws_sdk_cloudwatch::Client::put_metric_data).then_compute_output(move |request| {
         keep.lock().expect("not poisoned").push(request.clone());
         aws_sdk_cloudwatch::operation::put_metric_data::PutMetricDataOutput::builder().build()
     });
-    let clients = Arc::new(
-        AwsClients::from_clients(
-            canned::codedeploy(&[]),
-            canned::lambda(&[]),
-            canned::elb(&[&aws.rule, &production, &aws.listeners, &aws.balancers, &groups]),
-        )
-        .with_ecs(canned::ecs(&[&aws.revision]))
-        .with_cloudwatch(canned::cloudwatch(&[&metrics, &put])),
-    );
-    let details = json!({"preflight": {
-        "checks": [{"path": "/healthcheck"}],
-        "canary": {"traffic": {"per_minute": 20}}
-    }});
-    let (answer, reason) = call(
-        &[],
-        clients,
-        &payload("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), Some(details)),
+    let details = json!({"checks": [{"path": "/healthcheck"}], "canary": {"traffic": {"per_minute": 20}}});
+    let call = call_with(
+        "PRODUCTION_TRAFFIC_SHIFT",
+        Some(10.0),
+        json!({ "preflight": details }),
+        (serving(began, 1.0, 0.0, 80.0), serving(began, 9.0, 0.0, 80.0)),
+        &[&production],
+        &[&put],
     )
-    .await
-    .expect("answered");
+    .await;
 
-    assert_eq!(answer["hookStatus"], "IN_PROGRESS", "{reason}");
+    let reason = &call.reason;
+    assert_eq!(call.answer["hookStatus"], "IN_PROGRESS", "{reason}");
     assert!(
         reason.contains("sent 20 synthetic requests through the production listener"),
         "{reason}"
     );
-    let requests = target.requests();
     // The step's one check through the test rule, then a minute's traffic through the production
-    // rule (which asks for no host, where the test rule asks for its own).
-    assert_eq!(requests.len(), 21, "{reason}");
-    let through_production = requests
-        .iter()
-        .filter(|request| request.header("host") != Some(format!("{TEST_RULE_HOST}:{port}").as_str()))
-        .count();
-    assert_eq!(through_production, 20, "{reason}");
+    // rule.
+    assert_eq!((call.green_requests, call.through_production), (21, 20), "{reason}");
     assert_eq!(
-        answer["hookDetails"][KEY]["synthetic"], 20,
+        call.answer["hookDetails"][KEY]["synthetic"], 20,
         "the step remembers what it sent"
     );
     let counted: f64 = kept
@@ -387,8 +390,6 @@ async fn traffic_that_cannot_go_out_is_a_note_never_the_step_s_failure() {
     use aws_sdk_elasticloadbalancingv2::operation::describe_rules::DescribeRulesError;
     use aws_sdk_elasticloadbalancingv2::types::error::RuleNotFoundException;
     let began = minutes_ago(0);
-    let (_target, port) = green(200).await;
-    let aws = CannedAws::routing_to(green_group(), port);
     // The production rule is gone: the production path cannot be found.
     let missing = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_rules)
         .match_requests(|request| {
@@ -398,28 +399,22 @@ async fn traffic_that_cannot_go_out_is_a_note_never_the_step_s_failure() {
                 .any(|rule| rule.ends_with("/0467ef3c8400ae65"))
         })
         .then_error(|| DescribeRulesError::RuleNotFoundException(RuleNotFoundException::builder().build()));
-    let groups = target_groups();
-    let metrics = cloudwatch_serving(serving(began, 1.0, 0.0, 80.0), serving(began, 9.0, 0.0, 80.0));
-    let clients = Arc::new(
-        AwsClients::from_clients(
-            canned::codedeploy(&[]),
-            canned::lambda(&[]),
-            canned::elb(&[&aws.rule, &missing, &aws.listeners, &aws.balancers, &groups]),
-        )
-        .with_ecs(canned::ecs(&[&aws.revision]))
-        .with_cloudwatch(canned::cloudwatch(&[&metrics])),
-    );
-    let details = hook_details(json!({"traffic": {}}), None);
-    let (answer, reason) = call(
+    let call = call_with(
+        "PRODUCTION_TRAFFIC_SHIFT",
+        Some(10.0),
+        hook_details(json!({"traffic": {}}), None),
+        (serving(began, 1.0, 0.0, 80.0), serving(began, 9.0, 0.0, 80.0)),
+        &[&missing],
         &[],
-        clients,
-        &payload("PRODUCTION_TRAFFIC_SHIFT", Some(10.0), Some(details)),
     )
-    .await
-    .expect("answered");
-    assert_eq!(answer["hookStatus"], "IN_PROGRESS", "{reason}");
-    assert!(reason.contains("no synthetic traffic sent"), "{reason}");
-    assert_eq!(answer["hookDetails"][KEY]["synthetic"], 0, "nothing counted as spent");
+    .await;
+    assert_eq!(call.answer["hookStatus"], "IN_PROGRESS", "{}", call.reason);
+    assert!(call.reason.contains("no synthetic traffic sent"), "{}", call.reason);
+    assert_eq!(
+        call.answer["hookDetails"][KEY]["synthetic"], 0,
+        "nothing counted as spent"
+    );
+    assert_eq!(call.through_production, 0);
 }
 
 #[tokio::test]
@@ -437,4 +432,5 @@ async fn no_traffic_once_green_has_all_of_production() {
     .await;
     assert_eq!(call.answer["hookStatus"], "IN_PROGRESS", "{}", call.reason);
     assert!(!call.reason.contains("synthetic"), "{}", call.reason);
+    assert_eq!(call.through_production, 0, "nothing through the production rule");
 }
